@@ -78,7 +78,9 @@ export function isModelId(value: unknown): value is ModelId {
 }
 
 /** The model whose fal endpoint (either operation) is `endpointId`, if any. */
-export function modelForFalEndpoint(endpointId: string): { model: ModelInfo; operation: Operation } | undefined {
+export function modelForFalEndpoint(
+  endpointId: string,
+): { model: ModelInfo; operation: Operation } | undefined {
   for (const model of Object.values(MODELS)) {
     for (const operation of ['generate', 'edit'] as const) {
       if (model.falEndpoints[operation] === endpointId) return { model, operation };

@@ -1,0 +1,49 @@
+/** The forms an input image can take in a request (DESIGN §4), before any bytes are read. */
+
+export type ImageInput =
+  /** An `https` (or allow-listed `http`) URL the worker fetches. */
+  | { kind: 'url'; url: string }
+  /** A `data:` URI; the API decodes it and stores the bytes. */
+  | { kind: 'data'; mime: string; base64: string }
+  /** A previously uploaded image (`upl_…`). */
+  | { kind: 'upload'; id: string };
+
+export const UPLOAD_ID_PATTERN = /^upl_[A-Za-z0-9]{8,64}$/;
+const DATA_URI_PATTERN = /^data:([a-z]+\/[a-z0-9.+-]+)?(;[a-z0-9-]+=[^;,]*)*;base64,/i;
+const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Parses one image reference; returns an error message instead when it is not one. */
+export function parseImageInput(value: unknown): ImageInput | string {
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object' && value !== null
+        ? ((value as Record<string, unknown>).image_url ?? (value as Record<string, unknown>).url)
+        : undefined;
+  if (typeof text !== 'string' || text.length === 0) {
+    return 'each image must be a URL, a data: URI, an upl_ upload id, or {"image_url": "..."}';
+  }
+  if (text.startsWith('upl_')) {
+    return UPLOAD_ID_PATTERN.test(text)
+      ? { kind: 'upload', id: text }
+      : `"${text.slice(0, 40)}" is not an upload id`;
+  }
+  if (/^data:/i.test(text)) {
+    const header = DATA_URI_PATTERN.exec(text);
+    if (!header) return 'a data: URI image must be base64-encoded (data:image/png;base64,...)';
+    const base64 = text.slice(header[0].length).replace(/\s+/g, '');
+    if (base64.length === 0 || base64.length % 4 === 1 || !BASE64_BODY.test(base64)) {
+      return 'the data: URI does not hold valid base64';
+    }
+    return { kind: 'data', mime: (header[1] ?? 'application/octet-stream').toLowerCase(), base64 };
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'an image URL must be an absolute https URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'an image URL must use https';
+  if (url.username || url.password) return 'an image URL must not carry credentials';
+  return { kind: 'url', url: url.toString() };
+}

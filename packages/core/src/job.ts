@@ -1,0 +1,109 @@
+import type { JobErrorCode } from './errors.js';
+import type { ModelId, Operation } from './models.js';
+import type { PassthroughValue } from './normalize.js';
+import type { Cost } from './pricing.js';
+import type { OutputFormat, Priority, ResponseFormat } from './request-schema.js';
+import type { SizeRule } from './sizes.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
+export const isTerminalStatus = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status);
+
+/** Where an input image lives once accepted: our storage (bytes checked) or a URL the worker fetches. */
+export type StoredInput =
+  | { kind: 'stored'; key: string; width: number; height: number; content_type: string; bytes: number }
+  | { kind: 'url'; url: string };
+
+/** The normalized input as stored on a job and shown to clients (no image bytes). */
+export interface JobInput {
+  prompt: string;
+  images: StoredInput[];
+  /** `WxH`, or null until the first input image has been read (edits from URLs). */
+  size: string | null;
+  width: number | null;
+  height: number | null;
+  /** The rule that chose the size (kept so the worker can resolve `input` rules). */
+  size_rule: SizeRule;
+  n: number;
+  seed?: number;
+  response_format: ResponseFormat;
+  output_format: OutputFormat;
+  output_compression?: number;
+  guidance_scale?: number;
+  enable_prompt_expansion?: boolean;
+  enable_safety_checker?: boolean;
+  sync_mode?: boolean;
+  passthrough: Record<string, PassthroughValue>;
+}
+
+export interface OutputImage {
+  /** Storage key; the API turns it into a signed URL. */
+  key: string;
+  width: number;
+  height: number;
+  content_type: string;
+  bytes: number;
+}
+
+export interface JobOutput {
+  images: OutputImage[];
+  seed: number | null;
+  revised_prompt: string | null;
+}
+
+export interface JobError {
+  code: JobErrorCode | string;
+  message: string;
+}
+
+export interface JobTimings {
+  queue_ms: number | null;
+  provider_ms: number | null;
+  total_ms: number | null;
+}
+
+/** One fal request made for a job; written before the worker waits on it, so a re-run resumes it. */
+export interface FalRequestRef {
+  endpoint: string;
+  request_id: string;
+  /** Which slice of `n` this request produces. */
+  chunk: number;
+  num_images: number;
+  seed: number;
+  submitted_at: number;
+}
+
+/** A job as kept in the job store. `output.images[].key` become URLs in the API's view. */
+export interface JobRecord {
+  id: string;
+  tenant: string;
+  status: JobStatus;
+  model: ModelId;
+  operation: Operation;
+  priority: Priority;
+  /** Unix seconds. */
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  input: JobInput;
+  output: JobOutput | null;
+  error: JobError | null;
+  attempts: number;
+  batch_id: string | null;
+  metadata: Record<string, string>;
+  timings: JobTimings;
+  cost: Cost;
+  /** Internal: fal requests in flight or done for this job. */
+  fal_requests: FalRequestRef[];
+  /** Internal: fal CDN URLs of the inputs, uploaded once per job. */
+  fal_input_urls: string[];
+  /** Internal: ms timestamps for timings. */
+  created_ms: number;
+  started_ms: number | null;
+}
+
+/** Payload of a BullMQ `image` job: references only; the record lives in the job store. */
+export interface ImageJobData {
+  jobId: string;
+  tenant: string;
+}
