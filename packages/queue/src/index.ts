@@ -1,1 +1,10 @@
-export {};
+export { createRedis, isRedisUnavailableError, type RedisConnectionOptions } from './connection.js';
+export {
+  createImagesQueue,
+  enqueueImageJob,
+  type ImageQueueOptions,
+  type ImagesQueue,
+  imageJobOptions,
+} from './images-queue.js';
+export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
+export { IMAGE_JOB_NAME, IMAGES_QUEUE, PRIORITY_VALUES, QUEUE_PREFIX, storeKeys } from './names.js';

@@ -1,0 +1,22 @@
+import express, { type Express } from 'express';
+import type { ApiDeps } from './deps.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { filesRouter } from './routes/files.js';
+import { healthRouter } from './routes/health.js';
+import { jobsRouter } from './routes/jobs.js';
+import { authenticate } from './tenants.js';
+
+/** The express app: health first (no auth), then authenticated routes, then the error envelope. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(healthRouter(deps));
+  // File URLs carry their own signature, so they work without a key (e.g. in an <img>).
+  app.use(filesRouter(deps));
+  app.use(authenticate(deps.apiKeys));
+  app.use(jobsRouter(deps));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@fluxq/core';
+import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
+import { createImagesQueue, createJobStore, createRedis } from '@fluxq/queue';
+import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
+import type { ApiConfig } from './config.js';
+import type { ApiDeps } from './deps.js';
+import { parseApiKeys } from './tenants.js';
+
+/** Real dependencies from configuration; `close()` releases them. */
+export function buildApiDeps(config: ApiConfig, logger: Logger): ApiDeps & { close(): Promise<void> } {
+  const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
+  // BullMQ needs a blocking-capable connection of its own.
+  const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
+  const queue = createImagesQueue(queueConnection, {
+    attempts: config.JOB_ATTEMPTS,
+    backoffDelayMs: config.JOB_BACKOFF_MS,
+  });
+  let secret = config.FILES_SIGNING_SECRET;
+  if (!secret) {
+    logger.warn('FILES_SIGNING_SECRET is unset: file URLs will stop working when this process restarts');
+    secret = randomBytes(32).toString('hex');
+  }
+  return {
+    redis,
+    queue,
+    store: createJobStore(redis),
+    storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
+    signer: createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL }),
+    logger,
+    apiKeys: parseApiKeys(config.API_KEYS),
+    now: Date.now,
+    settings: {
+      fileUrlTtlS: config.FILE_URL_TTL_S,
+      maxJsonBodyBytes: config.MAX_JSON_BODY_BYTES,
+      allowHttpImageUrls: config.ALLOW_HTTP_IMAGE_URLS,
+      inputLimits: DEFAULT_INPUT_LIMITS,
+    },
+    async close() {
+      await queue.close().catch(() => {});
+      for (const connection of [queueConnection, redis]) {
+        await connection.quit().catch(() => connection.disconnect());
+      }
+    },
+  };
+}

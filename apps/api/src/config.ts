@@ -1,0 +1,60 @@
+import { envBool, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
+import { z } from 'zod';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** API configuration: environment variables, units in names (DESIGN §2). */
+export const apiEnvSchema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PUBLIC_BASE_URL: z.url().optional(),
+    REDIS_URL: envRedisUrl,
+    STORAGE_DRIVER: z.enum(['local']).default('local'),
+    STORAGE_DIR: z.string().min(1).default('.data/storage'),
+    /** HMAC key for file URLs; at least 32 characters. Unset: a random one per process. */
+    FILES_SIGNING_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+    /** How long a handed-out file URL stays valid. */
+    FILE_URL_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3_600),
+    /** `key:tenant` pairs, comma-separated. Unset: local open mode (tenant `local`, loopback only). */
+    API_KEYS: z.string().optional(),
+    MAX_JSON_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(40 * 1024 * 1024),
+    JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1_000),
+    /** Lets input image URLs use plain http (local development and tests only). */
+    ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
+    LOG_LEVEL: envLogLevel,
+  })
+  .superRefine((env, ctx) => {
+    if (!env.API_KEYS && env.NODE_ENV === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_KEYS'],
+        message: 'is required when NODE_ENV=production (open mode is for local use only)',
+      });
+    }
+    if (!env.API_KEYS && !LOOPBACK_HOSTS.has(env.HOST)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOST'],
+        message: `must be a loopback address without API_KEYS (open mode never listens on ${env.HOST}); set API_KEYS to listen there`,
+      });
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    PUBLIC_BASE_URL: (env.PUBLIC_BASE_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, ''),
+  }));
+
+export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+export const loadApiConfig = (env: NodeJS.ProcessEnv): ApiConfig => parseEnv(apiEnvSchema, env, 'api');

@@ -1,0 +1,27 @@
+import type { Logger } from '@fluxq/core';
+import type { InputLimits } from '@fluxq/images';
+import type { ImagesQueue, JobStore } from '@fluxq/queue';
+import type { BlobStorage, UrlSigner } from '@fluxq/storage';
+import type { Redis } from 'ioredis';
+
+/** API tunables that handlers need. */
+export interface ApiSettings {
+  fileUrlTtlS: number;
+  maxJsonBodyBytes: number;
+  allowHttpImageUrls: boolean;
+  inputLimits: InputLimits;
+}
+
+/** Everything the HTTP handlers talk to; tests build it from real parts. */
+export interface ApiDeps {
+  redis: Redis;
+  store: JobStore;
+  queue: ImagesQueue;
+  storage: BlobStorage;
+  signer: UrlSigner;
+  logger: Logger;
+  /** `key hash → tenant`; undefined means local open mode. */
+  apiKeys: Map<string, string> | undefined;
+  settings: ApiSettings;
+  now: () => number;
+}

@@ -1,0 +1,52 @@
+import type { JobRecord, StoredInput } from '@fluxq/core';
+import type { UrlSigner } from '@fluxq/storage';
+
+export interface ViewContext {
+  signer: UrlSigner;
+  /** Lifetime of the file URLs in the view, seconds. */
+  fileUrlTtlS: number;
+}
+
+function viewInput(image: StoredInput, ctx: ViewContext) {
+  if (image.kind === 'url') return { url: image.url };
+  return {
+    url: ctx.signer.sign(image.key, ctx.fileUrlTtlS),
+    width: image.width,
+    height: image.height,
+    content_type: image.content_type,
+    bytes: image.bytes,
+  };
+}
+
+/** A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out. */
+export function viewJob(record: JobRecord, ctx: ViewContext) {
+  const { size_rule: _rule, images, ...input } = record.input;
+  return {
+    id: record.id,
+    object: 'job' as const,
+    status: record.status,
+    model: record.model,
+    operation: record.operation,
+    priority: record.priority,
+    created_at: record.created_at,
+    started_at: record.started_at,
+    completed_at: record.completed_at,
+    input: { ...input, images: images.map((image) => viewInput(image, ctx)) },
+    output: record.output && {
+      images: record.output.images.map(({ key, ...image }) => ({
+        url: ctx.signer.sign(key, ctx.fileUrlTtlS),
+        ...image,
+      })),
+      seed: record.output.seed,
+      revised_prompt: record.output.revised_prompt,
+    },
+    error: record.error,
+    attempts: record.attempts,
+    batch_id: record.batch_id,
+    metadata: record.metadata,
+    timings: record.timings,
+    cost: record.cost,
+  };
+}
+
+export type JobView = ReturnType<typeof viewJob>;

@@ -1,0 +1,48 @@
+import { createServer } from 'node:http';
+import { createLogger } from '@fluxq/core';
+import { createApp } from './app.js';
+import { buildApiDeps } from './build-deps.js';
+import { loadApiConfig } from './config.js';
+
+/** API process entry: serve until SIGTERM/SIGINT, then stop accepting and drain. */
+async function main(): Promise<void> {
+  const config = loadApiConfig(process.env);
+  const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
+  const deps = buildApiDeps(config, logger);
+  const server = createServer(createApp(deps));
+  // Slow clients can't hold sockets forever.
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 20_000;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (signal: string) => {
+    closing ??= (async () => {
+      logger.info({ signal }, 'api stopping');
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await deps.close();
+      logger.info('api stopped');
+    })();
+    return closing;
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM').then(() => process.exit(0)));
+  process.once('SIGINT', () => void shutdown('SIGINT').then(() => process.exit(0)));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  logger.info(
+    { url: `http://${config.HOST}:${port}`, mode: deps.apiKeys ? 'api keys' : 'local open mode' },
+    'api listening',
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(`fluxq api failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+import { createLogger } from '@fluxq/core';
+import { createFalQueueClient } from '@fluxq/fal';
+import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
+import { createJobStore, createRedis } from '@fluxq/queue';
+import { createLocalStorage } from '@fluxq/storage';
+import { loadWorkerConfig } from './config.js';
+import { createImageWorker } from './image-worker.js';
+
+/** Worker process entry: one BullMQ worker on `images`, stopped gracefully on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = loadWorkerConfig(process.env);
+  const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  const redis = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker' });
+  const deps = {
+    store: createJobStore(redis),
+    storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
+    fal: createFalQueueClient({
+      baseUrl: config.FAL_BASE_URL,
+      restBaseUrl: config.FAL_REST_URL,
+      key: config.FAL_KEY,
+    }),
+    logger,
+    now: Date.now,
+    settings: {
+      pollIntervalMs: config.FAL_POLL_INTERVAL_MS,
+      attemptTimeoutMs: config.FAL_ATTEMPT_TIMEOUT_MS,
+      startTimeoutS: config.FAL_START_TIMEOUT_S,
+      imageFetch: {
+        timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
+        maxBytes: config.IMAGE_FETCH_MAX_BYTES,
+        allowHttp: config.ALLOW_HTTP_IMAGE_URLS,
+      },
+      inputLimits: DEFAULT_INPUT_LIMITS,
+    },
+  };
+  const worker = createImageWorker(deps, {
+    connection: redis,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+  });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (signal: string) => {
+    closing ??= (async () => {
+      logger.info({ signal }, 'worker stopping: no new jobs, finishing in-flight ones');
+      // Jobs still running at the deadline are handed back: their locks lapse and
+      // another worker resumes them from the recorded fal request ids.
+      const force = setTimeout(() => void worker.close(true), config.WORKER_SHUTDOWN_TIMEOUT_MS);
+      try {
+        await worker.close();
+      } catch (err) {
+        logger.error({ err }, 'worker close failed');
+      } finally {
+        clearTimeout(force);
+      }
+      try {
+        await redis.quit();
+      } catch {
+        redis.disconnect();
+      }
+      logger.info('worker stopped');
+    })();
+    return closing;
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM').then(() => process.exit(0)));
+  process.once('SIGINT', () => void shutdown('SIGINT').then(() => process.exit(0)));
+
+  void worker.run();
+  await worker.waitUntilReady();
+  logger.info(
+    { concurrency: config.WORKER_CONCURRENCY, fal: config.FAL_KEY ? 'fal.ai' : config.FAL_BASE_URL },
+    'worker ready',
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(`fluxq worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * Building blocks for each app's environment schema (DESIGN §2): one zod schema per
+ * app, parsed once in `main.ts`; a bad value stops start-up naming the variable.
+ */
+
+export const envBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((value) => ['true', '1', 'yes'].includes(value));
+
+export const envLogLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
+
+export const envRedisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
+  .default('redis://127.0.0.1:6379');
+
+/** Parses `env` with `schema`; throws one message naming every bad variable. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, app: string): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`,
+    );
+    throw new Error(`invalid ${app} configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

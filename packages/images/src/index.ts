@@ -1,0 +1,9 @@
+export { type ConvertedImage, convertOutputImage, falOutputFormat } from './convert-output.js';
+export {
+  ACCEPTED_INPUT_TYPES,
+  DEFAULT_INPUT_LIMITS,
+  type InputLimits,
+  type PreparedImage,
+  prepareInputImage,
+} from './prepare-input.js';
+export { CONTENT_TYPES, type DetectedType, describeDetected, detectImageType } from './sniff.js';

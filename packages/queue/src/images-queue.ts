@@ -1,0 +1,45 @@
+import type { ImageJobData, Priority } from '@fluxq/core';
+import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
+import { IMAGE_JOB_NAME, IMAGES_QUEUE, PRIORITY_VALUES, QUEUE_PREFIX } from './names.js';
+
+export interface ImageQueueOptions {
+  /** Attempts per job, including the first. @defaultValue 5 */
+  attempts?: number;
+  /** Base delay of the exponential backoff between attempts, ms. @defaultValue 1000 */
+  backoffDelayMs?: number;
+}
+
+const DEFAULTS: Required<ImageQueueOptions> = { attempts: 5, backoffDelayMs: 1_000 };
+
+/** Job options every image job carries; the job store keeps the history, so BullMQ need not. */
+export function imageJobOptions(options: ImageQueueOptions = {}): JobsOptions {
+  const { attempts, backoffDelayMs } = { ...DEFAULTS, ...options };
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffDelayMs, jitter: 1 },
+    removeOnComplete: { age: 3_600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3_600 },
+  };
+}
+
+export type ImagesQueue = Queue<ImageJobData, void, typeof IMAGE_JOB_NAME>;
+
+export function createImagesQueue(
+  connection: ConnectionOptions,
+  options: ImageQueueOptions = {},
+): ImagesQueue {
+  return new Queue<ImageJobData, void, typeof IMAGE_JOB_NAME>(IMAGES_QUEUE, {
+    connection,
+    prefix: QUEUE_PREFIX,
+    defaultJobOptions: imageJobOptions(options),
+  });
+}
+
+/** Enqueues a job whose record is already in the job store; the BullMQ id is the job id. */
+export async function enqueueImageJob(
+  queue: ImagesQueue,
+  data: ImageJobData,
+  priority: Priority,
+): Promise<void> {
+  await queue.add(IMAGE_JOB_NAME, data, { jobId: data.jobId, priority: PRIORITY_VALUES[priority] });
+}
