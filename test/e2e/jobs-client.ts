@@ -1,0 +1,42 @@
+import { waitFor } from '@fluxq/testing';
+
+/** The parts of a job object the end-to-end tests read. */
+export interface Job {
+  id: string;
+  status: string;
+  attempts: number;
+  operation: string;
+  input: { width: number | null; height: number | null };
+  output: { images: Array<{ url: string; width: number; height: number; content_type: string; bytes: number }>; seed: number | null } | null;
+  error: { code: string; message: string } | null;
+  cost: { megapixels: number; usd: number };
+  timings: { queue_ms: number | null; provider_ms: number | null; total_ms: number | null };
+}
+
+export async function submitJob(apiUrl: string, body: unknown): Promise<Job> {
+  const response = await fetch(`${apiUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const job = (await response.json()) as Job;
+  if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${JSON.stringify(job)}`);
+  return job;
+}
+
+export async function getJob(apiUrl: string, id: string): Promise<Job> {
+  return (await (await fetch(`${apiUrl}/v1/jobs/${id}`)).json()) as Job;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+
+/** Waits until the job reaches a terminal status (observed through the API). */
+export function waitForTerminal(apiUrl: string, id: string, timeoutMs = 30_000): Promise<Job> {
+  return waitFor(
+    async () => {
+      const job = await getJob(apiUrl, id);
+      return TERMINAL.has(job.status) ? job : undefined;
+    },
+    { timeoutMs, intervalMs: 50, message: `job ${id} to finish` },
+  );
+}

@@ -1,0 +1,119 @@
+import { priceRequest } from '@fluxq/core';
+import { makeDataUri, makeImage, waitFor } from '@fluxq/testing';
+import sharp from 'sharp';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getJob, submitJob, waitForTerminal } from './jobs-client.js';
+import { type Stack, startStack } from './stack.js';
+
+async function download(url: string) {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  return { bytes, contentType: response.headers.get('content-type'), metadata: await sharp(bytes).metadata() };
+}
+
+describe('the pipeline, end to end on real processes', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => stack?.close());
+  beforeEach(() => stack.sim.reset());
+
+  it('edits a real PNG into a stored image at the requested size and format, priced by the rule', async () => {
+    const png = await makeImage({ width: 800, height: 600, format: 'png' });
+    const submitted = await submitJob(stack.apiUrl, {
+      model: 'flux.2-dev-flash',
+      prompt: 'make it autumn',
+      images: [makeDataUri(png, 'image/png')],
+      size: '1024x768',
+      output_format: 'webp',
+    });
+    expect(submitted).toMatchObject({ status: 'queued', operation: 'edit' });
+
+    const job = await waitForTerminal(stack.apiUrl, submitted.id);
+    expect(job.status).toBe('succeeded');
+    expect(job.output?.images).toHaveLength(1);
+    const image = job.output!.images[0]!;
+    expect(image).toMatchObject({ width: 1024, height: 768, content_type: 'image/webp' });
+    const file = await download(image.url);
+    expect(file.metadata).toMatchObject({ width: 1024, height: 768, format: 'webp' });
+    expect(file.bytes.length).toBe(image.bytes);
+    expect(job.cost).toEqual(
+      priceRequest({ model: 'flux.2-dev-flash', references: [{ width: 800, height: 600 }], output: { width: 1024, height: 768 }, n: 1 }),
+    );
+    expect(job.timings.total_ms).toBeGreaterThanOrEqual(job.timings.provider_ms ?? 0);
+  });
+
+  it('keeps the input aspect ratio for an edit without a size', async () => {
+    const jpeg = await makeImage({ width: 1600, height: 900, format: 'jpeg' });
+    const submitted = await submitJob(stack.apiUrl, { prompt: 'add snow', images: [makeDataUri(jpeg, 'image/jpeg')] });
+    expect(submitted.input).toMatchObject({ width: 1360, height: 768 });
+    const job = await waitForTerminal(stack.apiUrl, submitted.id);
+    expect(job.status).toBe('succeeded');
+    expect((await download(job.output!.images[0]!.url)).metadata).toMatchObject({ width: 1360, height: 768, format: 'png' });
+  });
+
+  it('generates n images in a format fal does not make (avif), priced per output', async () => {
+    const submitted = await submitJob(stack.apiUrl, { prompt: 'a lighthouse at dawn', n: 2, output_format: 'avif', seed: 7 });
+    const job = await waitForTerminal(stack.apiUrl, submitted.id);
+    expect(job.status).toBe('succeeded');
+    expect(job.output!.seed).toBe(7);
+    const files = await Promise.all(job.output!.images.map((image) => download(image.url)));
+    expect(files).toHaveLength(2);
+    for (const file of files) {
+      expect(file.contentType).toBe('image/avif');
+      expect(file.metadata).toMatchObject({ width: 1024, height: 1024 });
+    }
+    expect(files[0]!.bytes.equals(files[1]!.bytes)).toBe(false);
+    expect(job.cost).toEqual({ megapixels: 2, usd: 0.016 });
+  });
+
+  it("fails after one attempt with fal's message when fal answers 422", async () => {
+    stack.sim.setFaults([
+      {
+        on: 'outcome',
+        status: 422,
+        body: { detail: [{ loc: ['body', 'prompt'], msg: 'prompt mentions a forbidden style', type: 'value_error' }] },
+      },
+    ]);
+    const submitted = await submitJob(stack.apiUrl, { prompt: 'in the style of nobody' });
+    const job = await waitForTerminal(stack.apiUrl, submitted.id);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('provider_validation_error');
+    expect(job.error?.message).toContain('prompt mentions a forbidden style');
+    expect(job.attempts).toBe(1);
+    expect(stack.sim.stats().submits).toBe(1);
+  });
+
+  it('retries and succeeds when fal answers 503 once', async () => {
+    stack.sim.setFaults([{ on: 'outcome', status: 503 }]);
+    const submitted = await submitJob(stack.apiUrl, { prompt: 'a quiet harbor' });
+    const job = await waitForTerminal(stack.apiUrl, submitted.id);
+    expect(job.status).toBe('succeeded');
+    expect(job.attempts).toBe(2);
+    expect(stack.sim.stats().submits).toBe(2);
+  });
+});
+
+describe('when a worker dies while its job waits at fal', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workerEnv: { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' } });
+  });
+  afterAll(async () => stack?.close());
+
+  it('another worker resumes the same fal request instead of submitting again', async () => {
+    stack.sim.setFaults([{ on: 'outcome', delayMs: 4_000 }]);
+    const submitted = await submitJob(stack.apiUrl, { prompt: 'a slow request' });
+    await waitFor(() => stack.sim.stats().inProgress === 1, { timeoutMs: 15_000, message: 'the request to run at fal' });
+    await stack.workers[0]!.kill();
+    expect((await getJob(stack.apiUrl, submitted.id)).status).toBe('running');
+
+    await stack.startWorker();
+    const job = await waitForTerminal(stack.apiUrl, submitted.id);
+    expect(job.status).toBe('succeeded');
+    expect(stack.sim.stats().submits).toBe(1);
+    expect(stack.sim.stats().uploads).toBe(0);
+  });
+});

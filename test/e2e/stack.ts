@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFalSim, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
+import { getFreePort, type RedisServer, type Service, spawnService, startRedisServer } from '@fluxq/testing';
+
+/** The whole system on real parts: private redis-server, fal-sim, API and worker processes. */
+export interface Stack {
+  apiUrl: string;
+  sim: FalSim;
+  redis: RedisServer;
+  api: Service;
+  workers: Service[];
+  /** Starts one more worker process. */
+  startWorker(env?: Record<string, string>): Promise<Service>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  sim?: FalSimOptions;
+  /** Extra worker environment (e.g. shorter locks for crash tests). */
+  workerEnv?: Record<string, string>;
+  apiEnv?: Record<string, string>;
+  workers?: number;
+}
+
+const SIGNING_SECRET = 'e2e-signing-secret-e2e-signing-secret';
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const redis = await startRedisServer({ appendonly: true });
+  const sim = await createFalSim({ timeScale: 0, failureRate: 0, ...options.sim });
+  const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-e2e-'));
+  const port = await getFreePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'info', JOB_BACKOFF_MS: '50' };
+  const api = await spawnService({
+    name: 'api',
+    entry: 'apps/api/src/main.ts',
+    env: { ...common, PORT: String(port), FILES_SIGNING_SECRET: SIGNING_SECRET, ...options.apiEnv },
+    ready: { url: `${apiUrl}/healthz` },
+  });
+  const workers: Service[] = [];
+  const startWorker = async (env: Record<string, string> = {}) => {
+    const worker = await spawnService({
+      name: `worker-${workers.length + 1}`,
+      entry: 'apps/worker/src/main.ts',
+      env: {
+        ...common,
+        FAL_BASE_URL: sim.url,
+        FAL_KEY: 'sim-key',
+        FAL_POLL_INTERVAL_MS: '50',
+        WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
+        ...options.workerEnv,
+        ...env,
+      },
+      ready: { logLine: /"msg":"worker ready"/ },
+    });
+    workers.push(worker);
+    return worker;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+
+  return {
+    apiUrl,
+    sim,
+    redis,
+    api,
+    workers,
+    startWorker,
+    async close() {
+      await Promise.allSettled([api.stop(), ...workers.map((w) => w.stop())]);
+      await sim.close();
+      await redis.stop();
+      await rm(storageDir, { recursive: true, force: true });
+    },
+  };
+}
