@@ -1,1 +1,14 @@
-export {};
+export { ConfigError, loadConfig } from './config.js';
+export { createSeededRandom, type RandomSource } from './random.js';
+export { createFalSim } from './sim.js';
+export type {
+  FalSim,
+  FalSimOptions,
+  FaultRule,
+  FaultTarget,
+  RequestStatus,
+  SimConfig,
+  SimConfigPatch,
+  SimStats,
+} from './types.js';
+export { SIM_USER_ID, WEBHOOK_HEADERS } from './webhooks.js';
