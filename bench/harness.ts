@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFalSim, type FalSim } from '@fluxq/fal-sim';
+import { getFreePort, type RedisServer, type Service, spawnService, startRedisServer } from '@fluxq/testing';
+
+/** A private redis-server, an in-process fal-sim at zero latency, and an API process. */
+export interface BenchStack {
+  redis: RedisServer;
+  sim: FalSim;
+  api: Service;
+  apiUrl: string;
+  startWorker(concurrency: number): Promise<Service>;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(): Promise<BenchStack> {
+  const redis = await startRedisServer();
+  const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
+  const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-'));
+  const port = await getFreePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn' };
+  const api = await spawnService({
+    name: 'api',
+    entry: 'apps/api/src/main.ts',
+    env: { ...common, PORT: String(port), FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret' },
+    ready: { url: `${apiUrl}/healthz` },
+  });
+  const workers: Service[] = [];
+  return {
+    redis,
+    sim,
+    api,
+    apiUrl,
+    async startWorker(concurrency) {
+      const worker = await spawnService({
+        name: 'worker',
+        entry: 'apps/worker/src/main.ts',
+        env: {
+          ...common,
+          LOG_LEVEL: 'info',
+          FAL_BASE_URL: sim.url,
+          FAL_KEY: 'bench',
+          FAL_POLL_INTERVAL_MS: '20',
+          WORKER_CONCURRENCY: String(concurrency),
+        },
+        ready: { logLine: /"msg":"worker ready"/ },
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.allSettled([api.stop(), ...workers.map((w) => w.stop())]);
+      await sim.close();
+      await redis.stop();
+      await rm(storageDir, { recursive: true, force: true });
+    },
+  };
+}

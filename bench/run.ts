@@ -1,0 +1,80 @@
+import { Redis } from 'ioredis';
+import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
+import { startBenchStack } from './harness.js';
+import { describeMachine } from './machine.js';
+import { recordSection, type Row, table } from './report.js';
+import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
+
+/**
+ * `npm run bench`: fluxq next to raw BullMQ, measured in the same run on the same
+ * private redis-server. Prints the table and records it in BENCHMARKS.md.
+ */
+const CONNECTIONS = 32;
+const SUBMIT_DURATION_S = Number(process.env.BENCH_SUBMIT_DURATION_S ?? 8);
+const END_TO_END_JOBS = Number(process.env.BENCH_E2E_JOBS ?? 300);
+const WORKER_CONCURRENCY = 50;
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
+
+async function main(): Promise<void> {
+  const stack = await startBenchStack();
+  try {
+    console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);
+    const rawAdd = await measureRawAdd(stack.redis.url, CONNECTIONS, SUBMIT_DURATION_S);
+    const apiSubmit = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
+    if (apiSubmit.errors > 0) throw new Error(`${apiSubmit.errors} submits failed`);
+    // Start the end-to-end run from an empty store and queue.
+    const admin = new Redis(stack.redis.url);
+    await admin.flushall();
+    await admin.quit();
+
+    console.log(`end to end: ${END_TO_END_JOBS} jobs, worker concurrency ${WORKER_CONCURRENCY} …`);
+    const rawProcess = await measureRawProcessing(stack.redis.url, END_TO_END_JOBS, WORKER_CONCURRENCY);
+    await stack.startWorker(WORKER_CONCURRENCY);
+    const fluxqProcess = await measureFluxqEndToEnd(stack, END_TO_END_JOBS, 16);
+
+    const rows: Row[] = [
+      {
+        measure: `submit, jobs/s (${CONNECTIONS} concurrent clients; fluxq: POST /v1/jobs over HTTP, baseline: queue.add)`,
+        fluxq: fmt(apiSubmit.perSecond),
+        baseline: fmt(rawAdd.perSecond),
+        ratio: ratio(apiSubmit.perSecond, rawAdd.perSecond),
+      },
+      {
+        measure: 'submit latency p50 / p99, ms',
+        fluxq: `${fmt(apiSubmit.p50Ms, 1)} / ${fmt(apiSubmit.p99Ms, 1)}`,
+        baseline: `${fmt(rawAdd.p50Ms, 1)} / ${fmt(rawAdd.p99Ms, 1)}`,
+        ratio: ratio(apiSubmit.p99Ms, rawAdd.p99Ms),
+      },
+      {
+        measure: `end to end, jobs/s (${END_TO_END_JOBS} jobs; fluxq: HTTP → worker → fal-sim at zero latency → 512×512 PNG stored; baseline: no-op BullMQ jobs)`,
+        fluxq: fmt(fluxqProcess, 1),
+        baseline: fmt(rawProcess, 1),
+        ratio: ratio(fluxqProcess, rawProcess),
+      },
+    ];
+    const body = [
+      '## Submit and end-to-end throughput',
+      '',
+      `Command: \`npm run bench\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      table(rows),
+      '',
+      'Both columns ran in the same process against the same private redis-server. The fluxq submit path',
+      'is a separate API process (validation, normalization, job record, BullMQ add); the end-to-end path',
+      'includes a fal-sim that renders each image with sharp, the download into local storage and the',
+      'job-store updates — so the ratio is the cost of everything fluxq does per job, not queue overhead alone.',
+    ].join('\n');
+    console.log(`\n${table(rows)}\n`);
+    await recordSection('throughput', body);
+    console.log('recorded in BENCHMARKS.md');
+  } finally {
+    await stack.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
