@@ -52,7 +52,8 @@ export async function prepareInputImage(
       cause,
     });
   }
-  const { width = 0, height = 0 } = metadata;
+  // Sizes as displayed, after EXIF orientation (a rotated photo swaps its sides).
+  const { width = 0, height = 0 } = metadata.autoOrient ?? metadata;
   if (width <= 0 || height <= 0) {
     throw new FluxqError('invalid_image', 'input image has no dimensions', { param });
   }
