@@ -6,7 +6,12 @@ export default defineConfig({
   resolve: { conditions: ['@fluxq/source'] },
   ssr: { resolve: { conditions: ['@fluxq/source'], externalConditions: ['@fluxq/source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'test/**/*.test.ts',
+      'scripts/test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -8,7 +8,11 @@ import type { BenchStack } from './harness.js';
  * worker, fal-sim at zero latency (real 512×512 PNGs), download, storage. Completion
  * is counted from the job store's status events, not by polling.
  */
-export async function measureFluxqEndToEnd(stack: BenchStack, count: number, submitters: number): Promise<number> {
+export async function measureFluxqEndToEnd(
+  stack: BenchStack,
+  count: number,
+  submitters: number,
+): Promise<number> {
   const events = new Redis(stack.redis.url);
   let succeeded = 0;
   let failed = 0;
@@ -44,7 +48,11 @@ export async function measureFluxqEndToEnd(stack: BenchStack, count: number, sub
 }
 
 /** Raw BullMQ: `count` no-op jobs added with addBulk, processed by one worker of `concurrency`. */
-export async function measureRawProcessing(redisUrl: string, count: number, concurrency: number): Promise<number> {
+export async function measureRawProcessing(
+  redisUrl: string,
+  count: number,
+  concurrency: number,
+): Promise<number> {
   const connection = { url: redisUrl };
   const queue = new Queue('bench-raw-process', { connection, prefix: '{bench}' });
   let completed = 0;

@@ -11,7 +11,9 @@ export interface Row {
 
 export function table(rows: Row[]): string {
   const header = '| measure | fluxq | baseline (same run) | fluxq / baseline |\n|---|---|---|---|';
-  return [header, ...rows.map((r) => `| ${r.measure} | ${r.fluxq} | ${r.baseline} | ${r.ratio} |`)].join('\n');
+  return [header, ...rows.map((r) => `| ${r.measure} | ${r.fluxq} | ${r.baseline} | ${r.ratio} |`)].join(
+    '\n',
+  );
 }
 
 /**
@@ -26,7 +28,8 @@ export async function recordSection(name: string, body: string): Promise<void> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    text = '# Benchmarks\n\nFigures are written by the benchmark commands themselves; each section names its command.\n';
+    text =
+      '# Benchmarks\n\nFigures are written by the benchmark commands themselves; each section names its command.\n';
   }
   const section = `${start}\n${body.trim()}\n${end}`;
   const pattern = new RegExp(`${start}[\\s\\S]*?${end}`);

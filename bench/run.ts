@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
-import { recordSection, type Row, table } from './report.js';
+import { type Row, recordSection, table } from './report.js';
 import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
 
 /**
@@ -14,7 +14,8 @@ const SUBMIT_DURATION_S = Number(process.env.BENCH_SUBMIT_DURATION_S ?? 8);
 const END_TO_END_JOBS = Number(process.env.BENCH_E2E_JOBS ?? 300);
 const WORKER_CONCURRENCY = 50;
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
 
 async function main(): Promise<void> {

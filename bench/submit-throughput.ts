@@ -1,5 +1,5 @@
-import { Queue } from 'bullmq';
 import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
 import type { BenchStack } from './harness.js';
 
 export interface ThroughputResult {
@@ -10,7 +10,11 @@ export interface ThroughputResult {
 }
 
 /** `POST /v1/jobs` under `connections` concurrent clients for `durationS`, measured by autocannon. */
-export async function measureApiSubmit(stack: BenchStack, connections: number, durationS: number): Promise<ThroughputResult> {
+export async function measureApiSubmit(
+  stack: BenchStack,
+  connections: number,
+  durationS: number,
+): Promise<ThroughputResult> {
   const result = await autocannon({
     url: `${stack.apiUrl}/v1/jobs`,
     method: 'POST',
@@ -28,7 +32,11 @@ export async function measureApiSubmit(stack: BenchStack, connections: number, d
 }
 
 /** Raw BullMQ `queue.add` from `connections` concurrent loops for `durationS`: the floor we build on. */
-export async function measureRawAdd(redisUrl: string, connections: number, durationS: number): Promise<ThroughputResult> {
+export async function measureRawAdd(
+  redisUrl: string,
+  connections: number,
+  durationS: number,
+): Promise<ThroughputResult> {
   const queue = new Queue('bench-raw-add', { connection: { url: redisUrl }, prefix: '{bench}' });
   await queue.waitUntilReady();
   const latencies: number[] = [];

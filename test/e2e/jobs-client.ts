@@ -7,7 +7,10 @@ export interface Job {
   attempts: number;
   operation: string;
   input: { width: number | null; height: number | null };
-  output: { images: Array<{ url: string; width: number; height: number; content_type: string; bytes: number }>; seed: number | null } | null;
+  output: {
+    images: Array<{ url: string; width: number; height: number; content_type: string; bytes: number }>;
+    seed: number | null;
+  } | null;
   error: { code: string; message: string } | null;
   cost: { megapixels: number; usd: number };
   timings: { queue_ms: number | null; provider_ms: number | null; total_ms: number | null };

@@ -9,7 +9,11 @@ async function download(url: string) {
   const response = await fetch(url);
   expect(response.status).toBe(200);
   const bytes = Buffer.from(await response.arrayBuffer());
-  return { bytes, contentType: response.headers.get('content-type'), metadata: await sharp(bytes).metadata() };
+  return {
+    bytes,
+    contentType: response.headers.get('content-type'),
+    metadata: await sharp(bytes).metadata(),
+  };
 }
 
 describe('the pipeline, end to end on real processes', () => {
@@ -40,22 +44,39 @@ describe('the pipeline, end to end on real processes', () => {
     expect(file.metadata).toMatchObject({ width: 1024, height: 768, format: 'webp' });
     expect(file.bytes.length).toBe(image.bytes);
     expect(job.cost).toEqual(
-      priceRequest({ model: 'flux.2-dev-flash', references: [{ width: 800, height: 600 }], output: { width: 1024, height: 768 }, n: 1 }),
+      priceRequest({
+        model: 'flux.2-dev-flash',
+        references: [{ width: 800, height: 600 }],
+        output: { width: 1024, height: 768 },
+        n: 1,
+      }),
     );
     expect(job.timings.total_ms).toBeGreaterThanOrEqual(job.timings.provider_ms ?? 0);
   });
 
   it('keeps the input aspect ratio for an edit without a size', async () => {
     const jpeg = await makeImage({ width: 1600, height: 900, format: 'jpeg' });
-    const submitted = await submitJob(stack.apiUrl, { prompt: 'add snow', images: [makeDataUri(jpeg, 'image/jpeg')] });
+    const submitted = await submitJob(stack.apiUrl, {
+      prompt: 'add snow',
+      images: [makeDataUri(jpeg, 'image/jpeg')],
+    });
     expect(submitted.input).toMatchObject({ width: 1360, height: 768 });
     const job = await waitForTerminal(stack.apiUrl, submitted.id);
     expect(job.status).toBe('succeeded');
-    expect((await download(job.output!.images[0]!.url)).metadata).toMatchObject({ width: 1360, height: 768, format: 'png' });
+    expect((await download(job.output!.images[0]!.url)).metadata).toMatchObject({
+      width: 1360,
+      height: 768,
+      format: 'png',
+    });
   });
 
   it('generates n images in a format fal does not make (avif), priced per output', async () => {
-    const submitted = await submitJob(stack.apiUrl, { prompt: 'a lighthouse at dawn', n: 2, output_format: 'avif', seed: 7 });
+    const submitted = await submitJob(stack.apiUrl, {
+      prompt: 'a lighthouse at dawn',
+      n: 2,
+      output_format: 'avif',
+      seed: 7,
+    });
     const job = await waitForTerminal(stack.apiUrl, submitted.id);
     expect(job.status).toBe('succeeded');
     expect(job.output!.seed).toBe(7);
@@ -74,7 +95,11 @@ describe('the pipeline, end to end on real processes', () => {
       {
         on: 'outcome',
         status: 422,
-        body: { detail: [{ loc: ['body', 'prompt'], msg: 'prompt mentions a forbidden style', type: 'value_error' }] },
+        body: {
+          detail: [
+            { loc: ['body', 'prompt'], msg: 'prompt mentions a forbidden style', type: 'value_error' },
+          ],
+        },
       },
     ]);
     const submitted = await submitJob(stack.apiUrl, { prompt: 'in the style of nobody' });
@@ -99,14 +124,19 @@ describe('the pipeline, end to end on real processes', () => {
 describe('when a worker dies while its job waits at fal', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ workerEnv: { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' } });
+    stack = await startStack({
+      workerEnv: { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' },
+    });
   });
   afterAll(async () => stack?.close());
 
   it('another worker resumes the same fal request instead of submitting again', async () => {
     stack.sim.setFaults([{ on: 'outcome', delayMs: 4_000 }]);
     const submitted = await submitJob(stack.apiUrl, { prompt: 'a slow request' });
-    await waitFor(() => stack.sim.stats().inProgress === 1, { timeoutMs: 15_000, message: 'the request to run at fal' });
+    await waitFor(() => stack.sim.stats().inProgress === 1, {
+      timeoutMs: 15_000,
+      message: 'the request to run at fal',
+    });
     await stack.workers[0]!.kill();
     expect((await getJob(stack.apiUrl, submitted.id)).status).toBe('running');
 

@@ -25,7 +25,13 @@ interface Case {
 const json = (value: unknown) => () => JSON.stringify(value);
 
 const cases: Case[] = [
-  { title: 'no prompt', body: json({ model: 'flux.2-dev-turbo' }), status: 400, code: 'missing_parameter', param: 'prompt' },
+  {
+    title: 'no prompt',
+    body: json({ model: 'flux.2-dev-turbo' }),
+    status: 400,
+    code: 'missing_parameter',
+    param: 'prompt',
+  },
   {
     title: 'five images',
     body: () => JSON.stringify({ prompt: 'p', images: Array(5).fill(makeDataUri(png, 'image/png')) }),
@@ -35,7 +41,10 @@ const cases: Case[] = [
   },
   {
     title: 'bytes that are not an image',
-    body: json({ prompt: 'p', images: [`data:image/png;base64,${Buffer.from('hello, not an image').toString('base64')}`] }),
+    body: json({
+      prompt: 'p',
+      images: [`data:image/png;base64,${Buffer.from('hello, not an image').toString('base64')}`],
+    }),
     status: 415,
     code: 'unsupported_image_type',
   },
@@ -51,9 +60,27 @@ const cases: Case[] = [
     status: 415,
     code: 'unsupported_image_type',
   },
-  { title: 'size 100x100', body: json({ prompt: 'p', size: '100x100' }), status: 400, code: 'invalid_size', param: 'size' },
-  { title: 'size 5000x5000', body: json({ prompt: 'p', size: '5000x5000' }), status: 400, code: 'invalid_size', param: 'size' },
-  { title: 'an unknown model', body: json({ prompt: 'p', model: 'sdxl' }), status: 400, code: 'unknown_model', param: 'model' },
+  {
+    title: 'size 100x100',
+    body: json({ prompt: 'p', size: '100x100' }),
+    status: 400,
+    code: 'invalid_size',
+    param: 'size',
+  },
+  {
+    title: 'size 5000x5000',
+    body: json({ prompt: 'p', size: '5000x5000' }),
+    status: 400,
+    code: 'invalid_size',
+    param: 'size',
+  },
+  {
+    title: 'an unknown model',
+    body: json({ prompt: 'p', model: 'sdxl' }),
+    status: 400,
+    code: 'unknown_model',
+    param: 'model',
+  },
   { title: 'n=0', body: json({ prompt: 'p', n: 0 }), status: 400, code: 'invalid_parameter', param: 'n' },
   {
     title: 'output_format bmp',
@@ -77,9 +104,27 @@ const cases: Case[] = [
     param: 'prompt',
   },
   { title: 'a non-JSON body', body: '{"prompt": "p",', status: 400, code: 'invalid_json' },
-  { title: 'a wrong content type', body: 'prompt=p', contentType: 'text/plain', status: 415, code: 'unsupported_content_type' },
-  { title: 'an unknown job id', method: 'GET', path: '/v1/jobs/job_0000000000000000000000000', status: 404, code: 'job_not_found' },
-  { title: 'a malformed job id', method: 'GET', path: '/v1/jobs/../../etc/passwd', status: 404, code: 'not_found' },
+  {
+    title: 'a wrong content type',
+    body: 'prompt=p',
+    contentType: 'text/plain',
+    status: 415,
+    code: 'unsupported_content_type',
+  },
+  {
+    title: 'an unknown job id',
+    method: 'GET',
+    path: '/v1/jobs/job_0000000000000000000000000',
+    status: 404,
+    code: 'job_not_found',
+  },
+  {
+    title: 'a malformed job id',
+    method: 'GET',
+    path: '/v1/jobs/../../etc/passwd',
+    status: 404,
+    code: 'not_found',
+  },
   {
     title: 'a data URI that is not base64',
     body: json({ prompt: 'p', images: ['data:image/png;base64,***not base64***'] }),
@@ -88,10 +133,27 @@ const cases: Case[] = [
     param: 'images',
   },
   { title: 'a JSON array body', body: json([{ prompt: 'p' }]), status: 400, code: 'invalid_request' },
-  { title: 'metadata that is not string pairs', body: json({ prompt: 'p', metadata: { a: 1 } }), status: 400, code: 'invalid_parameter', param: 'metadata' },
-  { title: 'an http image URL', body: json({ prompt: 'p', images: ['http://example.com/a.png'] }), status: 400, code: 'invalid_image_url' },
+  {
+    title: 'metadata that is not string pairs',
+    body: json({ prompt: 'p', metadata: { a: 1 } }),
+    status: 400,
+    code: 'invalid_parameter',
+    param: 'metadata',
+  },
+  {
+    title: 'an http image URL',
+    body: json({ prompt: 'p', images: ['http://example.com/a.png'] }),
+    status: 400,
+    code: 'invalid_image_url',
+  },
   { title: 'an unknown route', method: 'GET', path: '/v1/nothing-here', status: 404, code: 'not_found' },
-  { title: 'a file URL with no signature', method: 'GET', path: '/v1/files/outputs/local/job_x/0.png', status: 403, code: 'invalid_signature' },
+  {
+    title: 'a file URL with no signature',
+    method: 'GET',
+    path: '/v1/files/outputs/local/job_x/0.png',
+    status: 403,
+    code: 'invalid_signature',
+  },
 ];
 
 describe('POST /v1/jobs and friends with bad input', () => {
@@ -102,11 +164,15 @@ describe('POST /v1/jobs and friends with bad input', () => {
       headers: body === undefined ? {} : { 'content-type': c.contentType ?? 'application/json' },
       body,
     });
-    const envelope = (await response.json()) as { error: { code: string; message: string; type: string; param: string | null } };
+    const envelope = (await response.json()) as {
+      error: { code: string; message: string; type: string; param: string | null };
+    };
     expect(response.status).toBe(c.status);
     expect(envelope.error.code).toBe(c.code);
     expect(envelope.error.message.length).toBeGreaterThan(0);
-    expect(envelope.error.type).toBe(c.status === 404 ? 'not_found_error' : c.status === 403 ? 'permission_error' : 'invalid_request_error');
+    expect(envelope.error.type).toBe(
+      c.status === 404 ? 'not_found_error' : c.status === 403 ? 'permission_error' : 'invalid_request_error',
+    );
     if (c.param !== undefined) expect(envelope.error.param).toBe(c.param);
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
   });

@@ -1,1 +1,33 @@
-export {};
+export { bmpImage, crc32, pngHeaderDeclaring } from './bad-images.js';
+export { findExecutable, findRedisServerBinary } from './find-executable.js';
+export { getFreePort } from './free-port.js';
+export {
+  type ImageFormat,
+  imageMimeTypes,
+  type MakeImageOptions,
+  makeDataUri,
+  makeImage,
+  paintPixels,
+  textFile,
+  truncated,
+} from './images.js';
+export type { LineListener, OutputStream } from './line-buffer.js';
+export { type RedisAddress, type RedisReply, RedisReplyError, redisCommand } from './redis-command.js';
+export { redisForTests } from './redis-for-tests.js';
+export { probeRedis, type RedisProbe } from './redis-probe.js';
+export {
+  type RedisServer,
+  RedisServerNotFoundError,
+  type RedisServerOptions,
+  startRedisServer,
+} from './redis-server.js';
+export { findRepoRoot, repoRoot } from './repo-root.js';
+export {
+  type Service,
+  ServiceStartError,
+  type SpawnServiceOptions,
+  spawnService,
+  tsNodeArgs,
+} from './spawn-service.js';
+export { type WaitForOptions, WaitForTimeoutError, waitFor } from './wait-for.js';
+export type { ServiceReadiness } from './wait-until-ready.js';

@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { trackChild } from './child-exit.js';
+import { createLineBuffer, formatTail, type LineListener, pipeLines } from './line-buffer.js';
+import { repoRoot } from './repo-root.js';
+import { type ServiceReadiness, waitUntilReady } from './wait-until-ready.js';
+
+export interface SpawnServiceOptions {
+  /** Label for echoed logs and errors, e.g. `'api'`. */
+  name: string;
+  /** TypeScript entry point relative to the repository root, e.g. `'apps/api/src/main.ts'`. */
+  entry: string;
+  /** Merged over `process.env`; a key set to `undefined` is removed. */
+  env?: Record<string, string | undefined>;
+  /** When the service counts as started (all given conditions). @defaultValue as soon as it is spawned */
+  ready?: ServiceReadiness;
+  /** Readiness deadline; on timeout the process is killed. Unit: milliseconds. @defaultValue 30_000 */
+  timeoutMs?: number;
+  /** How long `stop()` waits after its signal before SIGKILL. Unit: milliseconds. @defaultValue 10_000 */
+  stopTimeoutMs?: number;
+  /** Output lines kept for `logs()`. @defaultValue 2_000 */
+  maxLogLines?: number;
+  /** Every output line, as it arrives. */
+  onLine?: LineListener;
+  /** Own process group, so a terminal's Ctrl-C reaches only the parent. @defaultValue false */
+  detached?: boolean;
+  /** Aborting it while the service starts stops the process and rejects. */
+  signal?: AbortSignal;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly pid: number;
+  /** Captured output lines (stdout and stderr), oldest first. */
+  logs(): string[];
+  /** Sends `signal` (SIGKILL after `stopTimeoutMs`) and resolves with the exit code. Idempotent. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  /** Resolves with the exit code (`null` after a signal) once the process is gone. */
+  readonly exited: Promise<number | null>;
+  /** The signal that ended the process, if one did. */
+  exitSignal(): NodeJS.Signals | null;
+}
+
+export class ServiceStartError extends Error {
+  override readonly name = 'ServiceStartError';
+  readonly code = 'TESTING_ERR_SERVICE_START';
+  constructor(
+    message: string,
+    /** The service's output up to the failure. */
+    readonly logs: string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The node arguments that run a TypeScript entry the way `tsx` does, with workspace
+ * packages resolved to their sources. tsx's loader is imported into one node process
+ * rather than running the `tsx` CLI, which forks a second process: signals (SIGKILL
+ * above all) must reach the service itself.
+ */
+export function tsNodeArgs(entry: string): string[] {
+  const loader = createRequire(join(repoRoot, 'package.json')).resolve('tsx');
+  const file = isAbsolute(entry) ? entry : join(repoRoot, entry);
+  return ['--import', pathToFileURL(loader).href, '--conditions=@fluxq/source', file];
+}
+
+/** Runs a TypeScript entry point of this repo as a child process and waits until it is ready. */
+export async function spawnService(options: SpawnServiceOptions): Promise<Service> {
+  const opts = { timeoutMs: 30_000, stopTimeoutMs: 10_000, maxLogLines: 2_000, detached: false, ...options };
+  const { name } = opts;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, value] of Object.entries(opts.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  const logs = createLineBuffer(opts.maxLogLines);
+  if (process.env.FLUXQ_TEST_ECHO === '1')
+    logs.subscribe((line) => process.stderr.write(`[${name}] ${line}\n`));
+  if (opts.onLine) logs.subscribe(opts.onLine);
+
+  const child = spawn(process.execPath, tsNodeArgs(opts.entry), {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached,
+  });
+  const tracked = trackChild(child);
+  pipeLines(child.stdout!, (line) => logs.push(line, 'stdout'));
+  pipeLines(child.stderr!, (line) => logs.push(line, 'stderr'));
+  try {
+    await once(child, 'spawn');
+  } catch (error) {
+    throw new ServiceStartError(
+      `${name}: could not spawn ${process.execPath}: ${(error as Error).message}`,
+      [],
+    );
+  }
+
+  let stopping: Promise<number | null> | undefined;
+  const service: Service = {
+    name,
+    pid: child.pid!,
+    logs: () => logs.lines(),
+    stop(signal = 'SIGTERM') {
+      stopping ??= tracked.terminate(signal, opts.stopTimeoutMs).then((exit) => exit.code);
+      return stopping;
+    },
+    async kill() {
+      await tracked.terminate('SIGKILL', 0);
+    },
+    exited: tracked.exited.then((exit) => exit.code),
+    exitSignal: () => tracked.exitInfo()?.signal ?? null,
+  };
+
+  try {
+    await waitUntilReady({ ...opts, ready: opts.ready ?? {} }, logs.subscribe, tracked.exited);
+    return service;
+  } catch (error) {
+    await service.stop(opts.signal?.aborted ? 'SIGTERM' : 'SIGKILL');
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw new ServiceStartError(
+      `${name} ${(error as Error).message}\nlast log lines:\n${formatTail(logs.lines())}`,
+      logs.lines(),
+    );
+  }
+}
