@@ -12,7 +12,7 @@ export interface Stack {
   api: Service;
   workers: Service[];
   /** Starts one more worker process. */
-  startWorker(env?: Record<string, string>): Promise<Service>;
+  startWorker(env?: Record<string, string | undefined>): Promise<Service>;
   close(): Promise<void>;
 }
 
@@ -40,14 +40,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ready: { url: `${apiUrl}/healthz` },
   });
   const workers: Service[] = [];
-  const startWorker = async (env: Record<string, string> = {}) => {
+  const startWorker = async (env: Record<string, string | undefined> = {}) => {
     const worker = await spawnService({
       name: `worker-${workers.length + 1}`,
       entry: 'apps/worker/src/main.ts',
       env: {
         ...common,
+        // No FAL_KEY, as `npm start` runs it: the simulator still gets an Authorization header.
         FAL_BASE_URL: sim.url,
-        FAL_KEY: 'sim-key',
+        FAL_KEY: undefined,
         FAL_POLL_INTERVAL_MS: '50',
         WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
         ...options.workerEnv,

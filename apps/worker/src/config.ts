@@ -3,6 +3,8 @@ import { z } from 'zod';
 
 const DEFAULT_FAL_BASE_URL = 'https://queue.fal.run';
 const DEFAULT_FAL_REST_URL = 'https://rest.fal.ai';
+/** Sent to a non-fal FAL_BASE_URL (the simulator) when no FAL_KEY is set. */
+export const SIMULATOR_KEY = 'fluxq-simulator';
 
 /** Worker configuration: environment variables, units in names (DESIGN §2). */
 export const workerEnvSchema = z
@@ -35,11 +37,23 @@ export const workerEnvSchema = z
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
     LOG_LEVEL: envLogLevel,
   })
+  .superRefine((env, ctx) => {
+    if (!env.FAL_KEY && env.FAL_BASE_URL === DEFAULT_FAL_BASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FAL_KEY'],
+        message:
+          'is required to call fal.ai; for the local simulator set FAL_BASE_URL to it (npm start does)',
+      });
+    }
+  })
   .transform((env) => ({
     ...env,
     FAL_REST_URL:
       env.FAL_REST_URL ??
       (env.FAL_BASE_URL === DEFAULT_FAL_BASE_URL ? DEFAULT_FAL_REST_URL : env.FAL_BASE_URL),
+    // The simulator, like fal, wants an Authorization header; it accepts any key.
+    FAL_KEY: env.FAL_KEY ?? SIMULATOR_KEY,
   }));
 
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;

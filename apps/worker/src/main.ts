@@ -68,10 +68,7 @@ async function main(): Promise<void> {
 
   void worker.run();
   await worker.waitUntilReady();
-  logger.info(
-    { concurrency: config.WORKER_CONCURRENCY, fal: config.FAL_KEY ? 'fal.ai' : config.FAL_BASE_URL },
-    'worker ready',
-  );
+  logger.info({ concurrency: config.WORKER_CONCURRENCY, fal: config.FAL_BASE_URL }, 'worker ready');
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadWorkerConfig, SIMULATOR_KEY } from '../src/config.js';
+
+describe('loadWorkerConfig', () => {
+  it('refuses to call fal.ai without FAL_KEY, naming the variable', () => {
+    expect(() => loadWorkerConfig({})).toThrow(/FAL_KEY: is required to call fal\.ai/);
+  });
+
+  it('sends a placeholder key to the simulator when FAL_KEY is unset', () => {
+    const config = loadWorkerConfig({ FAL_BASE_URL: 'http://127.0.0.1:8090' });
+    expect(config.FAL_KEY).toBe(SIMULATOR_KEY);
+    expect(config.FAL_REST_URL).toBe('http://127.0.0.1:8090');
+  });
+
+  it("keeps fal's storage host next to fal's queue host", () => {
+    const config = loadWorkerConfig({ FAL_KEY: 'id:secret' });
+    expect(config).toMatchObject({
+      FAL_BASE_URL: 'https://queue.fal.run',
+      FAL_REST_URL: 'https://rest.fal.ai',
+    });
+  });
+
+  it.each([
+    ['WORKER_CONCURRENCY', '0'],
+    ['FAL_POLL_INTERVAL_MS', 'soon'],
+    ['REDIS_URL', 'http://localhost'],
+    ['ALLOW_HTTP_IMAGE_URLS', 'maybe'],
+  ])('stops on a bad %s, naming it', (name, value) => {
+    expect(() => loadWorkerConfig({ FAL_KEY: 'k', [name]: value })).toThrow(new RegExp(name));
+  });
+});
