@@ -9,9 +9,8 @@ import {
   priceRequest,
   type StoredInput,
 } from '@fluxq/core';
-import { prepareInputImage } from '@fluxq/images';
+import { storeInputImage } from '@fluxq/images';
 import { enqueueImageJob } from '@fluxq/queue';
-import { inputKey } from '@fluxq/storage';
 import type { ApiDeps } from './deps.js';
 import { parseMetadata } from './job-options.js';
 
@@ -43,21 +42,13 @@ async function storeInput(
       },
     );
   }
-  const prepared = await prepareInputImage(
-    Buffer.from(input.base64, 'base64'),
-    deps.settings.inputLimits,
-    'images',
-  );
-  const key = inputKey(tenant, jobId, index, prepared.format === 'jpeg' ? 'jpg' : prepared.format);
-  await deps.storage.put(key, prepared.bytes, { contentType: prepared.contentType });
-  return {
-    kind: 'stored',
-    key,
-    width: prepared.width,
-    height: prepared.height,
-    content_type: prepared.contentType,
-    bytes: prepared.bytes.length,
-  };
+  return storeInputImage(Buffer.from(input.base64, 'base64'), {
+    storage: deps.storage,
+    tenant,
+    jobId,
+    index,
+    limits: deps.settings.inputLimits,
+  });
 }
 
 /**
@@ -82,34 +73,23 @@ export async function acceptImageJob(raw: unknown, tenant: string, deps: ApiDeps
     image.kind === 'stored' ? { width: image.width, height: image.height } : undefined,
   );
 
-  const { images: _parsed, size_rule, ...params } = request;
+  const { model, operation, priority, images: _unstored, ...params } = request;
   const record: JobRecord = {
     id,
     tenant,
     status: 'queued',
-    model: request.model,
-    operation: request.operation,
-    priority: request.priority,
+    model,
+    operation,
+    priority,
     created_at: Math.floor(nowMs / 1000),
     started_at: null,
     completed_at: null,
     input: {
-      prompt: params.prompt,
+      ...params,
       images,
       size: size ? `${size.width}x${size.height}` : null,
       width: size?.width ?? null,
       height: size?.height ?? null,
-      size_rule,
-      n: params.n,
-      seed: params.seed,
-      response_format: params.response_format,
-      output_format: params.output_format,
-      output_compression: params.output_compression,
-      guidance_scale: params.guidance_scale,
-      enable_prompt_expansion: params.enable_prompt_expansion,
-      enable_safety_checker: params.enable_safety_checker,
-      sync_mode: params.sync_mode,
-      passthrough: params.passthrough,
     },
     output: null,
     error: null,

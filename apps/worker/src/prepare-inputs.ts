@@ -1,6 +1,5 @@
 import type { Dimensions, JobRecord, StoredInput } from '@fluxq/core';
-import { prepareInputImage } from '@fluxq/images';
-import { inputKey } from '@fluxq/storage';
+import { storeInputImage } from '@fluxq/images';
 import type { ProcessorDeps } from './deps.js';
 import { fetchImageUrl } from './fetch-image-url.js';
 
@@ -31,22 +30,13 @@ export async function prepareInputs(
     let stored = image;
     if (stored.kind === 'url') {
       const bytes = await fetchImageUrl(stored.url, deps.settings.imageFetch, signal);
-      const prepared = await prepareInputImage(bytes, deps.settings.inputLimits, `images[${index}]`);
-      const key = inputKey(
-        record.tenant,
-        record.id,
+      stored = await storeInputImage(bytes, {
+        storage: deps.storage,
+        tenant: record.tenant,
+        jobId: record.id,
         index,
-        prepared.format === 'jpeg' ? 'jpg' : prepared.format,
-      );
-      await deps.storage.put(key, prepared.bytes, { contentType: prepared.contentType });
-      stored = {
-        kind: 'stored',
-        key,
-        width: prepared.width,
-        height: prepared.height,
-        content_type: prepared.contentType,
-        bytes: prepared.bytes.length,
-      };
+        limits: deps.settings.inputLimits,
+      });
       images[index] = stored;
       changed = true;
     }

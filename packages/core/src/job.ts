@@ -1,9 +1,8 @@
 import type { JobErrorCode } from './errors.js';
 import type { ModelId, Operation } from './models.js';
-import type { PassthroughValue } from './normalize.js';
+import type { ImageParams } from './normalize.js';
 import type { Cost } from './pricing.js';
-import type { OutputFormat, Priority, ResponseFormat } from './request-schema.js';
-import type { SizeRule } from './sizes.js';
+import type { Priority } from './request-schema.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
@@ -15,25 +14,12 @@ export type StoredInput =
   | { kind: 'url'; url: string };
 
 /** The normalized input as stored on a job and shown to clients (no image bytes). */
-export interface JobInput {
-  prompt: string;
+export interface JobInput extends ImageParams {
   images: StoredInput[];
   /** `WxH`, or null until the first input image has been read (edits from URLs). */
   size: string | null;
   width: number | null;
   height: number | null;
-  /** The rule that chose the size (kept so the worker can resolve `input` rules). */
-  size_rule: SizeRule;
-  n: number;
-  seed?: number;
-  response_format: ResponseFormat;
-  output_format: OutputFormat;
-  output_compression?: number;
-  guidance_scale?: number;
-  enable_prompt_expansion?: boolean;
-  enable_safety_checker?: boolean;
-  sync_mode?: boolean;
-  passthrough: Record<string, PassthroughValue>;
 }
 
 export interface OutputImage {

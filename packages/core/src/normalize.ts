@@ -30,12 +30,9 @@ export const MAX_PASSTHROUGH_FIELDS = 20;
 const PASSTHROUGH_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const PASSTHROUGH_STRING_MAX = 2_000;
 
-/** The one normalized form every entry point produces (DESIGN §4). */
-export interface NormalizedRequest {
-  model: ModelId;
-  operation: Operation;
+/** Prompt and generation parameters: shared by a normalized request and a job's stored input. */
+export interface ImageParams {
   prompt: string;
-  images: ImageInput[];
   /** How the output size is chosen; `input` rules resolve once the first input is read. */
   size_rule: SizeRule;
   n: number;
@@ -49,8 +46,15 @@ export interface NormalizedRequest {
   enable_prompt_expansion?: boolean;
   enable_safety_checker?: boolean;
   sync_mode?: boolean;
-  priority: Priority;
   passthrough: Record<string, PassthroughValue>;
+}
+
+/** The one normalized form every entry point produces (DESIGN §4). */
+export interface NormalizedRequest extends ImageParams {
+  model: ModelId;
+  operation: Operation;
+  images: ImageInput[];
+  priority: Priority;
 }
 
 function fail(code: ErrorCode, message: string, param: string | null): never {

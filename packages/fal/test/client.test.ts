@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createFalQueueClient,
   FalContentFilteredError,
@@ -6,23 +6,9 @@ import {
   FalValidationError,
   parseEndpointId,
 } from '../src/index.js';
-import { type FalServer, IMAGE_OUTPUT, type Script, SUBMIT_OK, startFalServer } from './fal-server.js';
+import { FAST_RETRY, IMAGE_OUTPUT, SUBMIT_OK, TEST_KEY, useFalServer } from './fal-server.js';
 
-const KEY = 'key-id:key-secret';
-let server: FalServer | undefined;
-
-async function serve(script: Script) {
-  server = await startFalServer(script);
-  return server;
-}
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-// Small delays so retry tests stay fast.
-const fastRetry = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
+const serve = useFalServer();
 
 describe('parseEndpointId', () => {
   it.each([
@@ -83,14 +69,14 @@ describe('submit', () => {
 
   it('is not retried on 503 (the server sees exactly one POST)', async () => {
     const s = await serve(() => ({ status: 503, body: { detail: 'busy' } }));
-    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 5, ...fastRetry });
+    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 5, ...FAST_RETRY });
     await expect(client.submit('fal-ai/flux-2/turbo', {})).rejects.toBeInstanceOf(FalTransientError);
     expect(s.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
 
   it('sends webhook, start timeout, priority and caller headers, ours winning', async () => {
     const s = await serve(() => SUBMIT_OK());
-    await createFalQueueClient({ baseUrl: s.url, key: KEY }).submit(
+    await createFalQueueClient({ baseUrl: s.url, key: TEST_KEY }).submit(
       'fal-ai/flux-2/turbo',
       {},
       {
@@ -107,7 +93,7 @@ describe('submit', () => {
     expect(req.headers['x-fal-request-timeout']).toBe('45');
     expect(req.headers['x-fal-queue-priority']).toBe('low');
     expect(req.headers['x-fal-store-io']).toBe('0');
-    expect(req.headers.authorization).toBe(`Key ${KEY}`);
+    expect(req.headers.authorization).toBe(`Key ${TEST_KEY}`);
     expect(req.headers['content-type']).toBe('application/json');
   });
 
@@ -130,7 +116,7 @@ describe('submit', () => {
 
 describe('Authorization header', () => {
   it.each([
-    ['sent as "Key <key>" when a key is set', KEY, `Key ${KEY}`],
+    ['sent as "Key <key>" when a key is set', TEST_KEY, `Key ${TEST_KEY}`],
     ['absent when no key is set', undefined, undefined],
   ])('is %s', async (_label, key, expected) => {
     const s = await serve(() => ({ status: 202, body: { status: 'IN_QUEUE', queue_position: 0 } }));

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 export interface RecordedRequest {
   method: string;
@@ -98,3 +99,22 @@ export const IMAGE_OUTPUT = {
   prompt: 'a fox',
   timings: { inference: 1.2 },
 };
+
+/** For one test file: `serve(script)` starts a scripted server, closed after each test. */
+export function useFalServer(): (script: Script) => Promise<FalServer> {
+  let server: FalServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  return async (script) => {
+    server = await startFalServer(script);
+    return server;
+  };
+}
+
+/** A fal key shaped like a real one. */
+export const TEST_KEY = 'key-id:key-secret';
+
+/** Small delays so retry tests stay fast. */
+export const FAST_RETRY = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };

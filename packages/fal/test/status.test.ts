@@ -1,42 +1,29 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFalQueueClient, type FalError, FalNotFoundError, FalTransientError } from '../src/index.js';
-import { type FalServer, type Script, SUBMIT_OK, startFalServer } from './fal-server.js';
+import { FAST_RETRY, SUBMIT_OK, useFalServer } from './fal-server.js';
 
-let server: FalServer | undefined;
-
-async function serve(script: Script) {
-  server = await startFalServer(script);
-  return server;
-}
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-// Small delays so retry tests stay fast.
-const fastRetry = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
+const serve = useFalServer();
 
 describe('status', () => {
   it('retries a 503 and then succeeds', async () => {
     const s = await serve((_req, i) =>
       i < 2 ? { status: 503, body: { detail: 'busy' } } : { status: 202, body: { status: 'IN_PROGRESS' } },
     );
-    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 2, ...fastRetry });
+    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 2, ...FAST_RETRY });
     expect(await client.status('fal-ai/flux-2/turbo', 'r')).toEqual({ status: 'IN_PROGRESS' });
     expect(s.requests).toHaveLength(3);
   });
 
   it('gives up after readRetries and throws the last error', async () => {
     const s = await serve(() => ({ status: 502, body: 'bad gateway' }));
-    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 1, ...fastRetry });
+    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 1, ...FAST_RETRY });
     await expect(client.status('fal-ai/flux-2', 'r')).rejects.toBeInstanceOf(FalTransientError);
     expect(s.requests).toHaveLength(2);
   });
 
   it('does not wait out a Retry-After longer than the cap', async () => {
     const s = await serve(() => ({ status: 429, headers: { 'retry-after': '60' } }));
-    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 3, ...fastRetry });
+    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 3, ...FAST_RETRY });
     const err = (await client.status('fal-ai/flux-2', 'r').catch((e: unknown) => e)) as FalError;
     expect(err.retryAfterMs).toBe(60_000);
     expect(s.requests).toHaveLength(1);
@@ -44,7 +31,7 @@ describe('status', () => {
 
   it.each([404, 422])('does not retry %i', async (status) => {
     const s = await serve(() => ({ status, body: { detail: 'no' } }));
-    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 3, ...fastRetry });
+    const client = createFalQueueClient({ baseUrl: s.url, readRetries: 3, ...FAST_RETRY });
     await expect(client.status('fal-ai/flux-2', 'r')).rejects.toHaveProperty('status', status);
     expect(s.requests).toHaveLength(1);
   });

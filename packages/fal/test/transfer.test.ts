@@ -1,19 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFalQueueClient, FalProtocolError } from '../src/index.js';
-import { type FalServer, type Script, startFalServer } from './fal-server.js';
+import { TEST_KEY, useFalServer } from './fal-server.js';
 
-const KEY = 'key-id:key-secret';
-let server: FalServer | undefined;
-
-async function serve(script: Script) {
-  server = await startFalServer(script);
-  return server;
-}
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const serve = useFalServer();
 
 describe('uploadFile', () => {
   it('initiates with the key, then PUTs the bytes to upload_url without the key', async () => {
@@ -30,14 +19,14 @@ describe('uploadFile', () => {
       return { status: 200, body: '' };
     });
     const bytes = new Uint8Array([137, 80, 78, 71, 1, 2, 3]);
-    const client = createFalQueueClient({ baseUrl: 'http://127.0.0.1:1', restBaseUrl: s.url, key: KEY });
+    const client = createFalQueueClient({ baseUrl: 'http://127.0.0.1:1', restBaseUrl: s.url, key: TEST_KEY });
     const url = await client.uploadFile(bytes, { contentType: 'image/png', fileName: 'in.png' });
 
     expect(url).toBe('https://v3.fal.media/files/obj-1.png');
     const [initiate, put] = s.requests;
     expect(initiate?.method).toBe('POST');
     expect(initiate?.url).toBe('/storage/upload/initiate?storage_type=fal-cdn-v3');
-    expect(initiate?.headers.authorization).toBe(`Key ${KEY}`);
+    expect(initiate?.headers.authorization).toBe(`Key ${TEST_KEY}`);
     expect(JSON.parse(initiate!.body.toString())).toEqual({ content_type: 'image/png', file_name: 'in.png' });
     expect(put?.method).toBe('PUT');
     expect(put?.url).toBe('/bucket/obj-1?sig=abc');
@@ -69,7 +58,7 @@ describe('download', () => {
 
   it('returns bytes and content type, without sending the key to the CDN', async () => {
     const s = await serve(() => ({ status: 200, headers: { 'content-type': 'image/png' }, body: png }));
-    const client = createFalQueueClient({ key: KEY });
+    const client = createFalQueueClient({ key: TEST_KEY });
     const out = await client.download(`${s.url}/files/a.png`);
     expect(out.contentType).toBe('image/png');
     expect(Buffer.from(out.bytes).equals(png)).toBe(true);

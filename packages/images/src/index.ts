@@ -7,3 +7,4 @@ export {
   prepareInputImage,
 } from './prepare-input.js';
 export { CONTENT_TYPES, type DetectedType, describeDetected, detectImageType } from './sniff.js';
+export { type StoreInputOptions, storeInputImage } from './store-input.js';
