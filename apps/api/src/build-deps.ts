@@ -5,10 +5,14 @@ import { createImagesQueue, createJobStore, createRedis } from '@fluxq/queue';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';
+import { createJobEvents } from './job-events.js';
 import { parseApiKeys } from './tenants.js';
 
 /** Real dependencies from configuration; `close()` releases them. */
-export function buildApiDeps(config: ApiConfig, logger: Logger): ApiDeps & { close(): Promise<void> } {
+export async function buildApiDeps(
+  config: ApiConfig,
+  logger: Logger,
+): Promise<ApiDeps & { close(): Promise<void> }> {
   const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
@@ -21,10 +25,15 @@ export function buildApiDeps(config: ApiConfig, logger: Logger): ApiDeps & { clo
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs will stop working when this process restarts');
     secret = randomBytes(32).toString('hex');
   }
+  const store = createJobStore(redis);
+  // Pub/sub needs a connection of its own; it waits for Redis like a worker's.
+  const subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-events' });
+  const events = await createJobEvents(subscriber, store);
   return {
     redis,
+    events,
     queue,
-    store: createJobStore(redis),
+    store,
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
     signer: createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL }),
     logger,
@@ -37,6 +46,7 @@ export function buildApiDeps(config: ApiConfig, logger: Logger): ApiDeps & { clo
       inputLimits: DEFAULT_INPUT_LIMITS,
     },
     async close() {
+      await events.close();
       await queue.close().catch(() => {});
       for (const connection of [queueConnection, redis]) {
         await connection.quit().catch(() => connection.disconnect());

@@ -3,6 +3,7 @@ import type { InputLimits } from '@fluxq/images';
 import type { ImagesQueue, JobStore } from '@fluxq/queue';
 import type { BlobStorage, UrlSigner } from '@fluxq/storage';
 import type { Redis } from 'ioredis';
+import type { JobEvents } from './job-events.js';
 
 /** API tunables that handlers need. */
 export interface ApiSettings {
@@ -16,6 +17,8 @@ export interface ApiSettings {
 export interface ApiDeps {
   redis: Redis;
   store: JobStore;
+  /** Job status changes, for waiting and streaming. */
+  events: JobEvents;
   queue: ImagesQueue;
   storage: BlobStorage;
   signer: UrlSigner;

@@ -8,7 +8,7 @@ import { loadApiConfig } from './config.js';
 async function main(): Promise<void> {
   const config = loadApiConfig(process.env);
   const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
-  const deps = buildApiDeps(config, logger);
+  const deps = await buildApiDeps(config, logger);
   const server = createServer(createApp(deps));
   // Slow clients can't hold sockets forever.
   server.requestTimeout = 120_000;

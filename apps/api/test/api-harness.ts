@@ -10,7 +10,7 @@ import { loadApiConfig } from '../src/config.js';
 
 export interface ApiHarness {
   url: string;
-  deps: ReturnType<typeof buildApiDeps>;
+  deps: Awaited<ReturnType<typeof buildApiDeps>>;
   redis: RedisServer;
   storageDir: string;
   close(): Promise<void>;
@@ -27,7 +27,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     FILES_SIGNING_SECRET: 'test-secret-test-secret-test-secret!',
     ...env,
   });
-  const deps = buildApiDeps(config, createLogger({ name: 'api-test', level: 'silent' }));
+  const deps = await buildApiDeps(config, createLogger({ name: 'api-test', level: 'silent' }));
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
