@@ -1,17 +1,16 @@
 import {
   type Dimensions,
-  FluxqError,
   type ImageInput,
   type JobRecord,
-  knownOutputSize,
   newId,
   normalizeImageRequest,
-  priceRequest,
+  type Priority,
   type StoredInput,
 } from '@fluxq/core';
-import { storeInputImage } from '@fluxq/images';
+import { prepareInputImage, storeInputImage } from '@fluxq/images';
 import { enqueueImageJob } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
+import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
 
 /**
@@ -28,20 +27,11 @@ async function storeInput(
 ): Promise<StoredInput> {
   const param = `images[${index}]`;
   if (input.kind === 'url') {
-    if (!input.url.startsWith('https:') && !deps.settings.allowHttpImageUrls) {
-      throw new FluxqError('invalid_image_url', `${param}: image URLs must use https`, { param: 'images' });
-    }
+    checkImageUrl(input.url, param, deps);
     return { kind: 'url', url: input.url };
   }
-  if (input.kind === 'upload') {
-    throw new FluxqError(
-      'invalid_image',
-      `${param}: upload ids are not accepted yet; send a data: URI or an https URL`,
-      {
-        param: 'images',
-      },
-    );
-  }
+  // An upload is referenced, not copied: every job using it points at the one stored file.
+  if (input.kind === 'upload') return resolveUpload(input.id, param, tenant, deps);
   return storeInputImage(Buffer.from(input.base64, 'base64'), {
     storage: deps.storage,
     tenant,
@@ -54,8 +44,14 @@ async function storeInput(
 /**
  * Validates an image request, stores its inputs, records the job and enqueues it.
  * Throws `FluxqError` (4xx) for bad input; once this returns, the job is durable.
+ * `options.priority` overrides the request's (the synchronous images endpoints run as `interactive`).
  */
-export async function acceptImageJob(raw: unknown, tenant: string, deps: ApiDeps): Promise<JobRecord> {
+export async function acceptImageJob(
+  raw: unknown,
+  tenant: string,
+  deps: ApiDeps,
+  options: { priority?: Priority } = {},
+): Promise<JobRecord> {
   const request = normalizeImageRequest(raw);
   const body = raw as Record<string, unknown>;
   const metadata = parseMetadata(body.metadata);
@@ -65,15 +61,15 @@ export async function acceptImageJob(raw: unknown, tenant: string, deps: ApiDeps
   const images: StoredInput[] = [];
   for (const [index, input] of request.images.entries())
     images.push(await storeInput(input, index, tenant, id, deps));
-  const first = images[0];
-  const firstDims: Dimensions | undefined =
-    first?.kind === 'stored' ? { width: first.width, height: first.height } : undefined;
-  const size = knownOutputSize(request, firstDims);
-  const references = images.map((image) =>
-    image.kind === 'stored' ? { width: image.width, height: image.height } : undefined,
+  const { size, cost } = sizeAndCost(
+    request,
+    images.map((image) =>
+      image.kind === 'stored' ? { width: image.width, height: image.height } : undefined,
+    ),
   );
 
-  const { model, operation, priority, images: _unstored, ...params } = request;
+  const { model, operation, priority: requested, images: _unstored, ...params } = request;
+  const priority = options.priority ?? requested;
   const record: JobRecord = {
     id,
     tenant,
@@ -98,12 +94,7 @@ export async function acceptImageJob(raw: unknown, tenant: string, deps: ApiDeps
     metadata,
     timings: { queue_ms: null, provider_ms: null, total_ms: null },
     // A quote until the worker knows every input's size; then the final price.
-    cost: priceRequest({
-      model: request.model,
-      references,
-      output: size ?? { width: 1024, height: 1024 },
-      n: request.n,
-    }),
+    cost,
     fal_requests: [],
     fal_input_urls: [],
     created_ms: nowMs,
@@ -112,7 +103,7 @@ export async function acceptImageJob(raw: unknown, tenant: string, deps: ApiDeps
 
   await deps.store.create(record);
   try {
-    await enqueueImageJob(deps.queue, { jobId: id, tenant }, request.priority);
+    await enqueueImageJob(deps.queue, { jobId: id, tenant }, priority);
   } catch (err) {
     // Not enqueued means not accepted: leave no record that would never run.
     await deps.store.delete(id, tenant).catch(() => {});
@@ -120,3 +111,72 @@ export async function acceptImageJob(raw: unknown, tenant: string, deps: ApiDeps
   }
   return record;
 }
+
+/** One input of a quote: its size when the API can know it without fetching anything. */
+type QuotedInput =
+  | { source: 'data'; width: number; height: number }
+  | { source: 'upload'; id: string; width: number; height: number }
+  | { source: 'url'; url: string; width: null; height: null };
+
+async function quoteInput(input: ImageInput, index: number, tenant: string, deps: ApiDeps) {
+  const param = `images[${index}]`;
+  if (input.kind === 'url') {
+    checkImageUrl(input.url, param, deps);
+    return { source: 'url', url: input.url, width: null, height: null } satisfies QuotedInput;
+  }
+  if (input.kind === 'upload') {
+    const { width, height } = await resolveUpload(input.id, param, tenant, deps);
+    return { source: 'upload', id: input.id, width, height } satisfies QuotedInput;
+  }
+  // Decoded and checked exactly as a job's would be, so the sizes are right, but not stored.
+  const prepared = await prepareInputImage(
+    Buffer.from(input.base64, 'base64'),
+    deps.settings.inputLimits,
+    'images',
+  );
+  return { source: 'data', width: prepared.width, height: prepared.height } satisfies QuotedInput;
+}
+
+/**
+ * What `acceptImageJob` would charge for `raw`, without storing or enqueueing anything
+ * (`?dry_run=true`). The same validation runs, so a request that quotes is accepted.
+ * `exact` is false when a URL input's size is unknown (counted as 1 MP, and an edit
+ * without `size` priced at 1024x1024), as on a job until the worker reads its inputs.
+ * `options.priority` overrides the request's, as in `acceptImageJob`.
+ */
+export async function quoteImageJob(
+  raw: unknown,
+  tenant: string,
+  deps: ApiDeps,
+  options: { priority?: Priority } = {},
+) {
+  const request = normalizeImageRequest(raw);
+  parseMetadata((raw as Record<string, unknown>).metadata);
+  const images: QuotedInput[] = [];
+  for (const [index, input] of request.images.entries())
+    images.push(await quoteInput(input, index, tenant, deps));
+  const { size, cost } = sizeAndCost(
+    request,
+    images.map((image): Dimensions | undefined =>
+      image.width === null ? undefined : { width: image.width, height: image.height },
+    ),
+  );
+  const { model, operation, priority, images: _inputs, size_rule: _rule, ...params } = request;
+  return {
+    object: 'quote' as const,
+    model,
+    operation,
+    priority: options.priority ?? priority,
+    input: {
+      ...params,
+      images,
+      size: size ? `${size.width}x${size.height}` : null,
+      width: size?.width ?? null,
+      height: size?.height ?? null,
+    },
+    cost,
+    exact: size !== undefined && images.every((image) => image.width !== null),
+  };
+}
+
+export type ImageJobQuote = Awaited<ReturnType<typeof quoteImageJob>>;

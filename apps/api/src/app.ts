@@ -3,7 +3,10 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { filesRouter } from './routes/files.js';
 import { healthRouter } from './routes/health.js';
+import { imagesRouter } from './routes/images.js';
 import { jobsRouter } from './routes/jobs.js';
+import { modelsRouter } from './routes/models.js';
+import { uploadsRouter } from './routes/uploads.js';
 import { authenticate } from './tenants.js';
 
 /** The express app: health first (no auth), then authenticated routes, then the error envelope. */
@@ -16,6 +19,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use(filesRouter(deps));
   app.use(authenticate(deps.apiKeys));
   app.use(jobsRouter(deps));
+  app.use(uploadsRouter(deps));
+  app.use(modelsRouter());
+  app.use(imagesRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -44,6 +44,12 @@ export async function buildApiDeps(
       maxJsonBodyBytes: config.MAX_JSON_BODY_BYTES,
       allowHttpImageUrls: config.ALLOW_HTTP_IMAGE_URLS,
       inputLimits: DEFAULT_INPUT_LIMITS,
+      maxUploadFileBytes: config.MAX_UPLOAD_FILE_BYTES,
+      uploadTtlS: config.UPLOAD_TTL_S,
+      idempotencyTtlS: config.IDEMPOTENCY_TTL_S,
+      maxUploadFiles: config.MAX_UPLOAD_FILES,
+      maxMultipartTotalBytes: config.MAX_MULTIPART_TOTAL_BYTES,
+      syncWaitMaxS: config.SYNC_WAIT_MAX_S,
     },
     async close() {
       await events.close();

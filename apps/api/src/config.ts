@@ -28,6 +28,34 @@ export const apiEnvSchema = z
       .int()
       .min(1_024)
       .default(40 * 1024 * 1024),
+    /** Largest file one multipart part may carry (`POST /v1/uploads`, `/v1/images/edits`); 413 above. */
+    MAX_UPLOAD_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(20 * 1024 * 1024),
+    /** How long an upload (`upl_…`) can be used in new requests. */
+    UPLOAD_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(24 * 3_600),
+    /** How long an `Idempotency-Key` is remembered. */
+    IDEMPOTENCY_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(24 * 3_600),
+    /** Most image files one multipart `/v1/images/edits` request may carry (400 above). */
+    MAX_UPLOAD_FILES: z.coerce.number().int().min(1).max(4).default(4),
+    /** All files of one multipart request together (413 above). */
+    MAX_MULTIPART_TOTAL_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(40 * 1024 * 1024),
+    /** Longest a synchronous `/v1/images/*` call waits for its job (`Prefer: wait=N` is capped by it). */
+    SYNC_WAIT_MAX_S: z.coerce.number().int().min(0).max(3_600).default(300),
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1_000),
     /** Lets input image URLs use plain http (local development and tests only). */

@@ -11,6 +11,18 @@ export interface ApiSettings {
   maxJsonBodyBytes: number;
   allowHttpImageUrls: boolean;
   inputLimits: InputLimits;
+  /** Largest multipart file, bytes. */
+  maxUploadFileBytes: number;
+  /** Lifetime of an upload, seconds. */
+  uploadTtlS: number;
+  /** How long an `Idempotency-Key` is remembered, seconds. */
+  idempotencyTtlS: number;
+  /** Most files in one multipart `/v1/images/edits` request (default 4). */
+  maxUploadFiles?: number;
+  /** All files of one multipart request together, bytes (default 40 MiB). */
+  maxMultipartTotalBytes?: number;
+  /** Longest wait of a synchronous `/v1/images/*` call, seconds (default 300). */
+  syncWaitMaxS?: number;
 }
 
 /** Everything the HTTP handlers talk to; tests build it from real parts. */

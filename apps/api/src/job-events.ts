@@ -17,11 +17,19 @@ export interface JobEvents {
    * first (or `signal` aborts). Listens before it reads the store, so no change is missed.
    */
   waitForTerminal(id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobStatus | undefined>;
+  /**
+   * Shutdown: ends every pending `waitForTerminal` with undefined (callers answer 202)
+   * and aborts `stopping`, which event streams listen to so they end too.
+   */
+  abortWaits(): void;
+  /** Aborted by `abortWaits()`. */
+  readonly stopping: AbortSignal;
   close(): Promise<void>;
 }
 
 export async function createJobEvents(subscriber: Redis, store: JobStore): Promise<JobEvents> {
   const listeners = new Map<string, Set<JobStatusListener>>();
+  const pendingWaits = new Set<() => void>();
   subscriber.on('message', (_channel: string, message: string) => {
     const space = message.indexOf(' ');
     const set = listeners.get(message.slice(0, space));
@@ -32,13 +40,19 @@ export async function createJobEvents(subscriber: Redis, store: JobStore): Promi
   await subscriber.subscribe(storeKeys.jobEvents);
 
   const on = (id: string, listener: JobStatusListener) => {
-    let set = listeners.get(id);
-    if (!set) listeners.set(id, (set = new Set()));
+    const set = listeners.get(id) ?? new Set<JobStatusListener>();
+    listeners.set(id, set);
     set.add(listener);
     return () => {
       set.delete(listener);
       if (set.size === 0) listeners.delete(id);
     };
+  };
+
+  const stopping = new AbortController();
+  const abortWaits = () => {
+    stopping.abort();
+    for (const abort of [...pendingWaits]) abort();
   };
 
   return {
@@ -52,9 +66,11 @@ export async function createJobEvents(subscriber: Redis, store: JobStore): Promi
           off();
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
+          pendingWaits.delete(onAbort);
           resolve(status);
         };
         const onAbort = () => finish(undefined);
+        pendingWaits.add(onAbort);
         const off = on(id, (status) => {
           if (isTerminalStatus(status)) finish(status);
         });
@@ -69,12 +85,16 @@ export async function createJobEvents(subscriber: Redis, store: JobStore): Promi
             settled = true;
             off();
             clearTimeout(timer);
+            pendingWaits.delete(onAbort);
             reject(err);
           },
         );
       });
     },
+    abortWaits,
+    stopping: stopping.signal,
     async close() {
+      abortWaits();
       listeners.clear();
       await subscriber.quit().catch(() => subscriber.disconnect());
     },

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Synchronous image calls stop waiting and answer 202 with their job.
+        deps.events.abortWaits();
       });
       await deps.close();
       logger.info('api stopped');

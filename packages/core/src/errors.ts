@@ -17,11 +17,24 @@ export const ERROR_CODES = {
   invalid_image_url: 400,
   unknown_model: 400,
   prompt_too_long: 400,
+  unsupported_parameter: 400,
+  // a job that failed while a synchronous call (/v1/images/*) waited for it
+  provider_validation_error: 400,
+  content_filtered: 400,
+  input_fetch_failed: 400,
+  job_canceled: 409,
+  provider_error: 502,
+  provider_timeout: 504,
   // 401, 404
   invalid_api_key: 401,
   not_found: 404,
   job_not_found: 404,
   file_not_found: 404,
+  upload_not_found: 404,
+  model_not_found: 404,
+  // 409, 422 for Idempotency-Key (DESIGN §5)
+  idempotency_in_flight: 409,
+  idempotency_key_reused: 422,
   // 403 for file URLs whose signature is wrong or expired
   invalid_signature: 403,
   // 413, 415

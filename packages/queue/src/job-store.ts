@@ -45,6 +45,8 @@ export interface UpdateResult {
 export interface JobStore {
   create(record: JobRecord): Promise<void>;
   get(id: string): Promise<JobRecord | undefined>;
+  /** Several jobs in one round trip, in the order of `ids` (undefined where a job is gone). */
+  getMany(ids: readonly string[]): Promise<Array<JobRecord | undefined>>;
   /** Just the status: cheap enough to check on every poll. */
   status(id: string): Promise<JobStatus | undefined>;
   /** Applies `patch` if the job exists and (when given) its status is one of `ifStatusIn`. */
@@ -69,6 +71,13 @@ function encode(patch: object): string[] {
   return args;
 }
 
+function decode(fields: Record<string, string>): JobRecord | undefined {
+  if (!fields.status) return undefined;
+  const record: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(fields)) record[field] = JSON.parse(value);
+  return record as unknown as JobRecord;
+}
+
 export function createJobStore(redis: Redis, options: { retentionS?: number } = {}): JobStore {
   const retentionS = options.retentionS ?? DEFAULT_RETENTION_S;
   if (!('fluxqGuardedUpdate' in redis)) {
@@ -88,11 +97,18 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
     },
 
     async get(id) {
-      const fields = await redis.hgetall(storeKeys.job(id));
-      if (!fields.status) return undefined;
-      const record: Record<string, unknown> = {};
-      for (const [field, value] of Object.entries(fields)) record[field] = JSON.parse(value);
-      return record as unknown as JobRecord;
+      return decode(await redis.hgetall(storeKeys.job(id)));
+    },
+
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(storeKeys.job(id));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, fields]) => {
+        if (err) throw err;
+        return decode(fields as Record<string, string>);
+      });
     },
 
     async status(id) {

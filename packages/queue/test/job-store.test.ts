@@ -149,6 +149,18 @@ describe('job store', () => {
     });
   });
 
+  describe('when several jobs are read at once', () => {
+    it('gives them back in the order asked, undefined where a job does not exist', async () => {
+      const first = makeRecord({ status: 'running' });
+      const second = makeRecord();
+      await store.create(first);
+      await store.create(second);
+      const missing = newId('job');
+      expect(await store.getMany([second.id, missing, first.id])).toEqual([second, undefined, first]);
+      expect(await store.getMany([])).toEqual([]);
+    });
+  });
+
   describe('when a job does not exist', () => {
     it('answers undefined from get(), status() and update()', async () => {
       const id = newId('job');

@@ -22,6 +22,7 @@ export {
   startRedisServer,
 } from './redis-server.js';
 export { findRepoRoot, repoRoot } from './repo-root.js';
+export { readServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
 export {
   type Service,
   ServiceStartError,

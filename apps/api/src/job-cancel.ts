@@ -1,0 +1,50 @@
+import { isTerminalStatus, JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
+import type { ApiDeps } from './deps.js';
+
+/**
+ * `POST /v1/jobs/{id}/cancel`. A queued job is marked canceled and removed from the
+ * queue; a running one is marked canceled and its worker, which checks the status on
+ * every poll, cancels the fal request and stops. Status changes go through the store's
+ * guarded update, so a job that finishes at the same moment keeps exactly one outcome.
+ * A job that already ended is returned unchanged (as OpenAI's cancel endpoints return
+ * the object): the caller reads the outcome from `status`.
+ */
+export async function cancelJob(record: JobRecord, deps: ApiDeps): Promise<JobRecord> {
+  let status: JobStatus = record.status;
+  // queued → running can happen between our read and our write: then cancel it as running.
+  for (let tries = 0; tries < 3 && !isTerminalStatus(status); tries++) {
+    const nowMs = deps.now();
+    const result = await deps.store.update(
+      record.id,
+      {
+        status: 'canceled',
+        error: { code: 'canceled', message: JOB_ERROR_CODES.canceled },
+        completed_at: Math.floor(nowMs / 1000),
+        timings: { ...record.timings, total_ms: nowMs - record.created_ms },
+      },
+      { ifStatusIn: [status] },
+    );
+    if (!result) break;
+    if (result.applied) {
+      await removeFromQueue(record.id, deps);
+      break;
+    }
+    status = result.previous;
+  }
+  return (await deps.store.get(record.id)) ?? record;
+}
+
+/**
+ * Takes the canceled job out of BullMQ when no worker holds it (waiting, or delayed
+ * between attempts). A worker that has just locked it finds the job canceled and stops
+ * on its own, so a refusal here is fine.
+ */
+async function removeFromQueue(id: string, deps: ApiDeps): Promise<void> {
+  try {
+    const removed = await deps.queue.remove(id);
+    if (removed === 0)
+      deps.logger.debug({ jobId: id }, 'canceled job is held by a worker; it will stop there');
+  } catch (err) {
+    deps.logger.warn({ err, jobId: id }, 'could not remove a canceled job from the queue');
+  }
+}
