@@ -83,9 +83,7 @@ export async function acceptImageJob(
     input: {
       ...params,
       images,
-      size: size ? `${size.width}x${size.height}` : null,
-      width: size?.width ?? null,
-      height: size?.height ?? null,
+      ...sizeFields(size),
     },
     output: null,
     error: null,
@@ -137,6 +135,15 @@ async function quoteInput(input: ImageInput, index: number, tenant: string, deps
   return { source: 'data', width: prepared.width, height: prepared.height } satisfies QuotedInput;
 }
 
+/** The output size as a job's input shows it: null until known (edits from URLs). */
+function sizeFields(size: Dimensions | undefined) {
+  return {
+    size: size ? `${size.width}x${size.height}` : null,
+    width: size?.width ?? null,
+    height: size?.height ?? null,
+  };
+}
+
 /**
  * What `acceptImageJob` would charge for `raw`, without storing or enqueueing anything
  * (`?dry_run=true`). The same validation runs, so a request that quotes is accepted.
@@ -170,9 +177,7 @@ export async function quoteImageJob(
     input: {
       ...params,
       images,
-      size: size ? `${size.width}x${size.height}` : null,
-      width: size?.width ?? null,
-      height: size?.height ?? null,
+      ...sizeFields(size),
     },
     cost,
     exact: size !== undefined && images.every((image) => image.width !== null),
