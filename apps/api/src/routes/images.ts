@@ -1,6 +1,6 @@
 import { FluxqError, isTerminalStatus, type Operation } from '@fluxq/core';
 import express, { type RequestHandler, type Response, Router } from 'express';
-import { acceptImageJob } from '../accept-job.js';
+import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
 import { viewJob } from '../job-view.js';
@@ -8,6 +8,7 @@ import { maskNotSupported, parseMultipartImages } from '../multipart.js';
 import { failedJobError, type OpenAiViewContext, toImagesResponse } from '../openai-view.js';
 import { parsePrefer, preferenceApplied, waitSeconds } from '../prefer.js';
 import { requireJson } from '../require-json.js';
+import { isDryRun } from './jobs.js';
 
 /** Longest a synchronous call waits for its job unless `SYNC_WAIT_MAX_S` says otherwise. */
 export const DEFAULT_SYNC_WAIT_MAX_S = 300;
@@ -109,6 +110,10 @@ export function imagesRouter(deps: ApiDeps): Router {
     (operation: Operation): RequestHandler =>
     async (req, res) => {
       const body = openAiRequest(req.body, operation);
+      if (isDryRun(req.query.dry_run)) {
+        res.json(await quoteImageJob(body, req.tenant, deps, { priority: 'interactive' }));
+        return;
+      }
       const preferences = parsePrefer(req.headers.prefer);
       const waitS = waitSeconds(preferences, maxWaitS);
       const { record: accepted, replayed } = await withIdempotency(
