@@ -1,4 +1,5 @@
 import { waitFor } from '@fluxq/testing';
+import sharp from 'sharp';
 
 /** The parts of a job object the end-to-end tests read. */
 export interface Job {
@@ -42,4 +43,16 @@ export function waitForTerminal(apiUrl: string, id: string, timeoutMs = 30_000):
     },
     { timeoutMs, intervalMs: 50, message: `job ${id} to finish` },
   );
+}
+
+/** Downloads an output URL (expecting 200) and reads the image back with sharp. */
+export async function downloadImage(url: string) {
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`download answered ${response.status}`);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  return {
+    bytes,
+    contentType: response.headers.get('content-type'),
+    metadata: await sharp(bytes).metadata(),
+  };
 }

@@ -8,18 +8,11 @@ import { makeDataUri, makeImage, waitFor } from '@fluxq/testing';
 import OpenAI, { toFile } from 'openai';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getJob, waitForTerminal } from './jobs-client.js';
+import { downloadImage, getJob, waitForTerminal } from './jobs-client.js';
 import { type Stack, startStack } from './stack.js';
 
 const run = promisify(execFile);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-async function download(url: string) {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  return { bytes, metadata: await sharp(bytes).metadata() };
-}
 
 interface ImagesBody {
   created: number;
@@ -71,7 +64,7 @@ describe('OpenAI Images API compatibility, end to end on real processes', () => 
       expect(result.data).toHaveLength(1);
       const image = result.data![0]!;
       expect(image.revised_prompt).toEqual(expect.any(String));
-      expect((await download(image.url!)).metadata).toMatchObject({
+      expect((await downloadImage(image.url!)).metadata).toMatchObject({
         width: 1024,
         height: 768,
         format: 'png',
@@ -103,7 +96,10 @@ describe('OpenAI Images API compatibility, end to end on real processes', () => 
         prompt: 'make it autumn',
         size: '1024x768' as '1024x1024',
       });
-      expect((await download(result.data![0]!.url!)).metadata).toMatchObject({ width: 1024, height: 768 });
+      expect((await downloadImage(result.data![0]!.url!)).metadata).toMatchObject({
+        width: 1024,
+        height: 768,
+      });
       const job = await getJob(stack.apiUrl, (result as unknown as ImagesBody).id);
       expect(job).toMatchObject({ operation: 'edit', status: 'succeeded' });
     });
@@ -192,7 +188,7 @@ describe('OpenAI Images API compatibility, end to end on real processes', () => 
     );
     const body = JSON.parse(stdout) as ImagesBody;
     expect(body.data).toHaveLength(1);
-    expect((await download(body.data[0]!.url!)).metadata).toMatchObject({ width: 1024, height: 1024 });
+    expect((await downloadImage(body.data[0]!.url!)).metadata).toMatchObject({ width: 1024, height: 1024 });
   });
 
   describe('parameter rules through HTTP', () => {
@@ -207,7 +203,7 @@ describe('OpenAI Images API compatibility, end to end on real processes', () => 
       });
       expect(response.status).toBe(200);
       expect(body.output_format).toBe(outputFormat);
-      expect((await download(body.data[0]!.url!)).metadata).toMatchObject({
+      expect((await downloadImage(body.data[0]!.url!)).metadata).toMatchObject({
         width: 512,
         height: 768,
         format: sharpFormat,

@@ -1,20 +1,8 @@
 import { priceRequest } from '@fluxq/core';
 import { makeDataUri, makeImage, waitFor } from '@fluxq/testing';
-import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getJob, submitJob, waitForTerminal } from './jobs-client.js';
+import { downloadImage, getJob, submitJob, waitForTerminal } from './jobs-client.js';
 import { type Stack, startStack } from './stack.js';
-
-async function download(url: string) {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  return {
-    bytes,
-    contentType: response.headers.get('content-type'),
-    metadata: await sharp(bytes).metadata(),
-  };
-}
 
 describe('the pipeline, end to end on real processes', () => {
   let stack: Stack;
@@ -40,7 +28,7 @@ describe('the pipeline, end to end on real processes', () => {
     expect(job.output?.images).toHaveLength(1);
     const image = job.output!.images[0]!;
     expect(image).toMatchObject({ width: 1024, height: 768, content_type: 'image/webp' });
-    const file = await download(image.url);
+    const file = await downloadImage(image.url);
     expect(file.metadata).toMatchObject({ width: 1024, height: 768, format: 'webp' });
     expect(file.bytes.length).toBe(image.bytes);
     expect(job.cost).toEqual(
@@ -63,7 +51,7 @@ describe('the pipeline, end to end on real processes', () => {
     expect(submitted.input).toMatchObject({ width: 1360, height: 768 });
     const job = await waitForTerminal(stack.apiUrl, submitted.id);
     expect(job.status).toBe('succeeded');
-    expect((await download(job.output!.images[0]!.url)).metadata).toMatchObject({
+    expect((await downloadImage(job.output!.images[0]!.url)).metadata).toMatchObject({
       width: 1360,
       height: 768,
       format: 'png',
@@ -80,7 +68,7 @@ describe('the pipeline, end to end on real processes', () => {
     const job = await waitForTerminal(stack.apiUrl, submitted.id);
     expect(job.status).toBe('succeeded');
     expect(job.output!.seed).toBe(7);
-    const files = await Promise.all(job.output!.images.map((image) => download(image.url)));
+    const files = await Promise.all(job.output!.images.map((image) => downloadImage(image.url)));
     expect(files).toHaveLength(2);
     for (const file of files) {
       expect(file.contentType).toBe('image/avif');

@@ -1,3 +1,4 @@
+import { createSeededRandom } from '@fluxq/fal-sim';
 import sharp from 'sharp';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'gif' | 'avif';
@@ -51,7 +52,7 @@ export function paintPixels(width: number, height: number, seed: number): Buffer
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`image dimensions must be positive integers, got ${width}x${height}`);
   }
-  const random = mulberry32(seed);
+  const random = createSeededRandom(seed);
   const tint = [random() * 255, random() * 255, random() * 255] as const;
   const pixels = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
@@ -98,18 +99,6 @@ function fill(
       pixels[i + 2] = color[2];
     }
   }
-}
-
-/** A small, fast, seedable PRNG (returns floats in [0, 1)). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `data:<mime>;base64,…` */
