@@ -34,3 +34,22 @@ export function isRedisUnavailableError(err: unknown): boolean {
     )
   );
 }
+
+/**
+ * Resolves once `redis` is connected, or after `timeoutMs` (false) so a process can
+ * start while Redis is down and answer 503 until it returns. Needed for connections
+ * without an offline queue, whose first command would otherwise fail while connecting.
+ */
+export async function waitForRedis(redis: Redis, timeoutMs = 5_000): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on('ready', onReady);
+  });
+}

@@ -1,4 +1,9 @@
-export { createRedis, isRedisUnavailableError, type RedisConnectionOptions } from './connection.js';
+export {
+  createRedis,
+  isRedisUnavailableError,
+  type RedisConnectionOptions,
+  waitForRedis,
+} from './connection.js';
 export {
   createImagesQueue,
   enqueueImageJob,
