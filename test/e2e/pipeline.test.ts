@@ -1,6 +1,8 @@
 import { priceRequest } from '@fluxq/core';
+import { createJobStore } from '@fluxq/queue';
 import { makeDataUri, makeImage, waitFor } from '@fluxq/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { downloadImage, getJob, submitJob, waitForTerminal } from './jobs-client.js';
 import { type Stack, startStack } from './stack.js';
 
@@ -121,10 +123,16 @@ describe('when a worker dies while its job waits at fal', () => {
   it('another worker resumes the same fal request instead of submitting again', async () => {
     stack.sim.setFaults([{ on: 'outcome', delayMs: 4_000 }]);
     const submitted = await submitJob(stack.apiUrl, { prompt: 'a slow request' });
-    await waitFor(() => stack.sim.stats().inProgress === 1, {
-      timeoutMs: 15_000,
-      message: 'the request to run at fal',
-    });
+    // "Waits at fal" means the worker has recorded the fal request id. (A crash between
+    // fal's answer and that write cannot be resumed: fal has no idempotency key.)
+    const redis = new Redis(stack.redis.url);
+    onTestFinished(() => void redis.quit());
+    const store = createJobStore(redis);
+    await waitFor(
+      async () =>
+        stack.sim.stats().inProgress === 1 && (await store.get(submitted.id))?.fal_requests.length === 1,
+      { timeoutMs: 15_000, message: 'the request to run at fal, its id recorded on the job' },
+    );
     await stack.workers[0]!.kill();
     expect((await getJob(stack.apiUrl, submitted.id)).status).toBe('running');
 
@@ -133,5 +141,6 @@ describe('when a worker dies while its job waits at fal', () => {
     expect(job.status).toBe('succeeded');
     expect(stack.sim.stats().submits).toBe(1);
     expect(stack.sim.stats().uploads).toBe(0);
+    expect((await store.get(submitted.id))?.fal_requests).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@fluxq/core';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
-import { createImagesQueue, createJobStore, createRedis, waitForRedis } from '@fluxq/queue';
+import { createImagesQueue, createJobStore, createRedis, imagesQueueReady, waitForRedis } from '@fluxq/queue';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';
@@ -14,15 +14,15 @@ export async function buildApiDeps(
   logger: Logger,
 ): Promise<ApiDeps & { close(): Promise<void> }> {
   const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
-  // Without an offline queue, commands sent while connecting fail: start serving once connected.
-  if (!(await waitForRedis(redis)))
-    logger.warn('Redis is not reachable yet: requests answer 503 until it is');
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
   const queue = createImagesQueue(queueConnection, {
     attempts: config.JOB_ATTEMPTS,
     backoffDelayMs: config.JOB_BACKOFF_MS,
   });
+  // Without an offline queue, commands sent while connecting fail: start serving once connected.
+  if (await waitForRedis(redis)) await imagesQueueReady(queue);
+  else logger.warn('Redis is not reachable yet: requests answer 503 until it is');
   let secret = config.FILES_SIGNING_SECRET;
   if (!secret) {
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs will stop working when this process restarts');

@@ -43,3 +43,13 @@ export async function enqueueImageJob(
 ): Promise<void> {
   await queue.add(IMAGE_JOB_NAME, data, { jobId: data.jobId, priority: PRIORITY_VALUES[priority] });
 }
+
+/**
+ * Resolves once the queue is connected and has written its meta key. BullMQ writes it
+ * fire-and-forget after connecting; a PING on the same connection is answered only
+ * after that write, so start-up ends with the queue's keys in place.
+ */
+export async function imagesQueueReady(queue: ImagesQueue): Promise<void> {
+  const client = (await queue.waitUntilReady()) as unknown as { ping(): Promise<string> };
+  await client.ping();
+}

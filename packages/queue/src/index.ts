@@ -10,6 +10,7 @@ export {
   type ImageQueueOptions,
   type ImagesQueue,
   imageJobOptions,
+  imagesQueueReady,
 } from './images-queue.js';
 export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
 export { IMAGE_JOB_NAME, IMAGES_QUEUE, PRIORITY_VALUES, QUEUE_PREFIX, storeKeys } from './names.js';
