@@ -155,15 +155,25 @@ async function main(): Promise<void> {
     const host = env.HOST?.trim() || '127.0.0.1';
     const localHost =
       host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    // With the simulator, fal's completion webhooks come back to this API, signed with the
+    // simulator's key, and the worker's latency priors run at the simulator's speed.
+    const simApiEnv = falSimUrl ? { FAL_JWKS_URL: `${falSimUrl}/.well-known/jwks.json` } : {};
+    const simScale = Number(env.FAL_SIM_TIME_SCALE?.trim() || '1');
+    const simWorkerEnv = falSimUrl
+      ? {
+          FAL_WEBHOOK_URL: env.FAL_WEBHOOK_URL?.trim() || `http://${localHost}:${port}/fal/webhook`,
+          ...(simScale > 0 ? { FAL_LATENCY_PRIOR_SCALE: String(simScale) } : {}),
+        }
+      : {};
     await Promise.all([
       start('api', {
         entry: 'apps/api/src/main.ts',
-        env: { ...common, ...falEnv, PORT: port, HOST: host },
+        env: { ...common, ...falEnv, ...simApiEnv, PORT: port, HOST: host },
         ready: { url: `http://${localHost}:${port}/healthz` },
       }),
       start('worker', {
         entry: 'apps/worker/src/main.ts',
-        env: { ...common, ...falEnv },
+        env: { ...common, ...falEnv, ...simWorkerEnv },
         ready: { logLine: /"msg":"worker ready"/ },
       }),
     ]);

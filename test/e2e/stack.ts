@@ -22,6 +22,8 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
   workers?: number;
+  /** fal reports completions by webhook to the API (verified against the simulator's JWKS). */
+  falWebhooks?: boolean;
 }
 
 const SIGNING_SECRET = 'e2e-signing-secret-e2e-signing-secret';
@@ -36,7 +38,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',
-    env: { ...common, PORT: String(port), FILES_SIGNING_SECRET: SIGNING_SECRET, ...options.apiEnv },
+    env: {
+      ...common,
+      PORT: String(port),
+      FILES_SIGNING_SECRET: SIGNING_SECRET,
+      FAL_JWKS_URL: `${sim.url}/.well-known/jwks.json`,
+      ...options.apiEnv,
+    },
     ready: { url: `${apiUrl}/healthz` },
   });
   const workers: Service[] = [];
@@ -50,6 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         FAL_BASE_URL: sim.url,
         FAL_KEY: undefined,
         FAL_POLL_INTERVAL_MS: '50',
+        ...(options.falWebhooks ? { FAL_WEBHOOK_URL: `${apiUrl}/fal/webhook` } : {}),
         WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
         ...options.workerEnv,
         ...env,

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { falWebhookRouter } from './routes/fal-webhook.js';
 import { filesRouter } from './routes/files.js';
 import { healthRouter } from './routes/health.js';
 import { imagesRouter } from './routes/images.js';
@@ -9,7 +10,10 @@ import { modelsRouter } from './routes/models.js';
 import { uploadsRouter } from './routes/uploads.js';
 import { authenticate } from './tenants.js';
 
-/** The express app: health first (no auth), then authenticated routes, then the error envelope. */
+/**
+ * The express app: health, file URLs and fal's webhook first (no API key), then authenticated
+ * routes, then the error envelope.
+ */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -17,6 +21,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use(healthRouter(deps));
   // File URLs carry their own signature, so they work without a key (e.g. in an <img>).
   app.use(filesRouter(deps));
+  // fal's completion webhooks carry fal's signature, not an API key (always mounted: without
+  // a valid signature it answers 401 and does nothing).
+  app.use(falWebhookRouter(deps));
   app.use(authenticate(deps.apiKeys));
   app.use(jobsRouter(deps));
   app.use(uploadsRouter(deps));

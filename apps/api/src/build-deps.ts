@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@fluxq/core';
+import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import { createImagesQueue, createJobStore, createRedis, imagesQueueReady, waitForRedis } from '@fluxq/queue';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
@@ -40,6 +41,10 @@ export async function buildApiDeps(
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
     signer: createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL }),
     logger,
+    falWebhookVerifier: createFalWebhookVerifier({
+      jwksUrl: config.FAL_JWKS_URL,
+      onJwksError: (err) => logger.warn({ err, jwksUrl: config.FAL_JWKS_URL }, 'fal JWKS fetch failed'),
+    }),
     apiKeys: parseApiKeys(config.API_KEYS),
     now: Date.now,
     settings: {
@@ -53,6 +58,7 @@ export async function buildApiDeps(
       maxUploadFiles: config.MAX_UPLOAD_FILES,
       maxMultipartTotalBytes: config.MAX_MULTIPART_TOTAL_BYTES,
       syncWaitMaxS: config.SYNC_WAIT_MAX_S,
+      falWebhookMaxBodyBytes: config.FAL_WEBHOOK_MAX_BODY_BYTES,
     },
     async close() {
       await events.close();

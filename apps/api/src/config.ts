@@ -1,4 +1,5 @@
 import { envBool, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
+import { FAL_JWKS_URL } from '@fluxq/fal';
 import { z } from 'zod';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -58,6 +59,17 @@ export const apiEnvSchema = z
     SYNC_WAIT_MAX_S: z.coerce.number().int().min(0).max(3_600).default(300),
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1_000),
+    /**
+     * Where fal's webhook signing keys are (`POST /fal/webhook` checks every delivery against
+     * them). The route is always mounted: without a valid fal signature it answers 401.
+     */
+    FAL_JWKS_URL: z.url().default(FAL_JWKS_URL),
+    /** Largest fal webhook body; fal inlines images as data URIs when sync_mode is set (413 above). */
+    FAL_WEBHOOK_MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(20 * 1024 * 1024),
     /** Lets input image URLs use plain http (local development and tests only). */
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
     LOG_LEVEL: envLogLevel,

@@ -1,4 +1,5 @@
 import type { Logger } from '@fluxq/core';
+import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type { ImagesQueue, JobStore } from '@fluxq/queue';
 import type { BlobStorage, UrlSigner } from '@fluxq/storage';
@@ -23,6 +24,8 @@ export interface ApiSettings {
   maxMultipartTotalBytes?: number;
   /** Longest wait of a synchronous `/v1/images/*` call, seconds (default 300). */
   syncWaitMaxS?: number;
+  /** Largest `POST /fal/webhook` body, bytes (default 20 MiB). */
+  falWebhookMaxBodyBytes?: number;
 }
 
 /** Everything the HTTP handlers talk to; tests build it from real parts. */
@@ -35,6 +38,8 @@ export interface ApiDeps {
   storage: BlobStorage;
   signer: UrlSigner;
   logger: Logger;
+  /** Checks the signature of fal's completion webhooks (`POST /fal/webhook`). */
+  falWebhookVerifier: FalWebhookVerifier;
   /** `key hash → tenant`; undefined means local open mode. */
   apiKeys: Map<string, string> | undefined;
   settings: ApiSettings;

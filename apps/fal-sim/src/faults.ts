@@ -15,12 +15,17 @@ export const faultRuleSchema = z
     delayMs: z.number().min(0).optional(),
     hang: z.boolean().optional(),
     malformed: z.boolean().optional(),
+    reset: z.boolean().optional(),
     nsfw: z.boolean().optional(),
   })
   .superRefine((rule, ctx) => {
-    const acts = rule.status !== undefined || rule.delayMs !== undefined || rule.hang || rule.malformed;
+    const acts =
+      rule.status !== undefined || rule.delayMs !== undefined || rule.hang || rule.malformed || rule.reset;
     if (!acts && !rule.nsfw) {
-      ctx.addIssue({ code: 'custom', message: 'a rule needs status, delayMs, hang, malformed or nsfw' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a rule needs status, delayMs, hang, malformed, reset or nsfw',
+      });
     }
   });
 

@@ -39,6 +39,11 @@ export async function answerFault(
   if (rule.delayMs) await sleep(rule.delayMs);
   // Closing the sim destroys the socket, which is the only way a hung call ends.
   if (rule.hang) return true;
+  if (rule.reset) {
+    // No HTTP answer at all: the client sees a transport error (ECONNRESET / "fetch failed").
+    res.socket?.destroy();
+    return true;
+  }
   const headers = rule.headers ?? {};
   if (rule.malformed) {
     res

@@ -68,6 +68,8 @@ export interface FaultRule {
   hang?: boolean;
   /** Direct faults: answer with a truncated JSON body under a JSON content type. */
   malformed?: boolean;
+  /** Direct faults: close the connection without answering (a transport error for the client). */
+  reset?: boolean;
   /** `outcome` only: succeed with black images and `has_nsfw_concepts: [true, …]`. */
   nsfw?: boolean;
 }

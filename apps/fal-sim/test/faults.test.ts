@@ -47,6 +47,14 @@ describe('fault injection', () => {
       await expect(response.json()).rejects.toThrow();
     });
 
+    it('closes the connection without an answer when resetting, then serves the next call', async () => {
+      sim.setFaults([{ on: 'status', reset: true }]);
+      const accepted = (await submit(sim, 'fal-ai/flux-2/turbo', SMALL)).body as { status_url: string };
+      await expect(fetch(accepted.status_url, { headers: AUTH })).rejects.toThrow(/fetch failed/);
+      expect((await fetch(accepted.status_url, { headers: AUTH })).status).toBeLessThan(300);
+      expect(sim.stats()).toMatchObject({ submits: 1, faultsFired: 1 });
+    });
+
     it('holds the call open until the client gives up when hanging', async () => {
       sim.setFaults([{ on: 'submit', hang: true }]);
       const pending = fetch(`${sim.url}/fal-ai/flux-2/turbo`, {

@@ -15,16 +15,63 @@ export const workerEnvSchema = z
     /** Where fal's storage upload handshake goes; follows FAL_BASE_URL when that is not fal's own. */
     FAL_REST_URL: z.url().optional(),
     FAL_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
-    /** An attempt that fal has not finished by then is cancelled at fal and retried. */
-    FAL_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(100).default(180_000),
+    /** Public URL of the API's `POST /fal/webhook`; fal then reports completions there. */
+    FAL_WEBHOOK_URL: z.url().optional(),
+    /** Status polling while webhooks are on: only the fallback for lost webhooks. */
+    FAL_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+    /** Requests in progress at fal, all workers and processes together (the account's limit). */
+    FAL_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
+    /** An attempt is cancelled at fal past this percentile of the tracked latency… */
+    FAL_ATTEMPT_TIMEOUT_PERCENTILE: z.coerce.number().min(0.5).max(0.99999).default(0.999),
+    /** …but never sooner than this… */
+    FAL_ATTEMPT_TIMEOUT_MIN_MS: z.coerce.number().int().min(10).default(30_000),
+    /** …nor later than this. */
+    FAL_ATTEMPT_TIMEOUT_MAX_MS: z.coerce.number().int().min(10).default(300_000),
+    /** Multiplies the latency priors (DESIGN §3); set it to the simulator's FAL_SIM_TIME_SCALE. */
+    FAL_LATENCY_PRIOR_SCALE: z.coerce.number().positive().default(1),
     /** `X-Fal-Request-Timeout`: how long a request may wait in fal's queue. */
     FAL_START_TIMEOUT_S: z.coerce.number().int().min(2).max(3_600).default(60),
+    /** A second fal request is sent past this percentile of the tracked latency. */
+    HEDGE_PERCENTILE: z.coerce.number().min(0.5).max(0.9999).default(0.95),
+    /** Hedges per new fal submission, at most (plus HEDGE_BUDGET_MIN per minute). */
+    HEDGE_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.05),
+    HEDGE_BUDGET_MIN: z.coerce.number().int().min(0).default(1),
+    /** Priorities whose jobs are hedged, comma-separated (`none` turns hedging off). */
+    HEDGE_PRIORITIES: z
+      .string()
+      .default('interactive')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item && item !== 'none'),
+      )
+      .pipe(z.array(z.enum(['interactive', 'default', 'bulk']))),
+    /** Retries per new fal submission per minute, at most (plus RETRY_BUDGET_MIN); beyond it retries wait. */
+    RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(10).default(0.2),
+    RETRY_BUDGET_MIN: z.coerce.number().int().min(0).default(10),
+    /** Circuit breaker per model: opens when failures are at least this share of a window… */
+    BREAKER_FAILURE_RATIO: z.coerce.number().min(0.01).max(1).default(0.5),
+    /** …of at least this many outcomes… */
+    BREAKER_MIN_REQUESTS: z.coerce.number().int().min(1).default(10),
+    /** …within this window. */
+    BREAKER_WINDOW_MS: z.coerce.number().int().min(100).default(30_000),
+    /** First open period; each failed probe doubles it up to BREAKER_MAX_OPEN_MS. */
+    BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(5_000),
+    BREAKER_MAX_OPEN_MS: z.coerce.number().int().min(10).default(60_000),
+    /** After fal refuses our key the breaker stays open this long (a configuration problem). */
+    BREAKER_AUTH_OPEN_MS: z.coerce.number().int().min(10).default(60_000),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(50),
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+    /** Attempts a job may spend; attempts lost to a fal outage (breaker not closed) are not counted. */
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    /** After this long from submission a job is not retried any more. */
+    JOB_DEADLINE_MS: z.coerce.number().int().min(100).default(900_000),
+    /** Backoff between attempts: full jitter over base × 2^(failures−1), capped. */
     JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1_000),
+    JOB_BACKOFF_MAX_MS: z.coerce.number().int().min(0).default(30_000),
     STORAGE_DRIVER: z.enum(['local']).default('local'),
     STORAGE_DIR: z.string().min(1).default('.data/storage'),
     IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
@@ -38,6 +85,13 @@ export const workerEnvSchema = z
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {
+    if (env.FAL_ATTEMPT_TIMEOUT_MIN_MS > env.FAL_ATTEMPT_TIMEOUT_MAX_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FAL_ATTEMPT_TIMEOUT_MIN_MS'],
+        message: 'must not exceed FAL_ATTEMPT_TIMEOUT_MAX_MS',
+      });
+    }
     if (!env.FAL_KEY && env.FAL_BASE_URL === DEFAULT_FAL_BASE_URL) {
       ctx.addIssue({
         code: 'custom',

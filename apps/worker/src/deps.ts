@@ -1,20 +1,46 @@
-import type { Logger } from '@fluxq/core';
+import type { Logger, Priority } from '@fluxq/core';
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
-import type { JobStore } from '@fluxq/queue';
+import type { FalCompletionListener, JobStore } from '@fluxq/queue';
+import type { Budget, CircuitBreaker, LatencyTracker } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
 import type { ImageFetchLimits } from './fetch-image-url.js';
+import type { SlotKeeper } from './slot-keeper.js';
 
 /** Tunables of the image processor, all in ms unless named otherwise. */
 export interface ProcessorSettings {
-  /** Interval between fal status polls. */
+  /** Interval between fal status polls (without webhooks). */
   pollIntervalMs: number;
-  /** An attempt fal has not finished by then is cancelled at fal and retried. */
-  attemptTimeoutMs: number;
+  /** Interval between fal status polls when fal webhooks wake us (the fallback for lost ones). */
+  webhookPollIntervalMs: number;
+  /** `fal_webhook` URL sent with every submit; unset means polling only. */
+  falWebhookUrl: string | undefined;
+  /** Attempt timeout: this percentile of the tracked latency, clamped to [minMs, maxMs]. */
+  attemptTimeout: { percentile: number; minMs: number; maxMs: number };
   /** `X-Fal-Request-Timeout`, seconds. */
   startTimeoutS: number;
+  /** Hedge past this percentile, for jobs of these priorities. */
+  hedge: { percentile: number; priorities: readonly Priority[] };
+  /** Attempts a job may spend, and its overall deadline from submission. */
+  maxAttempts: number;
+  jobDeadlineMs: number;
+  backoff: { baseMs: number; capMs: number };
+  /** How long the breaker stays open after fal refused our credentials. */
+  authBreakerOpenMs: number;
   imageFetch: ImageFetchLimits;
   inputLimits: InputLimits;
+}
+
+/** The policy layer's shared state (all in Redis, so every worker process sees the same). */
+export interface ResilienceParts {
+  latency: LatencyTracker;
+  breaker: CircuitBreaker;
+  retryBudget: Budget;
+  hedgeBudget: Budget;
+  /** Account concurrency at fal (FAL_MAX_CONCURRENCY). */
+  slots: SlotKeeper;
+  /** Wake-ups from fal webhooks; null when FAL_WEBHOOK_URL is unset. */
+  completions: FalCompletionListener | null;
 }
 
 /** Everything the processor talks to; tests build it from real parts. */
@@ -24,6 +50,9 @@ export interface ProcessorDeps {
   fal: FalQueueClient;
   logger: Logger;
   settings: ProcessorSettings;
+  resilience: ResilienceParts;
+  /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */
+  rateLimit: (ms: number) => Promise<void>;
   /** Clock in ms; injectable for tests. */
   now: () => number;
 }

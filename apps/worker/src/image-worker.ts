@@ -15,6 +15,12 @@ export interface ImageWorkerOptions {
 }
 
 /**
+ * BullMQ applies a manual rate limit (`rateLimit` after a fal 429) only to workers that
+ * have a limiter; this one is high enough never to bind by itself.
+ */
+const UNBINDING_LIMITER = { max: 100_000, duration: 1_000 };
+
+/**
  * A BullMQ worker on the `images` queue. Jobs whose worker died are moved back by
  * BullMQ's stalled-job check and resumed from the fal request ids on the record.
  */
@@ -27,8 +33,10 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
     stalledInterval: options.stalledIntervalMs,
     // A job whose worker dies more than this often is failed by BullMQ (see the backstop below).
     maxStalledCount: 3,
+    limiter: UNBINDING_LIMITER,
     autorun: false,
   });
+  deps.rateLimit = (ms) => worker.rateLimit(ms);
 
   // Backstop: BullMQ can fail a job without our processor (too many stalls). Keep the
   // record truthful when that happens; a job the processor already finished is left alone.

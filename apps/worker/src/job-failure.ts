@@ -1,16 +1,18 @@
 import { isFluxqError, type JobErrorCode } from '@fluxq/core';
-import { FAL_ERROR_CODES, falErrorCodeOf } from '@fluxq/fal';
+import {
+  type BreakerEffect,
+  classifyProviderFailure,
+  type FailureAction,
+  retryAfterMsOf,
+} from '@fluxq/resilience';
 
 export interface JobFailure {
   code: JobErrorCode;
   message: string;
-  /** False when another attempt cannot help (bad input, bad credentials, filtered content). */
-  retryable: boolean;
-}
-
-/** An attempt that fal did not finish within the attempt timeout. */
-export class AttemptTimeoutError extends Error {
-  override readonly name = 'AttemptTimeoutError';
+  action: FailureAction;
+  breaker: BreakerEffect;
+  /** The server's Retry-After, when it sent one. */
+  retryAfterMs: number | undefined;
 }
 
 /** An input image URL that could not be fetched (network) — worth another attempt. */
@@ -36,33 +38,29 @@ function describeError(err: unknown): { name: string | undefined; message: strin
 }
 
 /**
- * What a failed attempt means for the job: the error code clients see and whether
- * BullMQ should try again. Checks names and codes, not classes, since errors may
- * have been serialized.
+ * What a failed attempt means for the job. fal's failures follow the taxonomy table in
+ * @fluxq/resilience; failures of our own inputs never touch the breaker. Checks names
+ * and codes, not classes, since errors may have been serialized.
  */
 export function classifyFailure(err: unknown): JobFailure {
   const { name, message } = describeError(err);
-  switch (falErrorCodeOf(err)) {
-    case FAL_ERROR_CODES.VALIDATION:
-      return { code: 'provider_validation_error', message, retryable: false };
-    case FAL_ERROR_CODES.AUTH:
-      return { code: 'provider_auth_error', message, retryable: false };
-    case FAL_ERROR_CODES.CONTENT_FILTERED:
-      return { code: 'content_filtered', message, retryable: false };
-    // fal gave up waiting for a runner (our X-Fal-Request-Timeout). fal must not retry it
-    // itself, but a later attempt at our layer may find a free runner (issue 4's taxonomy).
-    case FAL_ERROR_CODES.USER_TIMEOUT:
-    case FAL_ERROR_CODES.TIMEOUT:
-      return { code: 'provider_timeout', message, retryable: true };
-    case undefined:
-      break;
-    default:
-      return { code: 'provider_error', message, retryable: true };
+  const retryAfterMs = retryAfterMsOf(err);
+  const provider = classifyProviderFailure(err);
+  if (provider) {
+    return { code: provider.code, message, action: provider.action, breaker: provider.breaker, retryAfterMs };
   }
-  if (name === 'AttemptTimeoutError') return { code: 'provider_timeout', message, retryable: true };
-  if (name === 'InputFetchError') return { code: 'input_fetch_failed', message, retryable: true };
-  if (name === 'InputRejectedError') return { code: 'input_fetch_failed', message, retryable: false };
+  const ours = (code: JobErrorCode, action: FailureAction): JobFailure => ({
+    code,
+    message,
+    action,
+    breaker: 'none',
+    retryAfterMs,
+  });
+  // Retried once the breaker lets work through again; never counted as an attempt.
+  if (name === 'BreakerOpenError') return ours('provider_error', 'retry');
+  if (name === 'InputFetchError') return ours('input_fetch_failed', 'retry');
+  if (name === 'InputRejectedError') return ours('input_fetch_failed', 'fail');
   // A URL input that downloaded but is not a usable image will not get better.
-  if (isFluxqError(err)) return { code: 'input_fetch_failed', message, retryable: false };
-  return { code: 'internal_error', message, retryable: true };
+  if (isFluxqError(err)) return ours('input_fetch_failed', 'fail');
+  return ours('internal_error', 'retry');
 }

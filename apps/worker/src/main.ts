@@ -3,7 +3,9 @@ import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import { createJobStore, createRedis } from '@fluxq/queue';
 import { createLocalStorage } from '@fluxq/storage';
+import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
+import type { ProcessorDeps } from './deps.js';
 import { createImageWorker } from './image-worker.js';
 
 /** Worker process entry: one BullMQ worker on `images`, stopped gracefully on SIGTERM/SIGINT. */
@@ -11,7 +13,8 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
   const redis = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker' });
-  const deps = {
+  const resilience = await buildResilience(config, redis);
+  const deps: ProcessorDeps = {
     store: createJobStore(redis),
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
     fal: createFalQueueClient({
@@ -21,10 +24,23 @@ async function main(): Promise<void> {
     }),
     logger,
     now: Date.now,
+    resilience: resilience.parts,
+    rateLimit: async () => {},
     settings: {
       pollIntervalMs: config.FAL_POLL_INTERVAL_MS,
-      attemptTimeoutMs: config.FAL_ATTEMPT_TIMEOUT_MS,
+      webhookPollIntervalMs: config.FAL_WEBHOOK_POLL_INTERVAL_MS,
+      falWebhookUrl: config.FAL_WEBHOOK_URL,
+      attemptTimeout: {
+        percentile: config.FAL_ATTEMPT_TIMEOUT_PERCENTILE,
+        minMs: config.FAL_ATTEMPT_TIMEOUT_MIN_MS,
+        maxMs: config.FAL_ATTEMPT_TIMEOUT_MAX_MS,
+      },
       startTimeoutS: config.FAL_START_TIMEOUT_S,
+      hedge: { percentile: config.HEDGE_PERCENTILE, priorities: config.HEDGE_PRIORITIES },
+      maxAttempts: config.JOB_ATTEMPTS,
+      jobDeadlineMs: config.JOB_DEADLINE_MS,
+      backoff: { baseMs: config.JOB_BACKOFF_MS, capMs: config.JOB_BACKOFF_MAX_MS },
+      authBreakerOpenMs: config.BREAKER_AUTH_OPEN_MS,
       imageFetch: {
         timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
         maxBytes: config.IMAGE_FETCH_MAX_BYTES,
@@ -54,6 +70,7 @@ async function main(): Promise<void> {
       } finally {
         clearTimeout(force);
       }
+      await resilience.close().catch(() => {});
       try {
         await redis.quit();
       } catch {
@@ -68,7 +85,15 @@ async function main(): Promise<void> {
 
   void worker.run();
   await worker.waitUntilReady();
-  logger.info({ concurrency: config.WORKER_CONCURRENCY, fal: config.FAL_BASE_URL }, 'worker ready');
+  logger.info(
+    {
+      concurrency: config.WORKER_CONCURRENCY,
+      fal: config.FAL_BASE_URL,
+      falMaxConcurrency: config.FAL_MAX_CONCURRENCY,
+      falWebhooks: Boolean(config.FAL_WEBHOOK_URL),
+    },
+    'worker ready',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,14 +1,23 @@
+import { randomInt } from 'node:crypto';
 import {
   type Dimensions,
+  FAL_MAX_IMAGES_PER_REQUEST,
   type ImageJobData,
+  type JobErrorCode,
   type JobRecord,
   priceRequest,
   resolveOutputSize,
+  splitImageCount,
 } from '@fluxq/core';
-import { type Job, UnrecoverableError } from 'bullmq';
+import { latencySeries } from '@fluxq/resilience';
+import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import type { AttemptContext } from './attempt-context.js';
+import { awaitChunk } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
-import { awaitFalResult, ensureFalRequests, JobCanceledError } from './fal-requests.js';
+import { cancelAtFal, slotOf } from './fal-submit.js';
+import { JobCanceledError } from './fal-wait.js';
 import { classifyFailure } from './job-failure.js';
+import { decideNextStep } from './next-step.js';
 import { prepareInputs } from './prepare-inputs.js';
 import { storeOutputs } from './store-outputs.js';
 
@@ -28,20 +37,42 @@ async function outputSize(
   return size;
 }
 
-/** Runs one attempt of an image job: inputs → fal → our storage → the job record. */
-async function runAttempt(record: JobRecord, deps: ProcessorDeps, signal?: AbortSignal): Promise<void> {
-  const attemptStartedMs = deps.now();
-  const inputs = await prepareInputs(record, deps, signal);
-  const size = await outputSize(record, inputs.dimensions[0], deps);
-  const refs = await ensureFalRequests(record, size, inputs.falUrls, deps, signal);
-  const deadlineMs = attemptStartedMs + deps.settings.attemptTimeoutMs;
-  const results = await Promise.all(
-    refs.map((ref) => awaitFalResult(record, ref, deps, { deadlineMs, signal })),
+/** The job's base seed: the one asked for, else the one its earlier requests used. */
+function baseSeedOf(record: JobRecord): number {
+  if (record.input.seed !== null && record.input.seed !== undefined) return record.input.seed;
+  const earlier = record.fal_requests[0];
+  return earlier ? earlier.seed - earlier.chunk * FAL_MAX_IMAGES_PER_REQUEST : randomInt(0, 2 ** 31);
+}
+
+/** Timeout and hedge point for this attempt, from the latency distribution all workers share. */
+async function attemptTimings(record: JobRecord, deps: ProcessorDeps) {
+  const { attemptTimeout, hedge } = deps.settings;
+  const snapshot = await deps.resilience.latency.snapshot(latencySeries(record.model, record.operation));
+  const requestTimeoutMs = Math.min(
+    attemptTimeout.maxMs,
+    Math.max(attemptTimeout.minMs, snapshot.quantile(attemptTimeout.percentile)),
   );
+  const hedgeAfterMs = hedge.priorities.includes(record.priority)
+    ? snapshot.quantile(hedge.percentile)
+    : undefined;
+  return { requestTimeoutMs, hedgeAfterMs };
+}
+
+/** Runs one attempt of an image job: inputs → fal (hedged, resumable) → our storage → the record. */
+async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>): Promise<void> {
+  const { record, deps } = ctx;
+  const inputs = await prepareInputs(record, deps, ctx.signal);
+  const size = await outputSize(record, inputs.dimensions[0], deps);
+  const full: AttemptContext = { ...ctx, size, falUrls: inputs.falUrls };
+  const baseSeed = baseSeedOf(record);
+  const chunks = splitImageCount(record.input.n).map((count, chunk) =>
+    awaitChunk(full, { chunk, num_images: count, seed: baseSeed + chunk * FAL_MAX_IMAGES_PER_REQUEST }),
+  );
+  const results = await Promise.all(chunks);
   const providerDoneMs = deps.now();
-  const output = await storeOutputs(record, results, deps, signal);
+  const output = await storeOutputs(record, results, deps, ctx.signal);
   const completedMs = deps.now();
-  const firstSubmitMs = Math.min(...refs.map((ref) => ref.submitted_at));
+  const firstSubmitMs = Math.min(...record.fal_requests.map((ref) => ref.submitted_at), providerDoneMs);
   await deps.store.update(
     record.id,
     {
@@ -65,52 +96,46 @@ async function runAttempt(record: JobRecord, deps: ProcessorDeps, signal?: Abort
   );
 }
 
+/** A canceled job's requests still at fal are cancelled there and their slots freed. */
+async function cancelOutstanding(record: JobRecord, deps: ProcessorDeps): Promise<void> {
+  const fresh = await deps.store.get(record.id);
+  const ctx = { deps } as AttemptContext;
+  await Promise.all(
+    (fresh?.fal_requests ?? []).map(async (ref) => {
+      await cancelAtFal(ctx, ref);
+      await deps.resilience.slots.release(slotOf(ref)).catch(() => {});
+    }),
+  );
+}
+
 /**
- * The BullMQ processor for `image` jobs. A transient failure is thrown so BullMQ
- * retries with backoff; a permanent one (or the last attempt) marks the job failed
- * and throws `UnrecoverableError`.
+ * The BullMQ processor for `image` jobs. Retries are ours, not BullMQ's: a failed attempt
+ * is put back with `moveToDelayed` after the backoff `decideNextStep` chose, a 429 slows
+ * the whole queue without spending an attempt, and a permanent failure (or the last
+ * attempt, or the deadline) marks the job failed and throws `UnrecoverableError`.
  */
 export function createImageProcessor(deps: ProcessorDeps) {
   return async function processImageJob(
     job: Job<ImageJobData>,
-    _token?: string,
-    signal?: AbortSignal,
+    token?: string,
+    bullSignal?: AbortSignal,
   ): Promise<void> {
     const { jobId } = job.data;
     const record = await deps.store.get(jobId);
     if (!record) throw new UnrecoverableError(`job record ${jobId} is missing`);
+    if (record.status !== 'queued' && record.status !== 'running') return;
     const nowMs = deps.now();
-    const attempt = job.attemptsMade + 1;
     const startedMs = record.started_ms ?? nowMs;
-    const started = await deps.store.update(
-      jobId,
-      { status: 'running', attempts: attempt, started_ms: startedMs, started_at: toSeconds(startedMs) },
-      { ifStatusIn: ['queued', 'running'] },
-    );
-    // Canceled (or already finished by an earlier run): nothing to do.
-    if (!started?.applied) return;
-    record.started_ms = startedMs;
-    const log = deps.logger.child({ jobId, attempt, model: record.model, operation: record.operation });
-    log.debug('attempt started');
+    const deadlineMs = startedMs + deps.settings.jobDeadlineMs;
+    const log = deps.logger.child({ jobId, model: record.model, operation: record.operation });
 
-    try {
-      await runAttempt(record, deps, signal);
-      log.info('job succeeded');
-    } catch (err) {
-      if (err instanceof JobCanceledError) {
-        log.info('job canceled while running');
-        return;
-      }
-      const failure = classifyFailure(err);
-      const last = !failure.retryable || attempt >= (job.opts.attempts ?? 1);
-      log.warn({ err, code: failure.code, retryable: failure.retryable, last }, 'attempt failed');
-      if (!last) throw err;
+    const fail = async (code: JobErrorCode, message: string): Promise<never> => {
       const completedMs = deps.now();
       await deps.store.update(
         jobId,
         {
           status: 'failed',
-          error: { code: failure.code, message: failure.message },
+          error: { code, message },
           completed_at: toSeconds(completedMs),
           timings: {
             queue_ms: startedMs - record.created_ms,
@@ -120,7 +145,78 @@ export function createImageProcessor(deps: ProcessorDeps) {
         },
         { ifStatusIn: ['queued', 'running'] },
       );
-      throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+      throw new UnrecoverableError(`${code}: ${message}`);
+    };
+    const delayJob = async (delayMs: number): Promise<never> => {
+      await job.moveToDelayed(deps.now() + delayMs, token);
+      throw new DelayedError();
+    };
+
+    // While fal is failing, wait for the breaker instead of spending an attempt.
+    const gate = await deps.resilience.breaker.acquire(record.model);
+    if (!gate.allowed) {
+      if (record.started_ms !== null && gate.retryAtMs > deadlineMs) {
+        return fail('provider_error', `fal has been failing for ${record.model}; the job deadline passed`);
+      }
+      log.debug({ retryAtMs: gate.retryAtMs, state: gate.state }, 'breaker not closed; job delayed');
+      const spreadMs = Math.random() * 250;
+      return delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
+    }
+
+    const attempt = record.attempts + 1;
+    const started = await deps.store.update(
+      jobId,
+      { status: 'running', attempts: attempt, started_ms: startedMs, started_at: toSeconds(startedMs) },
+      { ifStatusIn: ['queued', 'running'] },
+    );
+    // Canceled (or already finished by an earlier run): nothing to do.
+    if (!started?.applied) return;
+    record.started_ms = startedMs;
+    record.attempts = attempt;
+    const attemptLog = log.child({ attempt, probe: gate.probe });
+    attemptLog.debug('attempt started');
+
+    const stop = new AbortController();
+    const signal = bullSignal ? AbortSignal.any([bullSignal, stop.signal]) : stop.signal;
+    try {
+      const timings = await attemptTimings(record, deps);
+      await runAttempt({
+        record,
+        deps,
+        signal,
+        probe: gate.probe,
+        ...timings,
+        deadlineMs,
+        firstAttempt: attempt === 1,
+      });
+      attemptLog.info('job succeeded');
+    } catch (err) {
+      stop.abort();
+      if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+      if (err instanceof JobCanceledError) {
+        attemptLog.info('job canceled while running');
+        await cancelOutstanding(record, deps);
+        return;
+      }
+      const failure = classifyFailure(err);
+      const next = await decideNextStep({ record, failure, attempt, probe: gate.probe, deadlineMs }, deps);
+      attemptLog.warn({ err, code: failure.code, action: failure.action, next }, 'attempt failed');
+      if (next.kind === 'fail') return fail(next.code, next.message);
+      // The attempt is given back when it was lost to a 429 or a fal outage.
+      const countsAttempt = next.kind === 'retry' && next.countsAttempt;
+      await deps.store.update(
+        jobId,
+        {
+          attempts: countsAttempt ? attempt : attempt - 1,
+          error: { code: failure.code, message: failure.message },
+        },
+        { ifStatusIn: ['running'] },
+      );
+      if (next.kind === 'rate-limit') {
+        await deps.rateLimit(next.delayMs);
+        throw new RateLimitError();
+      }
+      return delayJob(next.delayMs);
     }
   };
 }

@@ -6,13 +6,10 @@ import {
   FalTransportError,
   falErrorFromResponse,
 } from '@fluxq/fal';
+import { AttemptTimeoutError, type BreakerEffect, type FailureAction } from '@fluxq/resilience';
 import { describe, expect, it } from 'vitest';
-import {
-  AttemptTimeoutError,
-  classifyFailure,
-  InputFetchError,
-  InputRejectedError,
-} from '../src/job-failure.js';
+import { BreakerOpenError } from '../src/fal-submit.js';
+import { classifyFailure, InputFetchError, InputRejectedError } from '../src/job-failure.js';
 
 /** A fal error exactly as the client builds it from an HTTP answer. */
 const fromFal = (
@@ -29,7 +26,11 @@ const contentFiltered = () =>
     flaggedIndices: [0],
   });
 
-type Row = [name: string, error: unknown, expected: { code: JobErrorCode; retryable: boolean }];
+type Row = [
+  name: string,
+  error: unknown,
+  expected: { code: JobErrorCode; action: FailureAction; breaker?: BreakerEffect; retryAfterMs?: number },
+];
 
 const rows: Row[] = [
   // Another attempt cannot help: the request, the credentials or the output is the problem.
@@ -41,99 +42,105 @@ const rows: Row[] = [
       { detail: [{ loc: ['body', 'prompt'], msg: 'field required', type: 'missing' }] },
       'submit',
     ),
-    { code: 'provider_validation_error', retryable: false },
+    { code: 'provider_validation_error', action: 'fail' },
   ],
   [
     'fal 400 (validation)',
     fromFal(400, {}, { detail: 'bad image_size' }, 'submit'),
-    { code: 'provider_validation_error', retryable: false },
+    { code: 'provider_validation_error', action: 'fail' },
   ],
   [
     'fal 401 (auth)',
     fromFal(401, {}, { detail: 'Unauthorized' }, 'submit'),
-    { code: 'provider_auth_error', retryable: false },
+    { code: 'provider_auth_error', action: 'fail', breaker: 'open' },
   ],
   [
     'fal 403 (auth)',
     fromFal(403, {}, { detail: 'Forbidden' }, 'submit'),
-    { code: 'provider_auth_error', retryable: false },
+    { code: 'provider_auth_error', action: 'fail', breaker: 'open' },
   ],
-  ['a content-filtered result', contentFiltered(), { code: 'content_filtered', retryable: false }],
+  ['a content-filtered result', contentFiltered(), { code: 'content_filtered', action: 'fail' }],
   // fal trouble that a later attempt may not see.
   [
     'fal 404 (request no longer known)',
     fromFal(404, {}, { detail: 'Request not found' }, 'status'),
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'resubmit', breaker: 'none' },
   ],
   [
     'fal 429 (rate limited)',
     fromFal(429, { 'retry-after': '3' }),
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'rate-limit', breaker: 'none', retryAfterMs: 3000 },
   ],
-  ['fal 500', fromFal(500), { code: 'provider_error', retryable: true }],
+  ['fal 500', fromFal(500), { code: 'provider_error', action: 'retry', breaker: 'count' }],
+  ['fal 502', fromFal(502), { code: 'provider_error', action: 'retry', breaker: 'count' }],
   [
     'fal 503',
     fromFal(503, { 'x-fal-error-type': 'runner_scheduling_failure' }),
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'retry' },
   ],
   [
     'fal 504 (gateway timeout)',
     fromFal(504, {}, 'Gateway Timeout'),
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'retry' },
   ],
   [
     'a malformed fal answer',
     new FalProtocolError('bad JSON', { operation: 'result' }),
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'retry' },
   ],
   [
     'a network failure talking to fal',
     new FalTransportError('fal status request failed: ECONNRESET', { operation: 'status' }),
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'retry' },
   ],
   [
     'our own timeout on a fal call',
     new FalTransportError('fal status timed out after 10000 ms', { operation: 'status', timedOut: true }),
-    { code: 'provider_timeout', retryable: true },
+    { code: 'provider_timeout', action: 'retry' },
   ],
   // The worker's own errors.
   [
     'an attempt past its deadline',
     new AttemptTimeoutError('fal request req-1 did not finish'),
-    { code: 'provider_timeout', retryable: true },
+    { code: 'provider_timeout', action: 'retry' },
   ],
   [
     'an input URL that could not be fetched',
     new InputFetchError('could not fetch input image: ECONNREFUSED'),
-    { code: 'input_fetch_failed', retryable: true },
+    { code: 'input_fetch_failed', action: 'retry', breaker: 'none' },
   ],
   [
     'an input URL that answered 404',
     new InputRejectedError('input image URL answered HTTP 404'),
-    { code: 'input_fetch_failed', retryable: false },
+    { code: 'input_fetch_failed', action: 'fail' },
   ],
   [
     'a downloaded input that is not a usable image (FluxqError)',
     new FluxqError('unsupported_image_type', 'input image is a TIFF image', { param: 'image' }),
-    { code: 'input_fetch_failed', retryable: false },
+    { code: 'input_fetch_failed', action: 'fail' },
   ],
-  ['a plain Error (a bug or a Redis hiccup)', new Error('boom'), { code: 'internal_error', retryable: true }],
-  ['a thrown string', 'boom', { code: 'internal_error', retryable: true }],
+  [
+    'the breaker opened while the attempt waited for a slot',
+    new BreakerOpenError('fal is failing for flux.2-dev-turbo; breaker open'),
+    { code: 'provider_error', action: 'retry', breaker: 'none' },
+  ],
+  ['a plain Error (a bug or a Redis hiccup)', new Error('boom'), { code: 'internal_error', action: 'retry' }],
+  ['a thrown string', 'boom', { code: 'internal_error', action: 'retry' }],
   // Errors that went through JSON (Redis) arrive as plain objects: classified by code and name.
   [
     'a plain object with the validation name and code',
     { name: 'FalValidationError', code: 'FAL_ERR_VALIDATION', message: 'x' },
-    { code: 'provider_validation_error', retryable: false },
+    { code: 'provider_validation_error', action: 'fail' },
   ],
   [
     'a plain object with only the content-filtered name',
     { name: 'FalContentFilteredError', message: 'x' },
-    { code: 'content_filtered', retryable: false },
+    { code: 'content_filtered', action: 'fail' },
   ],
   [
     'a plain object with the transient code',
     { name: 'FalTransientError', code: 'FAL_ERR_TRANSIENT', message: 'x' },
-    { code: 'provider_error', retryable: true },
+    { code: 'provider_error', action: 'retry' },
   ],
 ];
 
@@ -170,14 +177,18 @@ describe('classifyFailure', () => {
       expect(classifyFailure(error).code).toBe('provider_timeout');
     });
 
-    it('retries it at the job level', () => {
+    it('retries it at the job level and counts it against the breaker', () => {
       const error = fromFal(
         504,
         { 'x-fal-request-timeout-type': 'user' },
         { detail: 'Request timed out' },
         'result',
       );
-      expect(classifyFailure(error)).toMatchObject({ code: 'provider_timeout', retryable: true });
+      expect(classifyFailure(error)).toMatchObject({
+        code: 'provider_timeout',
+        action: 'retry',
+        breaker: 'count',
+      });
     });
   });
 
@@ -195,12 +206,12 @@ describe('classifyFailure', () => {
       [
         'a serialized InputRejectedError',
         { name: 'InputRejectedError', message: 'x' },
-        { code: 'input_fetch_failed', retryable: false },
+        { code: 'input_fetch_failed', action: 'fail' },
       ],
       [
         'a serialized AttemptTimeoutError',
         { name: 'AttemptTimeoutError', message: 'x' },
-        { code: 'provider_timeout', retryable: true },
+        { code: 'provider_timeout', action: 'retry' },
       ],
     ])('classifies %s by its name', (_name, error, expected) => {
       expect(classifyFailure(error)).toMatchObject(expected);

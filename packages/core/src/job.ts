@@ -56,7 +56,12 @@ export interface FalRequestRef {
   chunk: number;
   num_images: number;
   seed: number;
+  /** ms timestamp of the submit. */
   submitted_at: number;
+  /** A second request for the same chunk, sent because the first ran past the tracked p95. */
+  hedge?: boolean;
+  /** Lease id of the account-concurrency slot this request holds while in flight at fal. */
+  slot?: string;
 }
 
 /** A job as kept in the job store. `output.images[].key` become URLs in the API's view. */

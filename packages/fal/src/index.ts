@@ -46,3 +46,12 @@ export type {
   FalSubmitResult,
   FalUploadOptions,
 } from './types.js';
+export {
+  createFalWebhookVerifier,
+  FAL_JWKS_UNAVAILABLE,
+  FAL_JWKS_URL,
+  FAL_WEBHOOK_HEADERS,
+  type FalWebhookVerdict,
+  type FalWebhookVerifier,
+  type FalWebhookVerifierOptions,
+} from './webhook-verifier.js';

@@ -27,6 +27,10 @@ export function isRetryableRead(err: unknown): boolean {
   if (!isFalError(err) || err.retryable === false) return false;
   if (err.code === FAL_ERROR_CODES.TRANSPORT || err.code === FAL_ERROR_CODES.TIMEOUT) return true;
   if (err.code === FAL_ERROR_CODES.USER_TIMEOUT || err.status === undefined) return false;
+  // A result answers with the request's own outcome (fal relays the model's status), so an
+  // error status there is how the request ended: reading it again cannot change it, only
+  // delay the job-level decision. Status polls and CDN downloads retry gateway statuses.
+  if (err.operation === 'result') return false;
   // fal-js also retries 500 on status polls: a poll has no side effect and 500s there are gateway hiccups.
   return RETRYABLE_STATUSES.has(err.status) || (err.operation === 'status' && err.status === 500);
 }
@@ -37,7 +41,8 @@ export function computeDelay(
   opts: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** attempt);
+  // The exponent is capped so 2^n stays finite (0 · ∞ would be NaN).
+  const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.min(attempt, 1_000));
   return Math.floor(random() * ceiling);
 }
 

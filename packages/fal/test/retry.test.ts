@@ -20,7 +20,7 @@ describe('isRetryableRead', () => {
   const http = (
     status: number,
     headers: Record<string, string> = {},
-    operation: 'status' | 'result' = 'result',
+    operation: 'status' | 'result' = 'status',
   ) => falErrorFromResponse(status, headers, {}, { operation });
 
   it.each([
@@ -28,8 +28,11 @@ describe('isRetryableRead', () => {
     ['502', http(502), true],
     ['503', http(503), true],
     ['504', http(504), true],
-    ['500 on a status poll', http(500, {}, 'status'), true],
-    ['500 on a result', http(500), false],
+    ['500 on a status poll', http(500), true],
+    // A result's error status is how the request ended at fal: reading again cannot help.
+    ['500 on a result', http(500, {}, 'result'), false],
+    ['503 on a result', http(503, {}, 'result'), false],
+    ['429 on a result', http(429, {}, 'result'), false],
     ['504 user timeout', http(504, { 'x-fal-request-timeout-type': 'user' }), false],
     ['503 marked x-fal-retryable: false', http(503, { 'x-fal-retryable': 'false' }), false],
     ['422', http(422), false],

@@ -5,6 +5,18 @@ export {
   waitForRedis,
 } from './connection.js';
 export {
+  claimFalWebhook,
+  createFalCompletionListener,
+  FAL_COMPLETIONS_CHANNEL,
+  type FalCompletion,
+  type FalCompletionListener,
+  type FalCompletionListenerOptions,
+  type FalCompletionStatus,
+  falWebhookKey,
+  publishFalCompletion,
+  releaseFalWebhook,
+} from './fal-completions.js';
+export {
   createImagesQueue,
   enqueueImageJob,
   type ImageQueueOptions,

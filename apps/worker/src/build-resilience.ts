@@ -1,0 +1,66 @@
+import { createFalCompletionListener, createRedis } from '@fluxq/queue';
+import {
+  createBudget,
+  createCircuitBreaker,
+  createConcurrencyLimiter,
+  createLatencyTracker,
+} from '@fluxq/resilience';
+import type { Redis } from 'ioredis';
+import type { WorkerConfig } from './config.js';
+import type { ResilienceParts } from './deps.js';
+import { createSlotKeeper } from './slot-keeper.js';
+
+/** How long a slot lease lives without renewal; a dead worker's slots come back after it. */
+const SLOT_LEASE_MS = 30_000;
+
+/** Builds the policy layer's shared parts on `redis`; `close` releases what they hold. */
+export async function buildResilience(
+  config: WorkerConfig,
+  redis: Redis,
+): Promise<{ parts: ResilienceParts; close(): Promise<void> }> {
+  const slots = createSlotKeeper(
+    createConcurrencyLimiter(redis, {
+      key: 'fal:slots',
+      limit: config.FAL_MAX_CONCURRENCY,
+      leaseMs: SLOT_LEASE_MS,
+    }),
+    { renewEveryMs: SLOT_LEASE_MS / 3 },
+  );
+  let subscriber: Redis | undefined;
+  let completions: ResilienceParts['completions'] = null;
+  if (config.FAL_WEBHOOK_URL) {
+    subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker-fal-completions' });
+    completions = createFalCompletionListener(subscriber);
+    await completions.ready();
+  }
+  const parts: ResilienceParts = {
+    latency: createLatencyTracker(redis, { priorScale: config.FAL_LATENCY_PRIOR_SCALE }),
+    breaker: createCircuitBreaker(redis, {
+      windowMs: config.BREAKER_WINDOW_MS,
+      minRequests: config.BREAKER_MIN_REQUESTS,
+      failureRatio: config.BREAKER_FAILURE_RATIO,
+      openMs: config.BREAKER_OPEN_MS,
+      maxOpenMs: config.BREAKER_MAX_OPEN_MS,
+    }),
+    retryBudget: createBudget(redis, {
+      name: 'retry',
+      ratio: config.RETRY_BUDGET_RATIO,
+      minPerWindow: config.RETRY_BUDGET_MIN,
+    }),
+    hedgeBudget: createBudget(redis, {
+      name: 'hedge',
+      ratio: config.HEDGE_BUDGET_RATIO,
+      minPerWindow: config.HEDGE_BUDGET_MIN,
+    }),
+    slots,
+    completions,
+  };
+  return {
+    parts,
+    async close() {
+      slots.close();
+      await completions?.close();
+      subscriber?.disconnect();
+    },
+  };
+}

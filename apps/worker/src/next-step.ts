@@ -1,0 +1,75 @@
+import type { JobErrorCode, JobRecord } from '@fluxq/core';
+import { backoffDelayMs, latencySeries } from '@fluxq/resilience';
+import type { ProcessorDeps } from './deps.js';
+import type { JobFailure } from './job-failure.js';
+
+/** What the processor does after a failed attempt. */
+export type NextStep =
+  | { kind: 'fail'; code: JobErrorCode; message: string }
+  /** Put the job back after `delayMs`; `countsAttempt` is false for attempts lost to a fal outage. */
+  | { kind: 'retry'; delayMs: number; countsAttempt: boolean; reason: string }
+  /** fal said 429: slow the whole queue for `delayMs`; no attempt spent. */
+  | { kind: 'rate-limit'; delayMs: number };
+
+export interface FailedAttempt {
+  record: JobRecord;
+  failure: JobFailure;
+  /** 1-based number of this attempt among the counted ones. */
+  attempt: number;
+  probe: boolean;
+  deadlineMs: number;
+}
+
+/**
+ * One retry layer (ours): applies the failure's breaker effect, then decides between
+ * failing, retrying after capped exponential backoff with full jitter (Retry-After
+ * honoured, retry budget respected) and slowing the queue. While the breaker is not
+ * closed a failed attempt is not counted: an outage shorter than the deadline fails no job.
+ */
+export async function decideNextStep(failed: FailedAttempt, deps: ProcessorDeps): Promise<NextStep> {
+  const { record, failure, attempt, probe, deadlineMs } = failed;
+  const { breaker, retryBudget } = deps.resilience;
+  const { settings } = deps;
+  const fail = (message = failure.message): NextStep => ({ kind: 'fail', code: failure.code, message });
+
+  if (failure.breaker === 'open') {
+    deps.logger.error(
+      { model: record.model, code: failure.code },
+      'fal refused our credentials: check FAL_KEY; the breaker stays open for this model',
+    );
+    await breaker.forceOpen(record.model, settings.authBreakerOpenMs, failure.code);
+  } else if (failure.breaker === 'count') {
+    await breaker.recordFailure(record.model, { probe });
+  }
+
+  if (failure.action === 'fail') return fail();
+  if (failure.action === 'rate-limit') {
+    return {
+      kind: 'rate-limit',
+      delayMs: failure.retryAfterMs ?? backoffDelayMs(attempt, settings.backoff),
+    };
+  }
+
+  const now = deps.now();
+  const state = await breaker.state(record.model);
+  const outage = probe || state.state !== 'closed';
+  if (!outage && attempt >= settings.maxAttempts) {
+    return fail(`${failure.message} (after ${attempt} attempts)`);
+  }
+  let delayMs = backoffDelayMs(Math.max(1, outage ? attempt - 1 : attempt), settings.backoff, {
+    retryAfterMs: failure.retryAfterMs,
+  });
+  let reason = 'backoff';
+  if (outage) {
+    // Come back when the breaker may let a probe through, spread so not all at once.
+    const untilOpenEndsMs = Math.max(0, (state.openUntilMs ?? now) - now);
+    delayMs = Math.max(delayMs, untilOpenEndsMs + Math.random() * Math.max(100, untilOpenEndsMs * 0.2));
+    reason = 'breaker open';
+  } else if (!(await retryBudget.tryConsume(latencySeries(record.model, record.operation)))) {
+    // Retries are over their share of traffic: wait instead of adding load to a struggling fal.
+    delayMs = Math.max(delayMs, settings.backoff.capMs);
+    reason = 'retry budget spent';
+  }
+  if (now + delayMs > deadlineMs) return fail(`${failure.message} (job deadline reached)`);
+  return { kind: 'retry', delayMs, countsAttempt: !outage, reason };
+}

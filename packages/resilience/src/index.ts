@@ -1,0 +1,52 @@
+export { type BackoffOptions, type BackoffPolicy, backoffDelayMs } from './backoff.js';
+export { type Budget, type BudgetOptions, type BudgetUsage, createBudget } from './budget.js';
+export {
+  type BreakerAdmission,
+  type BreakerAllowed,
+  type BreakerRefused,
+  type BreakerStatus,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  createCircuitBreaker,
+} from './circuit-breaker.js';
+export {
+  type AcquireOptions,
+  type ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  createConcurrencyLimiter,
+} from './concurrency-limiter.js';
+export { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
+export {
+  ATTEMPT_TIMEOUT,
+  AttemptTimeoutError,
+  type BreakerEffect,
+  classifyProviderFailure,
+  FAILURE_TAXONOMY,
+  type FailureAction,
+  type FailureKind,
+  type FailureRule,
+  failureKindOf,
+  retryAfterMsOf,
+} from './failure-taxonomy.js';
+export {
+  type BucketCounts,
+  bucketOf,
+  bucketUpperMs,
+  HISTOGRAM_BUCKETS,
+  HISTOGRAM_GROWTH,
+  HISTOGRAM_MIN_MS,
+  lognormalPriorCounts,
+  mergeCounts,
+  quantile,
+  totalCount,
+} from './latency-histogram.js';
+export { latencySeries, modelLatencyPrior } from './latency-series.js';
+export {
+  createLatencyTracker,
+  type LatencyQuantiles,
+  type LatencySample,
+  type LatencySnapshot,
+  type LatencyTracker,
+  type LatencyTrackerOptions,
+} from './latency-tracker.js';

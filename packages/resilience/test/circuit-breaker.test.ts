@@ -1,0 +1,240 @@
+import { type RedisServer, startRedisServer } from '@fluxq/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CircuitBreakerOptions, createCircuitBreaker } from '../src/index.js';
+
+const model = 'flux.2-dev-turbo';
+const notProbe = { probe: false };
+
+let server: RedisServer;
+let redis: Redis;
+let other: Redis;
+let clock: number;
+let prefix: string;
+let run = 0;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  other = new Redis(server.url, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await other?.quit();
+  await server?.stop();
+});
+
+beforeEach(() => {
+  clock = Date.UTC(2026, 0, 2, 3, 4, 0);
+  prefix = `{fluxq}:breaker-test-${++run}:`;
+});
+
+/** A breaker on `connection` with the defaults, the test clock and this test's key prefix. */
+const breakerOn = (connection: Redis, options: CircuitBreakerOptions = {}) =>
+  createCircuitBreaker(connection, { prefix, now: () => clock, ...options });
+const breaker = (options: CircuitBreakerOptions = {}) => breakerOn(redis, options);
+
+type Breaker = ReturnType<typeof breaker>;
+
+/** Records `failures` failures and `successes` successes, interleaved as `pattern` says ('s'/'f'). */
+async function outcomes(b: Breaker, pattern: string, key = model) {
+  for (const c of pattern) {
+    if (c === 's') await b.recordSuccess(key, notProbe);
+    else await b.recordFailure(key, notProbe);
+  }
+}
+
+/** Opens the breaker through failures and moves the clock to the end of the open period. */
+async function halfOpen(b: Breaker) {
+  await outcomes(b, 'ffffffffff');
+  const { openUntilMs } = await b.state(model);
+  clock = openUntilMs ?? clock;
+}
+
+describe('circuit breaker', () => {
+  describe('when closed', () => {
+    it('lets requests through', async () => {
+      expect(await breaker().acquire(model)).toEqual({ allowed: true, probe: false });
+      expect(await breaker().state(model)).toEqual({ state: 'closed', failures: 0, successes: 0 });
+    });
+
+    it('stays closed under mixed traffic below the failure ratio', async () => {
+      const b = breaker();
+      await outcomes(b, 'ssf'.repeat(20));
+      expect(await b.state(model)).toEqual({ state: 'closed', failures: 20, successes: 40 });
+      expect((await b.acquire(model)).allowed).toBe(true);
+    });
+
+    it('stays closed with fewer than minRequests outcomes, however many fail', async () => {
+      const b = breaker({ minRequests: 10 });
+      await outcomes(b, 'fffffffff');
+      expect((await b.state(model)).state).toBe('closed');
+    });
+
+    it('opens when failures reach the ratio with minRequests outcomes', async () => {
+      const b = breaker({ minRequests: 10, failureRatio: 0.5, openMs: 5_000 });
+      await outcomes(b, 'sssss');
+      await outcomes(b, 'ffff');
+      expect((await b.state(model)).state).toBe('closed');
+      expect(await b.recordFailure(model, notProbe)).toBe('open');
+      expect(await b.state(model)).toEqual({
+        state: 'open',
+        openUntilMs: clock + 5_000,
+        reason: 'failure ratio',
+        failures: 0,
+        successes: 0,
+      });
+    });
+
+    it('forgets outcomes older than the window', async () => {
+      const b = breaker({ windowMs: 30_000 });
+      await outcomes(b, 'fffffffff');
+      clock += 30_000;
+      await outcomes(b, 'f');
+      expect(await b.state(model)).toMatchObject({ state: 'closed', failures: 1 });
+    });
+
+    it('keeps keys apart', async () => {
+      const b = breaker();
+      await outcomes(b, 'ffffffffff');
+      expect((await b.state(model)).state).toBe('open');
+      expect(await b.acquire('flux.2-dev')).toEqual({ allowed: true, probe: false });
+    });
+  });
+
+  describe('when open', () => {
+    it('refuses requests until the open period ends', async () => {
+      const b = breaker({ openMs: 5_000 });
+      await outcomes(b, 'ffffffffff');
+      const openUntil = clock + 5_000;
+      expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: openUntil });
+      clock += 4_999;
+      expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: openUntil });
+    });
+
+    it('ignores outcomes of requests sent before it opened', async () => {
+      const b = breaker({ openMs: 5_000 });
+      await outcomes(b, 'ffffffffff');
+      const before = await b.state(model);
+      expect(await b.recordSuccess(model, notProbe)).toBe('open');
+      expect(await b.recordFailure(model, notProbe)).toBe('open');
+      expect(await b.state(model)).toEqual(before);
+    });
+  });
+
+  describe('when half-open', () => {
+    it('grants exactly one probe among 20 concurrent callers on two connections', async () => {
+      const a = breakerOn(redis, { openMs: 5_000, probeLeaseMs: 30_000 });
+      const b = breakerOn(other, { openMs: 5_000, probeLeaseMs: 30_000 });
+      await halfOpen(a);
+      const admissions = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).acquire(model)),
+      );
+      expect(admissions.filter((x) => x.allowed)).toEqual([{ allowed: true, probe: true }]);
+      // The others are told to come back within the lease (at most one base open period from now).
+      for (const refused of admissions.filter((x) => !x.allowed)) {
+        expect(refused).toEqual({ allowed: false, state: 'half-open', retryAtMs: clock + 5_000 });
+      }
+      expect((await a.state(model)).state).toBe('half-open');
+    });
+
+    it('grants a new probe when the lease of the last one ran out', async () => {
+      const b = breaker({ probeLeaseMs: 30_000 });
+      await halfOpen(b);
+      expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
+      clock += 29_999;
+      expect((await b.acquire(model)).allowed).toBe(false);
+      clock += 1;
+      expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
+    });
+
+    it('closes on the probe success and forgets the window and the open period', async () => {
+      const b = breaker({ openMs: 5_000 });
+      await halfOpen(b);
+      await b.acquire(model);
+      expect(await b.recordSuccess(model, { probe: true })).toBe('closed');
+      expect(await b.state(model)).toEqual({ state: 'closed', failures: 0, successes: 0 });
+      expect(await b.acquire(model)).toEqual({ allowed: true, probe: false });
+      // The next opening starts again from openMs.
+      await outcomes(b, 'ffffffffff');
+      expect((await b.state(model)).openUntilMs).toBe(clock + 5_000);
+    });
+
+    it('closes on a success of a request sent before it opened', async () => {
+      const b = breaker();
+      await halfOpen(b);
+      expect(await b.recordSuccess(model, notProbe)).toBe('closed');
+    });
+
+    it('reopens for twice as long on each probe failure, up to maxOpenMs', async () => {
+      const b = breaker({ openMs: 5_000, maxOpenMs: 30_000 });
+      await halfOpen(b);
+      for (const period of [10_000, 20_000, 30_000, 30_000]) {
+        expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
+        expect(await b.recordFailure(model, { probe: true })).toBe('open');
+        expect(await b.state(model)).toMatchObject({
+          state: 'open',
+          openUntilMs: clock + period,
+          reason: 'probe failed',
+        });
+        expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: clock + period });
+        clock += period;
+      }
+    });
+
+    it('does not reopen on a failure of a request sent before it opened', async () => {
+      const b = breaker();
+      await halfOpen(b);
+      await b.acquire(model);
+      expect(await b.recordFailure(model, notProbe)).toBe('half-open');
+      expect((await b.state(model)).state).toBe('half-open');
+    });
+  });
+
+  describe('when forced open', () => {
+    it('refuses for the given time, then probes', async () => {
+      const b = breaker();
+      await b.forceOpen(model, 120_000, 'fal rejected our credentials');
+      expect(await b.state(model)).toEqual({
+        state: 'open',
+        openUntilMs: clock + 120_000,
+        reason: 'fal rejected our credentials',
+        failures: 0,
+        successes: 0,
+      });
+      expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: clock + 120_000 });
+      clock += 120_000;
+      expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
+    });
+
+    it('does not shorten an open period already running', async () => {
+      const b = breaker();
+      await b.forceOpen(model, 60_000);
+      await b.forceOpen(model, 1_000, 'shorter');
+      expect(await b.state(model)).toMatchObject({ openUntilMs: clock + 60_000, reason: 'shorter' });
+    });
+
+    it('is not closed by a late success of a probe it overtook', async () => {
+      const b = breaker();
+      await halfOpen(b);
+      await b.acquire(model);
+      await b.forceOpen(model, 60_000);
+      expect(await b.recordSuccess(model, { probe: true })).toBe('open');
+      expect((await b.state(model)).state).toBe('open');
+    });
+  });
+
+  describe('in Redis', () => {
+    it('keeps the state in one hash that expires once it no longer matters', async () => {
+      const b = breaker({ windowMs: 30_000, maxOpenMs: 60_000, probeLeaseMs: 30_000 });
+      await b.forceOpen(model, 10_000);
+      const ttl = await redis.pttl(`${prefix}breaker:${model}`);
+      expect(ttl).toBeGreaterThan(120_000);
+      expect(ttl).toBeLessThanOrEqual(130_000);
+      await halfOpen(b);
+      await b.recordSuccess(model, { probe: true });
+      expect(await redis.exists(`${prefix}breaker:${model}`)).toBe(0);
+    });
+  });
+});
