@@ -17,6 +17,7 @@ describe('hedging a slow fal request', () => {
     stack = await startStack({
       workerEnv: {
         FAL_LATENCY_PRIOR_SCALE: '0.02',
+        HEDGE_PERCENTILE: '0.95',
         FAL_ATTEMPT_TIMEOUT_MIN_MS: '20000',
         HEDGE_PRIORITIES: 'interactive',
         // Exactly two hedges per minute whatever the traffic: the third slow job finds the budget spent.

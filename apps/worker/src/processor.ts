@@ -213,7 +213,8 @@ export function createImageProcessor(deps: ProcessorDeps) {
         { ifStatusIn: ['running'] },
       );
       if (next.kind === 'rate-limit') {
-        await deps.rateLimit(next.delayMs);
+        // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
+        await deps.rateLimit(Math.max(100, next.delayMs));
         throw new RateLimitError();
       }
       return delayJob(next.delayMs);

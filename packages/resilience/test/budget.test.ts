@@ -1,42 +1,20 @@
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { type BudgetOptions, createBudget } from '../src/index.js';
+import { useRedisFixture } from './redis-fixture.js';
 
 const series = 'flux.2-dev-turbo:edit';
 
-let server: RedisServer;
-let redis: Redis;
-let other: Redis;
-let clock: number;
-let prefix: string;
-let run = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  other = new Redis(server.url, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  await redis?.quit();
-  await other?.quit();
-  await server?.stop();
-});
-
-beforeEach(() => {
-  clock = Date.UTC(2026, 0, 2, 3, 4, 0);
-  prefix = `{fluxq}:budget-test-${++run}:`;
-});
+const fx = useRedisFixture('budget');
 
 /** A retry budget on `connection` that reads the test clock and this test's key prefix. */
-const budget = (options: Partial<BudgetOptions> = {}, connection: Redis = redis) =>
+const budget = (options: Partial<BudgetOptions> = {}, connection: Redis = fx.redis) =>
   createBudget(connection, {
     name: 'retry',
     ratio: 0.05,
     minPerWindow: 0,
-    prefix,
-    now: () => clock,
+    prefix: fx.prefix,
+    now: () => fx.clock,
     ...options,
   });
 
@@ -98,7 +76,7 @@ describe('budget', () => {
       const b = budget({ windowMs: 60_000, buckets: 6 });
       await b.recordSubmission(series, 100);
       expect(await consume(b, 10)).toBe(5);
-      clock += 60_000;
+      fx.clock += 60_000;
       expect(await b.usage(series)).toEqual({ submissions: 0, spent: 0 });
       await b.recordSubmission(series, 100);
       expect(await consume(b, 10)).toBe(5);
@@ -108,11 +86,11 @@ describe('budget', () => {
       const b = budget({ windowMs: 60_000, buckets: 6 });
       await b.recordSubmission(series, 100); // bucket 0
       expect(await consume(b, 2)).toBe(2);
-      clock += 30_000;
+      fx.clock += 30_000;
       await b.recordSubmission(series, 100); // bucket 3
       expect(await consume(b, 3)).toBe(3);
       expect(await b.usage(series)).toEqual({ submissions: 200, spent: 5 });
-      clock += 30_000; // bucket 0 is out: 100 submissions and 3 spends remain
+      fx.clock += 30_000; // bucket 0 is out: 100 submissions and 3 spends remain
       expect(await b.usage(series)).toEqual({ submissions: 100, spent: 3 });
       expect(await consume(b, 10)).toBe(2);
     });
@@ -122,17 +100,17 @@ describe('budget', () => {
       for (let i = 0; i < 20; i++) {
         await b.recordSubmission(series, 10);
         await b.tryConsume(series);
-        clock += 10_000;
+        fx.clock += 10_000;
       }
-      const fields = await redis.hkeys(`${prefix}budget:retry:${series}`);
+      const fields = await fx.redis.hkeys(`${fx.prefix}budget:retry:${series}`);
       expect(fields.length).toBeLessThanOrEqual(12);
     });
   });
 
   describe('when workers race for the last spends', () => {
     it('never allows more than the budget (50 concurrent calls from two connections)', async () => {
-      const a = budget({}, redis);
-      const b = budget({}, other);
+      const a = budget({}, fx.redis);
+      const b = budget({}, fx.other);
       await a.recordSubmission(series, 100);
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).tryConsume(series)),

@@ -1,39 +1,17 @@
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { type CircuitBreakerOptions, createCircuitBreaker } from '../src/index.js';
+import { useRedisFixture } from './redis-fixture.js';
 
 const model = 'flux.2-dev-turbo';
 const notProbe = { probe: false };
 
-let server: RedisServer;
-let redis: Redis;
-let other: Redis;
-let clock: number;
-let prefix: string;
-let run = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  other = new Redis(server.url, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  await redis?.quit();
-  await other?.quit();
-  await server?.stop();
-});
-
-beforeEach(() => {
-  clock = Date.UTC(2026, 0, 2, 3, 4, 0);
-  prefix = `{fluxq}:breaker-test-${++run}:`;
-});
+const fx = useRedisFixture('breaker');
 
 /** A breaker on `connection` with the defaults, the test clock and this test's key prefix. */
 const breakerOn = (connection: Redis, options: CircuitBreakerOptions = {}) =>
-  createCircuitBreaker(connection, { prefix, now: () => clock, ...options });
-const breaker = (options: CircuitBreakerOptions = {}) => breakerOn(redis, options);
+  createCircuitBreaker(connection, { prefix: fx.prefix, now: () => fx.clock, ...options });
+const breaker = (options: CircuitBreakerOptions = {}) => breakerOn(fx.redis, options);
 
 type Breaker = ReturnType<typeof breaker>;
 
@@ -49,7 +27,7 @@ async function outcomes(b: Breaker, pattern: string, key = model) {
 async function halfOpen(b: Breaker) {
   await outcomes(b, 'ffffffffff');
   const { openUntilMs } = await b.state(model);
-  clock = openUntilMs ?? clock;
+  fx.clock = openUntilMs ?? fx.clock;
 }
 
 describe('circuit breaker', () => {
@@ -80,7 +58,7 @@ describe('circuit breaker', () => {
       expect(await b.recordFailure(model, notProbe)).toBe('open');
       expect(await b.state(model)).toEqual({
         state: 'open',
-        openUntilMs: clock + 5_000,
+        openUntilMs: fx.clock + 5_000,
         reason: 'failure ratio',
         failures: 0,
         successes: 0,
@@ -90,7 +68,7 @@ describe('circuit breaker', () => {
     it('forgets outcomes older than the window', async () => {
       const b = breaker({ windowMs: 30_000 });
       await outcomes(b, 'fffffffff');
-      clock += 30_000;
+      fx.clock += 30_000;
       await outcomes(b, 'f');
       expect(await b.state(model)).toMatchObject({ state: 'closed', failures: 1 });
     });
@@ -107,9 +85,9 @@ describe('circuit breaker', () => {
     it('refuses requests until the open period ends', async () => {
       const b = breaker({ openMs: 5_000 });
       await outcomes(b, 'ffffffffff');
-      const openUntil = clock + 5_000;
+      const openUntil = fx.clock + 5_000;
       expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: openUntil });
-      clock += 4_999;
+      fx.clock += 4_999;
       expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: openUntil });
     });
 
@@ -125,8 +103,8 @@ describe('circuit breaker', () => {
 
   describe('when half-open', () => {
     it('grants exactly one probe among 20 concurrent callers on two connections', async () => {
-      const a = breakerOn(redis, { openMs: 5_000, probeLeaseMs: 30_000 });
-      const b = breakerOn(other, { openMs: 5_000, probeLeaseMs: 30_000 });
+      const a = breakerOn(fx.redis, { openMs: 5_000, probeLeaseMs: 30_000 });
+      const b = breakerOn(fx.other, { openMs: 5_000, probeLeaseMs: 30_000 });
       await halfOpen(a);
       const admissions = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).acquire(model)),
@@ -134,7 +112,7 @@ describe('circuit breaker', () => {
       expect(admissions.filter((x) => x.allowed)).toEqual([{ allowed: true, probe: true }]);
       // The others are told to come back within the lease (at most one base open period from now).
       for (const refused of admissions.filter((x) => !x.allowed)) {
-        expect(refused).toEqual({ allowed: false, state: 'half-open', retryAtMs: clock + 5_000 });
+        expect(refused).toEqual({ allowed: false, state: 'half-open', retryAtMs: fx.clock + 5_000 });
       }
       expect((await a.state(model)).state).toBe('half-open');
     });
@@ -143,9 +121,9 @@ describe('circuit breaker', () => {
       const b = breaker({ probeLeaseMs: 30_000 });
       await halfOpen(b);
       expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
-      clock += 29_999;
+      fx.clock += 29_999;
       expect((await b.acquire(model)).allowed).toBe(false);
-      clock += 1;
+      fx.clock += 1;
       expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
     });
 
@@ -158,7 +136,7 @@ describe('circuit breaker', () => {
       expect(await b.acquire(model)).toEqual({ allowed: true, probe: false });
       // The next opening starts again from openMs.
       await outcomes(b, 'ffffffffff');
-      expect((await b.state(model)).openUntilMs).toBe(clock + 5_000);
+      expect((await b.state(model)).openUntilMs).toBe(fx.clock + 5_000);
     });
 
     it('closes on a success of a request sent before it opened', async () => {
@@ -175,11 +153,15 @@ describe('circuit breaker', () => {
         expect(await b.recordFailure(model, { probe: true })).toBe('open');
         expect(await b.state(model)).toMatchObject({
           state: 'open',
-          openUntilMs: clock + period,
+          openUntilMs: fx.clock + period,
           reason: 'probe failed',
         });
-        expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: clock + period });
-        clock += period;
+        expect(await b.acquire(model)).toEqual({
+          allowed: false,
+          state: 'open',
+          retryAtMs: fx.clock + period,
+        });
+        fx.clock += period;
       }
     });
 
@@ -198,13 +180,17 @@ describe('circuit breaker', () => {
       await b.forceOpen(model, 120_000, 'fal rejected our credentials');
       expect(await b.state(model)).toEqual({
         state: 'open',
-        openUntilMs: clock + 120_000,
+        openUntilMs: fx.clock + 120_000,
         reason: 'fal rejected our credentials',
         failures: 0,
         successes: 0,
       });
-      expect(await b.acquire(model)).toEqual({ allowed: false, state: 'open', retryAtMs: clock + 120_000 });
-      clock += 120_000;
+      expect(await b.acquire(model)).toEqual({
+        allowed: false,
+        state: 'open',
+        retryAtMs: fx.clock + 120_000,
+      });
+      fx.clock += 120_000;
       expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
     });
 
@@ -212,7 +198,7 @@ describe('circuit breaker', () => {
       const b = breaker();
       await b.forceOpen(model, 60_000);
       await b.forceOpen(model, 1_000, 'shorter');
-      expect(await b.state(model)).toMatchObject({ openUntilMs: clock + 60_000, reason: 'shorter' });
+      expect(await b.state(model)).toMatchObject({ openUntilMs: fx.clock + 60_000, reason: 'shorter' });
     });
 
     it('is not closed by a late success of a probe it overtook', async () => {
@@ -229,12 +215,12 @@ describe('circuit breaker', () => {
     it('keeps the state in one hash that expires once it no longer matters', async () => {
       const b = breaker({ windowMs: 30_000, maxOpenMs: 60_000, probeLeaseMs: 30_000 });
       await b.forceOpen(model, 10_000);
-      const ttl = await redis.pttl(`${prefix}breaker:${model}`);
+      const ttl = await fx.redis.pttl(`${fx.prefix}breaker:${model}`);
       expect(ttl).toBeGreaterThan(120_000);
       expect(ttl).toBeLessThanOrEqual(130_000);
       await halfOpen(b);
       await b.recordSuccess(model, { probe: true });
-      expect(await redis.exists(`${prefix}breaker:${model}`)).toBe(0);
+      expect(await fx.redis.exists(`${fx.prefix}breaker:${model}`)).toBe(0);
     });
   });
 });

@@ -1,35 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type RedisServer, startRedisServer, waitFor } from '@fluxq/testing';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@fluxq/testing';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { type ConcurrencyLimiterOptions, createConcurrencyLimiter } from '../src/index.js';
+import { useRedisFixture } from './redis-fixture.js';
 
-let server: RedisServer;
-let connections: Redis[];
-let redis: Redis;
-let clock: number;
-let prefix: string;
-let run = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  connections = Array.from({ length: 3 }, () => new Redis(server.url, { maxRetriesPerRequest: null }));
-  redis = connections[0] as Redis;
-});
-
-afterAll(async () => {
-  await Promise.all((connections ?? []).map((c) => c.quit()));
-  await server?.stop();
-});
-
-beforeEach(() => {
-  clock = Date.UTC(2026, 0, 2, 3, 4, 5);
-  prefix = `{fluxq}:slots-test-${++run}:`;
-});
+const fx = useRedisFixture('slots', 3, Date.UTC(2026, 0, 2, 3, 4, 5));
 
 /** Scripts Redis has run so far (every tryAcquire, including acquire's polls, is one). */
 async function scriptCalls(): Promise<number> {
-  const stats = await redis.info('commandstats');
+  const stats = await fx.redis.info('commandstats');
   let calls = 0;
   for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(match[1]);
   return calls;
@@ -43,13 +23,19 @@ async function polled(count: number) {
 
 /** A limiter on `connection` with the test clock and this test's key prefix. */
 const limiterOn = (connection: Redis, options: Partial<ConcurrencyLimiterOptions> = {}) =>
-  createConcurrencyLimiter(connection, { key: 'fal:slots', limit: 4, prefix, now: () => clock, ...options });
-const limiter = (options: Partial<ConcurrencyLimiterOptions> = {}) => limiterOn(redis, options);
+  createConcurrencyLimiter(connection, {
+    key: 'fal:slots',
+    limit: 4,
+    prefix: fx.prefix,
+    now: () => fx.clock,
+    ...options,
+  });
+const limiter = (options: Partial<ConcurrencyLimiterOptions> = {}) => limiterOn(fx.redis, options);
 
 describe('concurrency limiter', () => {
   describe('when many workers want slots', () => {
     it('never lets more than `limit` hold one, and serves everyone (10 acquirers, 3 connections)', async () => {
-      const limiters = connections.map((c) => limiterOn(c, { limit: 4 }));
+      const limiters = fx.connections.map((c) => limiterOn(c, { limit: 4 }));
       let holding = 0;
       let most = 0;
       const served: string[] = [];
@@ -76,7 +62,7 @@ describe('concurrency limiter', () => {
     });
 
     it('grants no more than `limit` among concurrent tryAcquire calls', async () => {
-      const limiters = connections.map((c) => limiterOn(c, { limit: 4 }));
+      const limiters = fx.connections.map((c) => limiterOn(c, { limit: 4 }));
       const results = await Promise.all(
         Array.from({ length: 30 }, (_, i) => limiters[i % 3]?.tryAcquire(`lease-${i}`)),
       );
@@ -108,10 +94,10 @@ describe('concurrency limiter', () => {
     it('frees the slot when the lease expires', async () => {
       const slots = limiter({ limit: 1, leaseMs: 30_000 });
       expect(await slots.tryAcquire('a')).toBe(true);
-      clock += 29_999;
+      fx.clock += 29_999;
       expect(await slots.inUse()).toBe(1);
       expect(await slots.tryAcquire('b')).toBe(false);
-      clock += 1;
+      fx.clock += 1;
       expect(await slots.inUse()).toBe(0);
       expect(await slots.tryAcquire('b')).toBe(true);
     });
@@ -120,9 +106,9 @@ describe('concurrency limiter', () => {
       const slots = limiter({ limit: 2, leaseMs: 30_000 });
       await slots.tryAcquire('a');
       await slots.tryAcquire('b');
-      clock += 20_000;
+      fx.clock += 20_000;
       expect(await slots.renew(['a', 'gone'])).toEqual(['gone']);
-      clock += 20_000; // b expired; a was renewed until 50 s
+      fx.clock += 20_000; // b expired; a was renewed until 50 s
       expect(await slots.inUse()).toBe(1);
       expect(await slots.tryAcquire('c')).toBe(true);
       expect(await slots.tryAcquire('d')).toBe(false);
@@ -172,9 +158,9 @@ describe('concurrency limiter', () => {
     it('keeps leases in one sorted set scored by expiry', async () => {
       const slots = limiter({ leaseMs: 30_000 });
       await slots.tryAcquire('a');
-      expect(await redis.zrange(`${prefix}fal:slots`, 0, -1, 'WITHSCORES')).toEqual([
+      expect(await fx.redis.zrange(`${fx.prefix}fal:slots`, 0, -1, 'WITHSCORES')).toEqual([
         'a',
-        String(clock + 30_000),
+        String(fx.clock + 30_000),
       ]);
     });
   });

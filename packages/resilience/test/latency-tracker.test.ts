@@ -1,39 +1,17 @@
 import { MODELS } from '@fluxq/core';
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { createLatencyTracker, type LatencyTrackerOptions, latencySeries } from '../src/index.js';
+import { useRedisFixture } from './redis-fixture.js';
 
 const turbo = MODELS['flux.2-dev-turbo'].latencyPrior;
 const series = latencySeries('flux.2-dev-turbo', 'edit');
 
-let server: RedisServer;
-let redis: Redis;
-let other: Redis;
-let clock: number;
-let prefix: string;
-let run = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  other = new Redis(server.url, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  await redis?.quit();
-  await other?.quit();
-  await server?.stop();
-});
-
-beforeEach(() => {
-  clock = Date.UTC(2026, 0, 2, 3, 4, 5);
-  prefix = `{fluxq}:latency-test-${++run}:`;
-});
+const fx = useRedisFixture('latency', 2, Date.UTC(2026, 0, 2, 3, 4, 5));
 
 /** A tracker on `connection` that reads the test clock and this test's key prefix. */
-const tracker = (options: LatencyTrackerOptions = {}, connection: Redis = redis) =>
-  createLatencyTracker(connection, { prefix, cacheMs: 0, now: () => clock, ...options });
+const tracker = (options: LatencyTrackerOptions = {}, connection: Redis = fx.redis) =>
+  createLatencyTracker(connection, { prefix: fx.prefix, cacheMs: 0, now: () => fx.clock, ...options });
 
 /** `actual` is within one bucket (10 %) of `expected`. */
 function expectWithinOneBucket(actual: number | undefined, expected: number) {
@@ -137,8 +115,8 @@ describe('latency tracker', () => {
 
   describe('when several processes share Redis', () => {
     it("sees the other process's samples", async () => {
-      const a = tracker({}, redis);
-      const b = tracker({}, other);
+      const a = tracker({}, fx.redis);
+      const b = tracker({}, fx.other);
       await a.record(series, { ok: true, totalMs: 1_000 });
       await b.record(series, { ok: false, totalMs: 5_000 });
       for (const t of [a, b]) {
@@ -151,21 +129,21 @@ describe('latency tracker', () => {
     it('drops windows older than windows × windowMs', async () => {
       const t = tracker({ windowMs: 60_000, windows: 30 });
       await t.record(series, { ok: true, totalMs: 1_000 });
-      clock += 29 * 60_000;
+      fx.clock += 29 * 60_000;
       await t.record(series, { ok: true, totalMs: 1_000 });
       expect((await t.snapshot(series)).samples).toBe(2);
-      clock += 60_000;
+      fx.clock += 60_000;
       expect((await t.snapshot(series)).samples).toBe(1);
-      clock += 29 * 60_000;
+      fx.clock += 29 * 60_000;
       expect(await t.snapshot(series)).toMatchObject({ samples: 0, usingPrior: true });
     });
 
     it('lets Redis expire the keys after the last window they count in', async () => {
       const t = tracker({ windowMs: 60_000, windows: 30 });
       await t.record(series, { ok: true, totalMs: 1_000 });
-      const [key] = await redis.keys(`${prefix}latency:*`);
-      expect(key).toBe(`${prefix}latency:${series}:${Math.floor(clock / 60_000)}`);
-      const ttl = await redis.pttl(key ?? '');
+      const [key] = await fx.redis.keys(`${fx.prefix}latency:*`);
+      expect(key).toBe(`${fx.prefix}latency:${series}:${Math.floor(fx.clock / 60_000)}`);
+      const ttl = await fx.redis.pttl(key ?? '');
       expect(ttl).toBeGreaterThan(30 * 60_000);
       expect(ttl).toBeLessThanOrEqual(31 * 60_000);
     });
@@ -176,9 +154,9 @@ describe('latency tracker', () => {
       const t = tracker({ cacheMs: 5_000 });
       expect((await t.snapshot(series)).samples).toBe(0);
       await t.record(series, { ok: true, totalMs: 1_000 });
-      clock += 4_999;
+      fx.clock += 4_999;
       expect((await t.snapshot(series)).samples).toBe(0);
-      clock += 1;
+      fx.clock += 1;
       expect((await t.snapshot(series)).samples).toBe(1);
     });
 

@@ -1,0 +1,130 @@
+import { isModelId, type ModelId } from '@fluxq/core';
+import { recordSection } from '../report.js';
+import { poissonArrivals } from './arrivals.js';
+import { runFluxq } from './fluxq.js';
+import { ALL_MODES, FLUXQ_MODES } from './modes.js';
+import { runNaive } from './naive.js';
+import { describeFluxq, tailReport } from './report.js';
+import { startTailStack } from './stack.js';
+import { type RunResult, tailTable } from './stats.js';
+
+/**
+ * `npm run bench:tail`: NAIVE (one fal attempt, polling, fixed timeout) against FLUXQ (API +
+ * workers: retries, hedging, tracked timeouts, breaker) on the fal simulator with the seed
+ * latency priors and success rates, time-scaled; figures are rescaled to real seconds.
+ */
+
+function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    const what = min === Number.MIN_VALUE ? 'a positive number' : `a number ≥ ${min}`;
+    throw new Error(`${name} must be ${what}, got ${raw}`);
+  }
+  return value;
+}
+
+function envList(name: string, fallback: string[]): string[] {
+  const raw = process.env[name];
+  return raw
+    ? raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fallback;
+}
+
+const SCALE = envNumber('BENCH_TAIL_SCALE', 0.1);
+const JOBS = Math.round(envNumber('BENCH_TAIL_JOBS', 1_200));
+/** Arrivals per wall-clock second of the run; in rescaled real-world seconds that is RATE × SCALE. */
+const RATE = envNumber('BENCH_TAIL_RATE', 20);
+const WORKERS = Math.round(envNumber('BENCH_TAIL_WORKERS', 2));
+const WORKER_CONCURRENCY = Math.round(envNumber('BENCH_TAIL_WORKER_CONCURRENCY', 200));
+const MODELS_RUN = envList('BENCH_TAIL_MODELS', ['flux.2-dev-turbo', 'flux.2-dev-flash']);
+const MODES = envList('BENCH_TAIL_MODES', ALL_MODES);
+/** FLUXQ jobs run (and not counted) before each model's measured run: JIT, connections, latency samples. */
+const WARMUP_JOBS = Math.round(envNumber('BENCH_TAIL_WARMUP_JOBS', 50, 0));
+/** BENCH_TAIL_RECORD=0 prints only (for trial runs that must not replace the recorded table). */
+const RECORD = envList('BENCH_TAIL_RECORD', ['1'])[0] !== '0';
+
+for (const model of MODELS_RUN)
+  if (!isModelId(model)) throw new Error(`BENCH_TAIL_MODELS: unknown model ${model}`);
+for (const mode of MODES) {
+  if (!ALL_MODES.includes(mode))
+    throw new Error(`BENCH_TAIL_MODES: unknown mode ${mode} (${ALL_MODES.join(', ')})`);
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const models = MODELS_RUN as ModelId[];
+  console.log(
+    `bench:tail — time scale ${SCALE}, ${JOBS} jobs per model per mode at ${RATE}/s wall-clock, ` +
+      `models ${models.join(', ')}, modes ${MODES.join(', ')}`,
+  );
+  const results: RunResult[] = [];
+  const submitErrors: string[] = [];
+  for (const [index, model] of models.entries()) {
+    const offsets = poissonArrivals(JOBS, RATE, 1_000 + index);
+    for (const mode of MODES) {
+      const variant = FLUXQ_MODES[mode];
+      // A fresh stack per run: NAIVE needs only the sim; each FLUXQ variant starts from empty latency state.
+      const stack = await startTailStack({
+        timeScale: SCALE,
+        workers: variant ? WORKERS : 0,
+        workerConcurrency: WORKER_CONCURRENCY,
+        workerEnv: variant?.workerEnv,
+      });
+      try {
+        if (variant && WARMUP_JOBS > 0) {
+          process.stdout.write(`${model} ${mode} warm-up: ${WARMUP_JOBS} jobs … `);
+          const warm = await runFluxq(stack, model, poissonArrivals(WARMUP_JOBS, RATE, 1), {
+            drainMs: 900_000 * SCALE + 15_000,
+          });
+          console.log(`${warm.succeeded} succeeded`);
+        }
+        const started = performance.now();
+        process.stdout.write(`${model} ${mode}: ${JOBS} jobs … `);
+        const result = variant
+          ? await runFluxq(stack, model, offsets, {
+              // The workers' job deadline (900 s real), then some slack.
+              drainMs: 900_000 * SCALE + 15_000,
+              onSubmitError: (message) => submitErrors.push(`${model}: ${message}`),
+            })
+          : await runNaive(stack.sim, model, offsets, SCALE);
+        result.mode = mode;
+        results.push(result);
+        const unfinished = result.unfinished > 0 ? `, ${result.unfinished} unfinished` : '';
+        const extra = variant ? `, ${describeFluxq(result)}` : '';
+        console.log(
+          `${result.succeeded} succeeded${unfinished}${extra} in ${fmt((performance.now() - started) / 1000, 1)} s`,
+        );
+      } finally {
+        await stack.close();
+      }
+    }
+  }
+  for (const message of submitErrors) console.error(`first submit error — ${message}`);
+
+  const table = tailTable(results, SCALE);
+  const body = tailReport({
+    results,
+    table,
+    timeScale: SCALE,
+    jobs: JOBS,
+    rate: RATE,
+    workers: WORKERS,
+    workerConcurrency: WORKER_CONCURRENCY,
+  });
+  console.log(`\n${table}\n`);
+  if (RECORD) {
+    await recordSection('tail', body);
+    console.log('recorded in BENCHMARKS.md');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
