@@ -100,11 +100,12 @@ describe('spawnService', () => {
       const error = await start({
         env: { FIXTURE_MODE: 'silent' },
         ready: { logLine: /never printed/ },
-        timeoutMs: 1_500,
+        // Long enough for tsx to start the fixture and print its lines on a loaded CI machine.
+        timeoutMs: 5_000,
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceStartError);
       const { message, logs } = error as ServiceStartError;
-      expect(message).toContain('fixture was not ready within 1500 ms');
+      expect(message).toContain('fixture was not ready within 5000 ms');
       expect(message).toContain('/never printed/');
       expect(message).toContain('silent line 40');
       expect(message).not.toContain('silent line 5\n');
