@@ -136,7 +136,12 @@ async function main(): Promise<void> {
 
     const secret = await loadSigningSecret(env, join(repoRoot, '.data', 'files-signing-secret'));
     if (secret.source === 'created') say('fluxq: created .data/files-signing-secret (signs file URLs)');
-    const common = { REDIS_URL: redisUrl, FILES_SIGNING_SECRET: secret.value };
+    const common = {
+      REDIS_URL: redisUrl,
+      FILES_SIGNING_SECRET: secret.value,
+      // On a developer's machine webhook receivers and test images are local: allow loopback only.
+      URL_ALLOW_LIST: env.URL_ALLOW_LIST?.trim() || 'localhost,127.0.0.1,::1/128',
+    };
 
     let falEnv: Record<string, string | undefined> = {};
     let falSimUrl: string | undefined;

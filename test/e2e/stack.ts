@@ -34,7 +34,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-e2e-'));
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'info', JOB_BACKOFF_MS: '50' };
+  const common = {
+    REDIS_URL: redis.url,
+    STORAGE_DIR: storageDir,
+    LOG_LEVEL: 'info',
+    JOB_BACKOFF_MS: '50',
+    // Test receivers and image servers listen on loopback; the SSRF guard refuses it otherwise.
+    URL_ALLOW_LIST: '127.0.0.1',
+    FILES_SIGNING_SECRET: SIGNING_SECRET,
+    PUBLIC_BASE_URL: apiUrl,
+  };
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',

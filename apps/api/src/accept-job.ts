@@ -12,6 +12,7 @@ import { enqueueImageJob } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
+import { parseJobWebhook } from './job-webhook.js';
 
 /**
  * Stores an input image the request carries and returns its reference. Bytes are
@@ -27,7 +28,7 @@ async function storeInput(
 ): Promise<StoredInput> {
   const param = `images[${index}]`;
   if (input.kind === 'url') {
-    checkImageUrl(input.url, param, deps);
+    await checkImageUrl(input.url, param, deps);
     return { kind: 'url', url: input.url };
   }
   // An upload is referenced, not copied: every job using it points at the one stored file.
@@ -55,6 +56,7 @@ export async function acceptImageJob(
   const request = normalizeImageRequest(raw);
   const body = raw as Record<string, unknown>;
   const metadata = parseMetadata(body.metadata);
+  const webhook = await parseJobWebhook(body, deps);
   const nowMs = deps.now();
   const id = newId('job', nowMs);
 
@@ -90,6 +92,7 @@ export async function acceptImageJob(
     attempts: 0,
     batch_id: null,
     metadata,
+    webhook,
     timings: { queue_ms: null, provider_ms: null, total_ms: null },
     // A quote until the worker knows every input's size; then the final price.
     cost,
@@ -119,7 +122,7 @@ type QuotedInput =
 async function quoteInput(input: ImageInput, index: number, tenant: string, deps: ApiDeps) {
   const param = `images[${index}]`;
   if (input.kind === 'url') {
-    checkImageUrl(input.url, param, deps);
+    await checkImageUrl(input.url, param, deps);
     return { source: 'url', url: input.url, width: null, height: null } satisfies QuotedInput;
   }
   if (input.kind === 'upload') {
@@ -159,6 +162,7 @@ export async function quoteImageJob(
 ) {
   const request = normalizeImageRequest(raw);
   parseMetadata((raw as Record<string, unknown>).metadata);
+  await parseJobWebhook(raw as Record<string, unknown>, deps);
   const images: QuotedInput[] = [];
   for (const [index, input] of request.images.entries())
     images.push(await quoteInput(input, index, tenant, deps));

@@ -8,6 +8,7 @@ import { imagesRouter } from './routes/images.js';
 import { jobsRouter } from './routes/jobs.js';
 import { modelsRouter } from './routes/models.js';
 import { uploadsRouter } from './routes/uploads.js';
+import { webhooksRouter } from './routes/webhooks.js';
 import { authenticate } from './tenants.js';
 
 /**
@@ -29,6 +30,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(uploadsRouter(deps));
   app.use(modelsRouter());
   app.use(imagesRouter(deps));
+  app.use(webhooksRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

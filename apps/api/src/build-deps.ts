@@ -2,8 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@fluxq/core';
 import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
-import { createImagesQueue, createJobStore, createRedis, imagesQueueReady, waitForRedis } from '@fluxq/queue';
+import {
+  createImagesQueue,
+  createJobStore,
+  createRedis,
+  createWebhookDeliveryStore,
+  createWebhookSettingsStore,
+  createWebhooksQueue,
+  queueReady,
+  waitForRedis,
+} from '@fluxq/queue';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
+import { generateWebhookSecret } from '@fluxq/webhooks';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';
 import { createJobEvents } from './job-events.js';
@@ -22,7 +32,8 @@ export async function buildApiDeps(
     backoffDelayMs: config.JOB_BACKOFF_MS,
   });
   // Without an offline queue, commands sent while connecting fail: start serving once connected.
-  if (await waitForRedis(redis)) await imagesQueueReady(queue);
+  const webhooksQueue = createWebhooksQueue(queueConnection);
+  if (await waitForRedis(redis)) await Promise.all([queueReady(queue), queueReady(webhooksQueue)]);
   else logger.warn('Redis is not reachable yet: requests answer 503 until it is');
   let secret = config.FILES_SIGNING_SECRET;
   if (!secret) {
@@ -37,6 +48,13 @@ export async function buildApiDeps(
     redis,
     events,
     queue,
+    webhooks: {
+      queue: webhooksQueue,
+      deliveries: createWebhookDeliveryStore(redis),
+      settings: createWebhookSettingsStore(redis, { generate: generateWebhookSecret }),
+      allow: config.URL_ALLOW_LIST,
+      secretOverlapMs: config.WEBHOOK_SECRET_OVERLAP_S * 1000,
+    },
     store,
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
     signer: createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL }),
@@ -63,6 +81,7 @@ export async function buildApiDeps(
     async close() {
       await events.close();
       await queue.close().catch(() => {});
+      await webhooksQueue.close().catch(() => {});
       for (const connection of [queueConnection, redis]) {
         await connection.quit().catch(() => connection.disconnect());
       }

@@ -1,4 +1,4 @@
-import { envBool, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
+import { envBool, envList, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
 import { FAL_JWKS_URL } from '@fluxq/fal';
 import { z } from 'zod';
 
@@ -21,6 +21,17 @@ export const apiEnvSchema = z
       .number()
       .int()
       .min(60)
+      .default(24 * 3_600),
+    /**
+     * Hosts, IPs or CIDRs that webhook and image URLs may reach although they are private
+     * (comma-separated; local development and tests). Everything else private is refused.
+     */
+    URL_ALLOW_LIST: envList,
+    /** After `POST /v1/webhooks/secret/rotate` deliveries carry the old secret's signature this long too. */
+    WEBHOOK_SECRET_OVERLAP_S: z.coerce
+      .number()
+      .int()
+      .min(0)
       .default(24 * 3_600),
     /** `key:tenant` pairs, comma-separated. Unset: local open mode (tenant `local`, loopback only). */
     API_KEYS: z.string().optional(),

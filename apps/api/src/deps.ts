@@ -1,7 +1,13 @@
 import type { Logger } from '@fluxq/core';
 import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
-import type { ImagesQueue, JobStore } from '@fluxq/queue';
+import type {
+  ImagesQueue,
+  JobStore,
+  WebhookDeliveryStore,
+  WebhookSettingsStore,
+  WebhooksQueue,
+} from '@fluxq/queue';
 import type { BlobStorage, UrlSigner } from '@fluxq/storage';
 import type { Redis } from 'ioredis';
 import type { JobEvents } from './job-events.js';
@@ -28,6 +34,17 @@ export interface ApiSettings {
   falWebhookMaxBodyBytes?: number;
 }
 
+/** Webhooks: where deliveries queue and are logged, tenants' secrets, the URL guard's allow-list. */
+export interface ApiWebhooks {
+  queue: WebhooksQueue;
+  deliveries: WebhookDeliveryStore;
+  settings: WebhookSettingsStore;
+  /** Hosts, IPs or CIDRs that webhook and image URLs may reach although private. */
+  allow: readonly string[];
+  /** How long the previous secret keeps signing after a rotation, ms. */
+  secretOverlapMs: number;
+}
+
 /** Everything the HTTP handlers talk to; tests build it from real parts. */
 export interface ApiDeps {
   redis: Redis;
@@ -35,6 +52,7 @@ export interface ApiDeps {
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;
+  webhooks: ApiWebhooks;
   storage: BlobStorage;
   signer: UrlSigner;
   logger: Logger;

@@ -1,4 +1,5 @@
 import { isTerminalStatus, JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
+import { emitJobEvent } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -27,6 +28,7 @@ export async function cancelJob(record: JobRecord, deps: ApiDeps): Promise<JobRe
     if (!result) break;
     if (result.applied) {
       await removeFromQueue(record.id, deps);
+      await emitCanceled(record.id, deps);
       break;
     }
     status = result.previous;
@@ -46,5 +48,17 @@ async function removeFromQueue(id: string, deps: ApiDeps): Promise<void> {
       deps.logger.debug({ jobId: id }, 'canceled job is held by a worker; it will stop there');
   } catch (err) {
     deps.logger.warn({ err, jobId: id }, 'could not remove a canceled job from the queue');
+  }
+}
+
+/** `job.canceled` for the job's webhook; a failure to queue it is logged, the cancel stands. */
+async function emitCanceled(id: string, deps: ApiDeps): Promise<void> {
+  try {
+    const canceled = await deps.store.get(id);
+    if (!canceled) return;
+    const { queue, deliveries } = deps.webhooks;
+    await emitJobEvent({ queue, deliveries, now: deps.now }, canceled, 'job.canceled');
+  } catch (err) {
+    deps.logger.error({ err, jobId: id }, 'could not queue the job.canceled webhook');
   }
 }

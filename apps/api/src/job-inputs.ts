@@ -7,13 +7,29 @@ import {
   priceRequest,
   type StoredInput,
 } from '@fluxq/core';
+import { checkUrl, type UrlCheck } from '@fluxq/webhooks';
 import type { ApiDeps } from './deps.js';
 import { findUpload } from './upload-store.js';
 
+/**
+ * A URL check that refuses at submit: an address we never allow. A name that does not
+ * resolve right now is let through; the worker checks again when it connects.
+ */
+export function refusedNow(checked: UrlCheck): checked is Extract<UrlCheck, { ok: false }> {
+  return !checked.ok && !checked.reason.startsWith('could not resolve');
+}
+
 /** Input URLs must be https unless plain http is allowed (local development and tests). */
-export function checkImageUrl(url: string, param: string, deps: ApiDeps): void {
+export async function checkImageUrl(url: string, param: string, deps: ApiDeps): Promise<void> {
   if (!url.startsWith('https:') && !deps.settings.allowHttpImageUrls) {
     throw new FluxqError('invalid_image_url', `${param}: image URLs must use https`, { param: 'images' });
+  }
+  // The worker fetches it: refuse now what it would refuse then (private, loopback, metadata…).
+  const checked = await checkUrl(url, { allow: deps.webhooks.allow });
+  if (refusedNow(checked)) {
+    throw new FluxqError('invalid_image_url', `${param}: the URL is not allowed: ${checked.reason}`, {
+      param: 'images',
+    });
   }
 }
 

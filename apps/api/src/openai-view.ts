@@ -1,6 +1,6 @@
+import type { ViewContext } from '@fluxq/core';
 import { type ErrorCode, FluxqError, type JobRecord } from '@fluxq/core';
 import type { BlobStorage } from '@fluxq/storage';
-import type { ViewContext } from './job-view.js';
 
 /**
  * A finished job in the shape of OpenAI's Images API (`ImagesResponse`), so OpenAI

@@ -1,7 +1,6 @@
-import { isTerminalStatus, type JobStatus } from '@fluxq/core';
+import { isTerminalStatus, type JobStatus, type ViewContext, viewJob } from '@fluxq/core';
 import type { Request, Response } from 'express';
 import type { ApiDeps } from './deps.js';
-import { type ViewContext, viewJob } from './job-view.js';
 
 /** Comment lines sent this often keep proxies and clients from closing an idle stream. */
 export const SSE_HEARTBEAT_MS = 15_000;

@@ -92,7 +92,7 @@ describe('POST /v1/jobs?dry_run=true', () => {
     });
 
     it('marks a quote with a URL input as not exact (its size is unknown until fetched)', async () => {
-      const response = await quote({ prompt: 'p', images: ['http://127.0.0.1:1/a.png'] });
+      const response = await quote({ prompt: 'p', images: ['http://images.example/a.png'] });
       expect(response.status).toBe(200);
       expect(response.body).toMatchObject({
         exact: false,

@@ -1,4 +1,4 @@
-import { envBool, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
+import { envBool, envList, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
 import { z } from 'zod';
 
 const DEFAULT_FAL_BASE_URL = 'https://queue.fal.run';
@@ -80,6 +80,26 @@ export const workerEnvSchema = z
     /** Backoff between attempts: full jitter over base × 2^(failures−1), capped. */
     JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1_000),
     JOB_BACKOFF_MAX_MS: z.coerce.number().int().min(0).default(30_000),
+    /** Where the API is reachable: file URLs in webhook bodies point there. */
+    PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
+    /** The API's HMAC key for file URLs (the same value), so URLs in webhook bodies verify. */
+    FILES_SIGNING_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+    FILE_URL_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3_600),
+    /** Webhook deliveries one worker process runs at once (their own queue, apart from image work). */
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(50),
+    /** A receiver that has not answered by then is retried later. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    /** Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); tests use a small one. */
+    WEBHOOK_SCHEDULE_SCALE: z.coerce.number().positive().default(1),
+    /**
+     * Hosts, IPs or CIDRs that webhook and image URLs may reach although they are private
+     * (comma-separated; local development and tests). Everything else private is refused.
+     */
+    URL_ALLOW_LIST: envList,
     STORAGE_DRIVER: z.enum(['local']).default('local'),
     STORAGE_DIR: z.string().min(1).default('.data/storage'),
     IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),

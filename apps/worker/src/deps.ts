@@ -1,4 +1,4 @@
-import type { Logger, Priority } from '@fluxq/core';
+import type { JobRecord, Logger, Priority, WebhookEventType } from '@fluxq/core';
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type { FalCompletionListener, JobStore } from '@fluxq/queue';
@@ -51,6 +51,8 @@ export interface ProcessorDeps {
   logger: Logger;
   settings: ProcessorSettings;
   resilience: ResilienceParts;
+  /** Records a webhook event of the job (if it asked for it) and queues its delivery; idempotent. */
+  emitEvent: (record: JobRecord, type: WebhookEventType) => Promise<void>;
   /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */
   rateLimit: (ms: number) => Promise<void>;
   /** Clock in ms; injectable for tests. */

@@ -1,16 +1,20 @@
+import { checkUrl, fetchPinned } from '@fluxq/webhooks';
 import { InputFetchError, InputRejectedError } from './job-failure.js';
 
 export interface ImageFetchLimits {
   timeoutMs: number;
   maxBytes: number;
   allowHttp: boolean;
+  /** Hosts, IPs or CIDRs that may be fetched although private (local development, tests). */
+  allow: readonly string[];
 }
 
 /**
- * Downloads an input image URL with a time and size limit. Network failures throw
- * `InputFetchError` (retryable); a refused scheme, an HTTP 4xx or an oversized body
- * throw `InputRejectedError` (final).
- * Note: the SSRF guard (private-address refusal) comes with the webhooks work.
+ * Downloads an input image URL with a time and size limit, through the SSRF guard: the
+ * host is resolved once, refused when any address is private, loopback, link-local or
+ * metadata (unless allow-listed), and the connection goes to the address that was
+ * checked. Network failures throw `InputFetchError` (retryable); a refused URL, an HTTP
+ * 4xx, a redirect or an oversized body throw `InputRejectedError` (final).
  */
 export async function fetchImageUrl(
   url: string,
@@ -21,38 +25,46 @@ export async function fetchImageUrl(
   if (parsed.protocol !== 'https:' && !(limits.allowHttp && parsed.protocol === 'http:')) {
     throw new InputRejectedError(`input image URL must use https: ${parsed.protocol}`);
   }
-  const timeout = AbortSignal.timeout(limits.timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  let response: Response;
+  const checked = await checkUrl(url, { allow: limits.allow });
+  if (!checked.ok) {
+    // A name that does not resolve now may later; an address we refuse never becomes allowed.
+    if (checked.reason.startsWith('could not resolve')) throw new InputFetchError(checked.reason);
+    throw new InputRejectedError(`input image URL is not allowed: ${checked.reason}`);
+  }
+  let response: Awaited<ReturnType<typeof fetchPinned>>;
   try {
-    response = await fetch(parsed, { signal: combined, redirect: 'error' });
+    response = await fetchPinned(checked, { timeoutMs: limits.timeoutMs, signal });
   } catch (cause) {
     throw new InputFetchError(`could not fetch input image ${parsed.host}: ${(cause as Error).message}`, {
       cause,
     });
   }
-  if (!response.ok) {
-    const message = `input image URL answered HTTP ${response.status}`;
-    await response.body?.cancel();
-    if (response.status >= 500 || response.status === 429) throw new InputFetchError(message);
+  const { status, headers, body } = response;
+  if (status < 200 || status >= 300) {
+    body.destroy();
+    const message = `input image URL answered HTTP ${status}`;
+    if (status >= 500 || status === 429) throw new InputFetchError(message);
+    // Redirects are not followed: the target would escape the check above.
     throw new InputRejectedError(message);
   }
-  const declared = Number(response.headers.get('content-length') ?? 0);
+  const declared = Number(headers['content-length'] ?? 0);
   if (declared > limits.maxBytes) {
-    await response.body?.cancel();
+    body.destroy();
     throw new InputRejectedError(`input image is ${declared} bytes; the limit is ${limits.maxBytes}`);
   }
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of response.body ?? []) {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
       total += chunk.byteLength;
-      if (total > limits.maxBytes)
+      if (total > limits.maxBytes) {
+        body.destroy();
         throw new InputRejectedError(`input image exceeds ${limits.maxBytes} bytes`);
+      }
       chunks.push(chunk);
     }
   } catch (cause) {
-    if (cause instanceof Error && cause instanceof InputRejectedError) throw cause;
+    if (cause instanceof InputRejectedError) throw cause;
     throw new InputFetchError(`input image download failed: ${(cause as Error).message}`, { cause });
   }
   return Buffer.concat(chunks);

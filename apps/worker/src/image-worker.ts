@@ -54,6 +54,10 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
         },
         { ifStatusIn: ['queued', 'running'] },
       )
+      .then(async (result) => {
+        const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
+        if (record?.webhook?.events.includes('job.failed')) await deps.emitEvent(record, 'job.failed');
+      })
       .catch((updateErr: unknown) => deps.logger.error({ err: updateErr }, 'could not record a failed job'));
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));

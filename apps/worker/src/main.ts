@@ -1,12 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { createLogger } from '@fluxq/core';
 import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
-import { createJobStore, createRedis } from '@fluxq/queue';
-import { createLocalStorage } from '@fluxq/storage';
+import {
+  createJobStore,
+  createRedis,
+  createWebhookDeliveryStore,
+  createWebhookSettingsStore,
+  createWebhooksQueue,
+  emitJobEvent,
+} from '@fluxq/queue';
+import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
+import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
 import { createImageWorker } from './image-worker.js';
+import { createWebhookWorker } from './webhook-worker.js';
 
 /** Worker process entry: one BullMQ worker on `images`, stopped gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -14,8 +24,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
   const redis = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker' });
   const resilience = await buildResilience(config, redis);
+  const store = createJobStore(redis);
+  const deliveries = createWebhookDeliveryStore(redis);
+  const webhooksQueue = createWebhooksQueue(redis);
+  if (!config.FILES_SIGNING_SECRET) {
+    logger.warn('FILES_SIGNING_SECRET is unset: file URLs in webhook bodies will not verify at the API');
+  }
+  const signer = createUrlSigner({
+    secret: config.FILES_SIGNING_SECRET ?? randomBytes(32).toString('hex'),
+    baseUrl: config.PUBLIC_BASE_URL,
+  });
   const deps: ProcessorDeps = {
-    store: createJobStore(redis),
+    store,
+    emitEvent: (record, type) =>
+      emitJobEvent({ deliveries, queue: webhooksQueue, now: Date.now }, record, type),
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
     fal: createFalQueueClient({
       baseUrl: config.FAL_BASE_URL,
@@ -45,10 +67,26 @@ async function main(): Promise<void> {
         timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
         maxBytes: config.IMAGE_FETCH_MAX_BYTES,
         allowHttp: config.ALLOW_HTTP_IMAGE_URLS,
+        allow: config.URL_ALLOW_LIST,
       },
       inputLimits: DEFAULT_INPUT_LIMITS,
     },
   };
+  const webhookWorker = createWebhookWorker(
+    {
+      deliveries,
+      settings: createWebhookSettingsStore(redis, { generate: generateWebhookSecret }),
+      view: { signer, fileUrlTtlS: config.FILE_URL_TTL_S },
+      logger: logger.child({ queue: 'webhooks' }),
+      now: Date.now,
+      delivery: {
+        allow: config.URL_ALLOW_LIST,
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        scheduleScale: config.WEBHOOK_SCHEDULE_SCALE,
+      },
+    },
+    { connection: redis, concurrency: config.WEBHOOK_CONCURRENCY },
+  );
   const worker = createImageWorker(deps, {
     connection: redis,
     concurrency: config.WORKER_CONCURRENCY,
@@ -62,9 +100,13 @@ async function main(): Promise<void> {
       logger.info({ signal }, 'worker stopping: no new jobs, finishing in-flight ones');
       // Jobs still running at the deadline are handed back: their locks lapse and
       // another worker resumes them from the recorded fal request ids.
-      const force = setTimeout(() => void worker.close(true), config.WORKER_SHUTDOWN_TIMEOUT_MS);
+      const force = setTimeout(() => {
+        void worker.close(true);
+        void webhookWorker.close(true);
+      }, config.WORKER_SHUTDOWN_TIMEOUT_MS);
       try {
-        await worker.close();
+        await Promise.all([worker.close(), webhookWorker.close()]);
+        await webhooksQueue.close();
       } catch (err) {
         logger.error({ err }, 'worker close failed');
       } finally {
@@ -84,7 +126,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT').then(() => process.exit(0)));
 
   void worker.run();
-  await worker.waitUntilReady();
+  void webhookWorker.run();
+  await Promise.all([worker.waitUntilReady(), webhookWorker.waitUntilReady()]);
   logger.info(
     {
       concurrency: config.WORKER_CONCURRENCY,

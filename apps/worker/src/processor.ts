@@ -8,6 +8,7 @@ import {
   priceRequest,
   resolveOutputSize,
   splitImageCount,
+  type WebhookEventType,
 } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
@@ -96,6 +97,30 @@ async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>): Promis
   );
 }
 
+const TERMINAL_EVENTS = {
+  succeeded: 'job.succeeded',
+  failed: 'job.failed',
+  canceled: 'job.canceled',
+} as const;
+
+/**
+ * Emits a job's webhook event from its stored state. A failure is logged, not thrown: the
+ * job's own status stands whatever happens to its webhook, and a re-run of the job
+ * (stalled or retried) emits its terminal event again, which is a no-op when it exists.
+ */
+async function emitStored(jobId: string, type: WebhookEventType, deps: ProcessorDeps): Promise<void> {
+  try {
+    const record = await deps.store.get(jobId);
+    if (!record?.webhook?.events.includes(type)) return;
+    // Only what really happened: a job canceled while it ran did not succeed or fail.
+    if (type !== 'job.started' && TERMINAL_EVENTS[record.status as keyof typeof TERMINAL_EVENTS] !== type)
+      return;
+    await deps.emitEvent(record, type);
+  } catch (err) {
+    deps.logger.error({ err, jobId, type }, 'could not queue a webhook event');
+  }
+}
+
 /** A canceled job's requests still at fal are cancelled there and their slots freed. */
 async function cancelOutstanding(record: JobRecord, deps: ProcessorDeps): Promise<void> {
   const fresh = await deps.store.get(record.id);
@@ -123,7 +148,11 @@ export function createImageProcessor(deps: ProcessorDeps) {
     const { jobId } = job.data;
     const record = await deps.store.get(jobId);
     if (!record) throw new UnrecoverableError(`job record ${jobId} is missing`);
-    if (record.status !== 'queued' && record.status !== 'running') return;
+    if (record.status !== 'queued' && record.status !== 'running') {
+      // Finished by an earlier run that may have died before queuing its webhook.
+      await emitStored(jobId, TERMINAL_EVENTS[record.status], deps);
+      return;
+    }
     const nowMs = deps.now();
     const startedMs = record.started_ms ?? nowMs;
     const deadlineMs = startedMs + deps.settings.jobDeadlineMs;
@@ -145,6 +174,7 @@ export function createImageProcessor(deps: ProcessorDeps) {
         },
         { ifStatusIn: ['queued', 'running'] },
       );
+      await emitStored(jobId, 'job.failed', deps);
       throw new UnrecoverableError(`${code}: ${message}`);
     };
     const delayJob = async (delayMs: number): Promise<never> => {
@@ -171,6 +201,7 @@ export function createImageProcessor(deps: ProcessorDeps) {
     );
     // Canceled (or already finished by an earlier run): nothing to do.
     if (!started?.applied) return;
+    if (started.previous === 'queued') await emitStored(jobId, 'job.started', deps);
     record.started_ms = startedMs;
     record.attempts = attempt;
     const attemptLog = log.child({ attempt, probe: gate.probe });
@@ -190,6 +221,7 @@ export function createImageProcessor(deps: ProcessorDeps) {
         firstAttempt: attempt === 1,
       });
       attemptLog.info('job succeeded');
+      await emitStored(jobId, 'job.succeeded', deps);
     } catch (err) {
       stop.abort();
       if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;

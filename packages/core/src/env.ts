@@ -18,6 +18,17 @@ export const envRedisUrl = z
   .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
   .default('redis://127.0.0.1:6379');
 
+/** A comma-separated list (spaces trimmed, empty items dropped); unset = empty. */
+export const envList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
 /** Parses `env` with `schema`; throws one message naming every bad variable. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, app: string): z.infer<S> {
   const parsed = schema.safeParse(env);

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   too_many_images: 400,
   invalid_image: 400,
   invalid_image_url: 400,
+  invalid_webhook_url: 400,
+  webhook_delivery_not_found: 404,
   unknown_model: 400,
   prompt_too_long: 400,
   unsupported_parameter: 400,

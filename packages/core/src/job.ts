@@ -3,6 +3,7 @@ import type { ModelId, Operation } from './models.js';
 import type { ImageParams } from './normalize.js';
 import type { Cost } from './pricing.js';
 import type { Priority } from './request-schema.js';
+import type { JobWebhook } from './webhook-events.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
@@ -82,6 +83,8 @@ export interface JobRecord {
   attempts: number;
   batch_id: string | null;
   metadata: Record<string, string>;
+  /** Where status events go (`webhook_url`, `webhook_events`); null = no webhooks. Optional on older records. */
+  webhook?: JobWebhook | null;
   timings: JobTimings;
   cost: Cost;
   /** Internal: fal requests in flight or done for this job. */

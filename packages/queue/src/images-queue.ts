@@ -49,7 +49,7 @@ export async function enqueueImageJob(
  * fire-and-forget after connecting; a PING on the same connection is answered only
  * after that write, so start-up ends with the queue's keys in place.
  */
-export async function imagesQueueReady(queue: ImagesQueue): Promise<void> {
+export async function queueReady(queue: Pick<ImagesQueue, 'waitUntilReady'>): Promise<void> {
   const client = (await queue.waitUntilReady()) as unknown as { ping(): Promise<string> };
   await client.ping();
 }

@@ -6,6 +6,9 @@ export const QUEUE_PREFIX = '{fluxq}';
 export const IMAGES_QUEUE = 'images';
 /** Job name of one image request in the `images` queue. */
 export const IMAGE_JOB_NAME = 'image';
+/** Webhook deliveries, independent of image work (DESIGN §7). */
+export const WEBHOOKS_QUEUE = 'webhooks';
+export const WEBHOOK_JOB_NAME = 'deliver';
 
 /** BullMQ priorities (lower runs first). */
 export const PRIORITY_VALUES = { interactive: 1, default: 5, bulk: 10 } as const;

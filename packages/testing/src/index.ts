@@ -32,3 +32,9 @@ export {
 } from './spawn-service.js';
 export { type WaitForOptions, WaitForTimeoutError, waitFor } from './wait-for.js';
 export type { ServiceReadiness } from './wait-until-ready.js';
+export {
+  type ReceivedRequest,
+  type ReceiverAnswer,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './webhook-receiver.js';

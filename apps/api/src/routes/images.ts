@@ -1,9 +1,8 @@
-import { FluxqError, isTerminalStatus, type Operation } from '@fluxq/core';
+import { FluxqError, isTerminalStatus, type Operation, viewJob } from '@fluxq/core';
 import express, { type RequestHandler, type Response, Router } from 'express';
 import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
-import { viewJob } from '../job-view.js';
 import { maskNotSupported, parseMultipartImages } from '../multipart.js';
 import { failedJobError, type OpenAiViewContext, toImagesResponse } from '../openai-view.js';
 import { parsePrefer, preferenceApplied, waitSeconds } from '../prefer.js';

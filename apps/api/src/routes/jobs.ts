@@ -1,11 +1,10 @@
-import { FluxqError, JOB_ID_PATTERN, type JobRecord } from '@fluxq/core';
+import { FluxqError, JOB_ID_PATTERN, type JobRecord, viewJob } from '@fluxq/core';
 import { Router } from 'express';
 import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
 import { cancelJob } from '../job-cancel.js';
 import { listJobs, parseListQuery } from '../job-list.js';
-import { viewJob } from '../job-view.js';
 import { requireJson } from '../require-json.js';
 import { streamJobEvents } from '../sse.js';
 

@@ -1,8 +1,13 @@
-import type { JobRecord, StoredInput } from '@fluxq/core';
-import type { UrlSigner } from '@fluxq/storage';
+import type { JobRecord, StoredInput } from './job.js';
 
+/** Signs a storage key into an expiring URL (`createUrlSigner` in @fluxq/storage). */
+export interface FileUrlSigner {
+  sign(key: string, ttlS: number): string;
+}
+
+/** What turning a record into its API shape needs; the API and webhook deliveries share it. */
 export interface ViewContext {
-  signer: UrlSigner;
+  signer: FileUrlSigner;
   /** Lifetime of the file URLs in the view, seconds. */
   fileUrlTtlS: number;
 }
@@ -44,6 +49,8 @@ export function viewJob(record: JobRecord, ctx: ViewContext) {
     attempts: record.attempts,
     batch_id: record.batch_id,
     metadata: record.metadata,
+    webhook_url: record.webhook?.url ?? null,
+    webhook_events: record.webhook?.events ?? null,
     timings: record.timings,
     cost: record.cost,
   };

@@ -1,0 +1,140 @@
+import { type Logger, type ViewContext, viewJob } from '@fluxq/core';
+import type {
+  DeliveryPatch,
+  WebhookDelivery,
+  WebhookDeliveryStore,
+  WebhookJobData,
+  WebhookSettingsStore,
+} from '@fluxq/queue';
+import { attemptDelivery, nextDeliveryDelayMs, signedHeaders } from '@fluxq/webhooks';
+import { DelayedError, type Job } from 'bullmq';
+
+/** Everything a delivery attempt talks to. */
+export interface WebhookProcessorDeps {
+  deliveries: WebhookDeliveryStore;
+  settings: WebhookSettingsStore;
+  /** Renders the job snapshot with freshly signed file URLs at every attempt. */
+  view: ViewContext;
+  logger: Logger;
+  now: () => number;
+  delivery: {
+    /** Hosts, IPs or CIDRs that may be reached although private (local development, tests). */
+    allow: readonly string[];
+    timeoutMs: number;
+    /** Multiplies the retry schedule (5 s … 10 h); tests run it in seconds. */
+    scheduleScale: number;
+  };
+}
+
+const toSeconds = (ms: number) => Math.floor(ms / 1000);
+
+/** The Standard Webhooks body: `{type, timestamp, data}` with the job as the API shows it. */
+export function eventBody(delivery: WebhookDelivery, view: ViewContext): string {
+  return JSON.stringify({
+    type: delivery.type,
+    timestamp: new Date(delivery.created_ms).toISOString(),
+    data: viewJob(delivery.snapshot, view),
+  });
+}
+
+/**
+ * The BullMQ processor of the `webhooks` queue: one attempt at one delivery per run.
+ * 2xx delivers; 410 disables the endpoint for the tenant; an address the SSRF guard
+ * refuses fails at once; anything else is retried on the schedule (Retry-After
+ * honoured) by moving the job back to delayed, until the schedule is spent. The job's
+ * own status is never touched here.
+ */
+export function createWebhookProcessor(deps: WebhookProcessorDeps) {
+  return async function processDelivery(job: Job<WebhookJobData>, token?: string): Promise<void> {
+    const delivery = await deps.deliveries.get(job.data.deliveryId);
+    if (delivery?.status !== 'pending') return;
+    const log = deps.logger.child({ deliveryId: delivery.id, type: delivery.type, jobId: delivery.job_id });
+    const stop = (patch: DeliveryPatch) =>
+      deps.deliveries.update(delivery.id, {
+        next_attempt_at: null,
+        completed_at: toSeconds(deps.now()),
+        ...patch,
+      });
+
+    if (await deps.settings.isDisabled(delivery.tenant, delivery.url)) {
+      await stop({
+        status: 'failed',
+        failure_reason: 'the endpoint is disabled (it answered 410 Gone); enable it to send again',
+      });
+      return;
+    }
+
+    const body = eventBody(delivery, deps.view);
+    const secrets = await deps.settings.signingSecrets(delivery.tenant);
+    const startedMs = deps.now();
+    const outcome = await attemptDelivery({
+      url: delivery.url,
+      allow: deps.delivery.allow,
+      timeoutMs: deps.delivery.timeoutMs,
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'fluxq-webhooks',
+        ...signedHeaders({ id: delivery.event_id, timestampS: toSeconds(startedMs), body, secrets }),
+      },
+    });
+    const attempt = {
+      at: toSeconds(startedMs),
+      status_code: outcome.status ?? null,
+      error: outcome.kind === 'delivered' ? null : (outcome.error ?? null),
+      duration_ms: outcome.durationMs,
+    };
+    const finished = { next_attempt_at: null, completed_at: toSeconds(deps.now()), step: delivery.step + 1 };
+
+    if (outcome.kind === 'delivered') {
+      await deps.deliveries.recordAttempt(delivery.id, attempt, {
+        ...finished,
+        status: 'delivered',
+        failure_reason: null,
+      });
+      log.debug({ status: outcome.status }, 'webhook delivered');
+      return;
+    }
+    if (outcome.kind === 'gone') {
+      await deps.settings.disable(delivery.tenant, delivery.url, '410 Gone');
+      await deps.deliveries.recordAttempt(delivery.id, attempt, {
+        ...finished,
+        status: 'failed',
+        failure_reason: 'the endpoint answered 410 Gone: disabled for this tenant until enabled again',
+      });
+      log.warn({ url: delivery.url }, 'webhook endpoint answered 410: disabled');
+      return;
+    }
+    if (outcome.kind === 'blocked') {
+      await deps.deliveries.recordAttempt(delivery.id, attempt, {
+        ...finished,
+        status: 'failed',
+        failure_reason: `the URL is not allowed: ${outcome.reason}`,
+      });
+      log.warn({ reason: outcome.reason }, 'webhook URL refused by the SSRF guard');
+      return;
+    }
+
+    const delayMs = nextDeliveryDelayMs(delivery.step + 1, {
+      scale: deps.delivery.scheduleScale,
+      retryAfterMs: outcome.retryAfterMs,
+    });
+    if (delayMs === undefined) {
+      await deps.deliveries.recordAttempt(delivery.id, attempt, {
+        ...finished,
+        status: 'failed',
+        failure_reason: `no success after ${delivery.step + 1} attempts; resend it when the endpoint is back`,
+      });
+      log.warn({ attempts: delivery.step + 1 }, 'webhook delivery failed for good');
+      return;
+    }
+    const dueMs = deps.now() + delayMs;
+    await deps.deliveries.recordAttempt(delivery.id, attempt, {
+      next_attempt_at: toSeconds(dueMs),
+      step: delivery.step + 1,
+    });
+    log.debug({ status: outcome.status, error: outcome.error, delayMs }, 'webhook attempt failed; retrying');
+    await job.moveToDelayed(dueMs, token);
+    throw new DelayedError();
+  };
+}

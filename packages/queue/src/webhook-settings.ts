@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { QUEUE_PREFIX } from './names.js';
+
+/**
+ * A tenant's webhook settings in one Redis hash `{fluxq}:webhook-tenant:<tenant>`:
+ * `secret` (the current `whsec_…`), `previous_secret` and `previous_until` (ms; during a
+ * rotation deliveries are signed with both), and `disabled:<sha256(url)>` → JSON
+ * `{url, at, reason}` for endpoints that answered 410 (skipped until re-enabled).
+ */
+export interface WebhookSettingsStore {
+  /** The tenant's current secret, created on first use with `generate`. */
+  secret(tenant: string): Promise<{ secret: string; previousUntilMs: number | null }>;
+  /** A new current secret; the old one keeps signing for `overlapMs`. */
+  rotate(tenant: string, overlapMs: number): Promise<{ secret: string; previousUntilMs: number }>;
+  /** Every secret a delivery made now is signed with (current first). */
+  signingSecrets(tenant: string): Promise<string[]>;
+  disable(tenant: string, url: string, reason: string): Promise<void>;
+  enable(tenant: string, url: string): Promise<boolean>;
+  isDisabled(tenant: string, url: string): Promise<boolean>;
+  disabled(tenant: string): Promise<Array<{ url: string; at: number; reason: string }>>;
+}
+
+const keyOf = (tenant: string) => `${QUEUE_PREFIX}:webhook-tenant:${tenant}`;
+const endpointField = (url: string) => `disabled:${createHash('sha256').update(url).digest('hex')}`;
+
+// KEYS[1] settings hash; ARGV[1] new secret, ARGV[2] previous valid until (ms).
+const ROTATE = `
+local current = redis.call('HGET', KEYS[1], 'secret')
+if current then
+  redis.call('HSET', KEYS[1], 'previous_secret', current, 'previous_until', ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'secret', ARGV[1])
+return current and 1 or 0
+`;
+
+export function createWebhookSettingsStore(
+  redis: Redis,
+  options: { generate: () => string; now?: () => number },
+): WebhookSettingsStore {
+  const now = options.now ?? Date.now;
+  const previousUntil = (fields: Record<string, string>) => {
+    const until = Number(fields.previous_until);
+    return fields.previous_secret && until > now() ? until : null;
+  };
+  return {
+    async secret(tenant) {
+      await redis.hsetnx(keyOf(tenant), 'secret', options.generate());
+      const fields = await redis.hgetall(keyOf(tenant));
+      return { secret: fields.secret as string, previousUntilMs: previousUntil(fields) };
+    },
+    async rotate(tenant, overlapMs) {
+      const secret = options.generate();
+      const until = now() + overlapMs;
+      await redis.eval(ROTATE, 1, keyOf(tenant), secret, String(until));
+      return { secret, previousUntilMs: until };
+    },
+    async signingSecrets(tenant) {
+      const { secret } = await this.secret(tenant);
+      const fields = await redis.hgetall(keyOf(tenant));
+      return previousUntil(fields) ? [secret, fields.previous_secret as string] : [secret];
+    },
+    async disable(tenant, url, reason) {
+      await redis.hset(keyOf(tenant), endpointField(url), JSON.stringify({ url, at: now(), reason }));
+    },
+    async enable(tenant, url) {
+      return (await redis.hdel(keyOf(tenant), endpointField(url))) > 0;
+    },
+    async isDisabled(tenant, url) {
+      return (await redis.hexists(keyOf(tenant), endpointField(url))) === 1;
+    },
+    async disabled(tenant) {
+      const fields = await redis.hgetall(keyOf(tenant));
+      return Object.entries(fields)
+        .filter(([field]) => field.startsWith('disabled:'))
+        .map(([, value]) => JSON.parse(value) as { url: string; at: number; reason: string });
+    },
+  };
+}
