@@ -102,7 +102,8 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         status: 'failed',
         failure_reason: 'the endpoint answered 410 Gone: disabled for this tenant until enabled again',
       });
-      log.warn({ url: delivery.url }, 'webhook endpoint answered 410: disabled');
+      // The URL is not logged: customers put tokens in webhook URLs.
+      log.warn('webhook endpoint answered 410: disabled');
       return;
     }
     if (outcome.kind === 'blocked') {

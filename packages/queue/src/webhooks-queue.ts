@@ -46,7 +46,7 @@ export async function emitJobEvent(
   type: WebhookEventType,
 ): Promise<void> {
   const webhook = record.webhook;
-  if (!webhook || !webhook.events.includes(type)) return;
+  if (!webhook?.events.includes(type)) return;
   const { id, eventId } = deliveryIdsFor(record.id, type);
   const nowMs = deps.now();
   const delivery: WebhookDelivery = {
