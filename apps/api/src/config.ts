@@ -1,4 +1,12 @@
-import { envBool, envList, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
+import {
+  envBool,
+  envFilesSigningSecret,
+  envFileUrlTtlS,
+  envList,
+  envLogLevel,
+  envRedisUrl,
+  parseEnv,
+} from '@fluxq/core';
 import { FAL_JWKS_URL } from '@fluxq/fal';
 import { z } from 'zod';
 
@@ -15,13 +23,9 @@ export const apiEnvSchema = z
     STORAGE_DRIVER: z.enum(['local']).default('local'),
     STORAGE_DIR: z.string().min(1).default('.data/storage'),
     /** HMAC key for file URLs; at least 32 characters. Unset: a random one per process. */
-    FILES_SIGNING_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+    FILES_SIGNING_SECRET: envFilesSigningSecret,
     /** How long a handed-out file URL stays valid. */
-    FILE_URL_TTL_S: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(24 * 3_600),
+    FILE_URL_TTL_S: envFileUrlTtlS,
     /**
      * Hosts, IPs or CIDRs that webhook and image URLs may reach although they are private
      * (comma-separated; local development and tests). Everything else private is refused.

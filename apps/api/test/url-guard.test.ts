@@ -37,8 +37,10 @@ describe('URLs the API refuses at submit', () => {
       body: (await response.json()) as { error?: { code: string; message: string; param: string } },
     };
   };
-  const jobCount = async () =>
-    (await fetch(`${api.url}/v1/jobs`).then((r) => r.json())).data.length as number;
+  const jobCount = async () => {
+    const list = (await fetch(`${api.url}/v1/jobs`).then((r) => r.json())) as { data: unknown[] };
+    return list.data.length;
+  };
 
   it.each(REFUSED)('refuses webhook_url %s, naming why', async (url, reason) => {
     const response = await post({ prompt: 'p', webhook_url: url });

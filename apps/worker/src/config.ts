@@ -1,4 +1,12 @@
-import { envBool, envList, envLogLevel, envRedisUrl, parseEnv } from '@fluxq/core';
+import {
+  envBool,
+  envFilesSigningSecret,
+  envFileUrlTtlS,
+  envList,
+  envLogLevel,
+  envRedisUrl,
+  parseEnv,
+} from '@fluxq/core';
 import { z } from 'zod';
 
 const DEFAULT_FAL_BASE_URL = 'https://queue.fal.run';
@@ -83,12 +91,8 @@ export const workerEnvSchema = z
     /** Where the API is reachable: file URLs in webhook bodies point there. */
     PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
     /** The API's HMAC key for file URLs (the same value), so URLs in webhook bodies verify. */
-    FILES_SIGNING_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
-    FILE_URL_TTL_S: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(24 * 3_600),
+    FILES_SIGNING_SECRET: envFilesSigningSecret,
+    FILE_URL_TTL_S: envFileUrlTtlS,
     /** Webhook deliveries one worker process runs at once (their own queue, apart from image work). */
     WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(50),
     /** A receiver that has not answered by then is retried later. */

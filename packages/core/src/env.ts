@@ -18,6 +18,19 @@ export const envRedisUrl = z
   .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
   .default('redis://127.0.0.1:6379');
 
+/** HMAC key for file URLs (at least 32 characters); the API and the workers must share it. */
+export const envFilesSigningSecret = z
+  .string()
+  .min(32, { error: 'must be at least 32 characters' })
+  .optional();
+
+/** How long a handed-out file URL stays valid, seconds. */
+export const envFileUrlTtlS = z.coerce
+  .number()
+  .int()
+  .min(60)
+  .default(24 * 3_600);
+
 /** A comma-separated list (spaces trimmed, empty items dropped); unset = empty. */
 export const envList = z
   .string()
