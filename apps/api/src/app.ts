@@ -25,7 +25,7 @@ export function createApp(deps: ApiDeps): Express {
   // fal's completion webhooks carry fal's signature, not an API key (always mounted: without
   // a valid signature it answers 401 and does nothing).
   app.use(falWebhookRouter(deps));
-  app.use(authenticate(deps.apiKeys));
+  app.use(authenticate(deps.tenants));
   app.use(jobsRouter(deps));
   app.use(uploadsRouter(deps));
   app.use(modelsRouter());

@@ -17,7 +17,7 @@ import { generateWebhookSecret } from '@fluxq/webhooks';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';
 import { createJobEvents } from './job-events.js';
-import { parseApiKeys } from './tenants.js';
+import { loadTenantRegistry } from './load-tenants.js';
 
 /** Real dependencies from configuration; `close()` releases them. */
 export async function buildApiDeps(
@@ -63,7 +63,7 @@ export async function buildApiDeps(
       jwksUrl: config.FAL_JWKS_URL,
       onJwksError: (err) => logger.warn({ err, jwksUrl: config.FAL_JWKS_URL }, 'fal JWKS fetch failed'),
     }),
-    apiKeys: parseApiKeys(config.API_KEYS),
+    tenants: await loadTenantRegistry(config),
     now: Date.now,
     settings: {
       fileUrlTtlS: config.FILE_URL_TTL_S,

@@ -37,8 +37,17 @@ export const apiEnvSchema = z
       .int()
       .min(0)
       .default(24 * 3_600),
-    /** `key:tenant` pairs, comma-separated. Unset: local open mode (tenant `local`, loopback only). */
+    /** `fq_key:tenant` pairs, comma-separated. Unset (and no API_KEYS_FILE): local open mode. */
     API_KEYS: z.string().optional(),
+    /** A JSON file of tenants, their keys (hashed: `sha256:<hex>`) and limits; see the README. */
+    API_KEYS_FILE: z.string().min(1).optional(),
+    /** Admin key (or `sha256:<hex>`): `/metrics`, `/admin/*`, cross-tenant stats. */
+    ADMIN_API_KEY: z.string().min(1).optional(),
+    /** Limits of tenants that set none of their own (unset = no limit). */
+    TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().optional(),
+    TENANT_MAX_QUEUED_JOBS: z.coerce.number().int().positive().optional(),
+    TENANT_MAX_RUNNING_JOBS: z.coerce.number().int().positive().optional(),
+    TENANT_DAILY_SPEND_USD: z.coerce.number().positive().optional(),
     MAX_JSON_BODY_BYTES: z.coerce
       .number()
       .int()
@@ -90,14 +99,15 @@ export const apiEnvSchema = z
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {
-    if (!env.API_KEYS && env.NODE_ENV === 'production') {
+    const keyed = Boolean(env.API_KEYS || env.API_KEYS_FILE);
+    if (!keyed && env.NODE_ENV === 'production') {
       ctx.addIssue({
         code: 'custom',
         path: ['API_KEYS'],
         message: 'is required when NODE_ENV=production (open mode is for local use only)',
       });
     }
-    if (!env.API_KEYS && !LOOPBACK_HOSTS.has(env.HOST)) {
+    if (!keyed && !LOOPBACK_HOSTS.has(env.HOST)) {
       ctx.addIssue({
         code: 'custom',
         path: ['HOST'],

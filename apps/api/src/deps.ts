@@ -11,6 +11,7 @@ import type {
 import type { BlobStorage, UrlSigner } from '@fluxq/storage';
 import type { Redis } from 'ioredis';
 import type { JobEvents } from './job-events.js';
+import type { TenantRegistry } from './tenant-registry.js';
 
 /** API tunables that handlers need. */
 export interface ApiSettings {
@@ -58,8 +59,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Checks the signature of fal's completion webhooks (`POST /fal/webhook`). */
   falWebhookVerifier: FalWebhookVerifier;
-  /** `key hash → tenant`; undefined means local open mode. */
-  apiKeys: Map<string, string> | undefined;
+  /** Tenants, their hashed keys and limits; `openMode` without keys. */
+  tenants: TenantRegistry;
   settings: ApiSettings;
   now: () => number;
 }

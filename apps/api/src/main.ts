@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   logger.info(
-    { url: `http://${config.HOST}:${port}`, mode: deps.apiKeys ? 'api keys' : 'local open mode' },
+    { url: `http://${config.HOST}:${port}`, mode: deps.tenants.openMode ? 'local open mode' : 'api keys' },
     'api listening',
   );
 }

@@ -12,9 +12,9 @@ let b: TenantClient;
 let keys = 0;
 
 beforeAll(async () => {
-  api = await startApi({ API_KEYS: 'ka:tenantA,kb:tenantB', IDEMPOTENCY_TTL_S: '7200' });
-  a = tenantClient(api.url, 'ka');
-  b = tenantClient(api.url, 'kb');
+  api = await startApi({ API_KEYS: 'fq_ka:tenantA,fq_kb:tenantB', IDEMPOTENCY_TTL_S: '7200' });
+  a = tenantClient(api.url, 'fq_ka');
+  b = tenantClient(api.url, 'fq_kb');
 });
 afterAll(async () => api?.close());
 

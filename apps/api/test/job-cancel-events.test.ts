@@ -9,9 +9,9 @@ let a: TenantClient;
 let b: TenantClient;
 
 beforeAll(async () => {
-  api = await startApi({ API_KEYS: 'ka:tenantA,kb:tenantB' });
-  a = tenantClient(api.url, 'ka');
-  b = tenantClient(api.url, 'kb');
+  api = await startApi({ API_KEYS: 'fq_ka:tenantA,fq_kb:tenantB' });
+  a = tenantClient(api.url, 'fq_ka');
+  b = tenantClient(api.url, 'fq_kb');
 });
 afterAll(async () => api?.close());
 

@@ -13,10 +13,10 @@ let c: TenantClient;
 let created: string[];
 
 beforeAll(async () => {
-  api = await startApi({ API_KEYS: 'ka:tenantA,kb:tenantB,kc:tenantC' });
-  a = tenantClient(api.url, 'ka');
-  b = tenantClient(api.url, 'kb');
-  c = tenantClient(api.url, 'kc');
+  api = await startApi({ API_KEYS: 'fq_ka:tenantA,fq_kb:tenantB,fq_kc:tenantC' });
+  a = tenantClient(api.url, 'fq_ka');
+  b = tenantClient(api.url, 'fq_kb');
+  c = tenantClient(api.url, 'fq_kc');
   created = [];
   for (let i = 0; i < 25; i++) {
     const response = await a.post('/v1/jobs', { prompt: `job ${i}` });

@@ -18,12 +18,12 @@ let png: Buffer;
 
 beforeAll(async () => {
   api = await startApi({
-    API_KEYS: 'ka:tenantA,kb:tenantB',
+    API_KEYS: 'fq_ka:tenantA,fq_kb:tenantB',
     MAX_UPLOAD_FILE_BYTES: String(MAX_FILE_BYTES),
     UPLOAD_TTL_S: String(TTL_S),
   });
-  a = tenantClient(api.url, 'ka');
-  b = tenantClient(api.url, 'kb');
+  a = tenantClient(api.url, 'fq_ka');
+  b = tenantClient(api.url, 'fq_kb');
   png = await makeImage({ width: 320, height: 200, format: 'png' });
 });
 afterAll(async () => api?.close());
