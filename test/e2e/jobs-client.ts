@@ -17,10 +17,15 @@ export interface Job {
   timings: { queue_ms: number | null; provider_ms: number | null; total_ms: number | null };
 }
 
-export async function submitJob(apiUrl: string, body: unknown): Promise<Job> {
+/** `headers` go out with the request (e.g. `authorization` when the API has keys). */
+export async function submitJob(
+  apiUrl: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Job> {
   const response = await fetch(`${apiUrl}/v1/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   const job = (await response.json()) as Job;
@@ -28,17 +33,22 @@ export async function submitJob(apiUrl: string, body: unknown): Promise<Job> {
   return job;
 }
 
-export async function getJob(apiUrl: string, id: string): Promise<Job> {
-  return (await (await fetch(`${apiUrl}/v1/jobs/${id}`)).json()) as Job;
+export async function getJob(apiUrl: string, id: string, headers: Record<string, string> = {}): Promise<Job> {
+  return (await (await fetch(`${apiUrl}/v1/jobs/${id}`, { headers })).json()) as Job;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 /** Waits until the job reaches a terminal status (observed through the API). */
-export function waitForTerminal(apiUrl: string, id: string, timeoutMs = 30_000): Promise<Job> {
+export function waitForTerminal(
+  apiUrl: string,
+  id: string,
+  timeoutMs = 30_000,
+  headers: Record<string, string> = {},
+): Promise<Job> {
   return waitFor(
     async () => {
-      const job = await getJob(apiUrl, id);
+      const job = await getJob(apiUrl, id, headers);
       return TERMINAL.has(job.status) ? job : undefined;
     },
     { timeoutMs, intervalMs: 50, message: `job ${id} to finish` },

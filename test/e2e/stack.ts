@@ -2,7 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFalSim, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
-import { getFreePort, type RedisServer, type Service, spawnService, startRedisServer } from '@fluxq/testing';
+import {
+  apiKeysOf,
+  assertNoSecretsIn,
+  getFreePort,
+  type RedisServer,
+  type Service,
+  spawnService,
+  startRedisServer,
+  WELL_KNOWN_TEST_SECRETS,
+} from '@fluxq/testing';
 
 /** The whole system on real parts: private redis-server, fal-sim, API and worker processes. */
 export interface Stack {
@@ -91,6 +100,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await sim.close();
       await redis.stop();
       await rm(storageDir, { recursive: true, force: true });
+      // No API key, fal key or signing secret in any process's output (`whsec_…` by shape).
+      assertNoSecretsIn(
+        'e2e stack',
+        [api, ...workers].flatMap((service) => service.logs()),
+        [
+          ...apiKeysOf(options.apiEnv?.API_KEYS),
+          options.apiEnv?.ADMIN_API_KEY,
+          options.workerEnv?.FAL_KEY,
+          // the placeholder key workers send the simulator when FAL_KEY is unset
+          'fluxq-simulator',
+          SIGNING_SECRET,
+          ...WELL_KNOWN_TEST_SECRETS,
+        ],
+      );
     },
   };
 }

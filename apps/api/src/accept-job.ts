@@ -13,6 +13,8 @@ import type { ApiDeps } from './deps.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
 import { parseJobWebhook } from './job-webhook.js';
+import { enterQueue } from './limits/queued-limit.js';
+import { checkSpend, reserveSpend, type SpendReservation } from './limits/spend-cap.js';
 
 /**
  * Stores an input image the request carries and returns its reference. Bytes are
@@ -46,6 +48,9 @@ async function storeInput(
  * Validates an image request, stores its inputs, records the job and enqueues it.
  * Throws `FluxqError` (4xx) for bad input; once this returns, the job is durable.
  * `options.priority` overrides the request's (the synchronous images endpoints run as `interactive`).
+ * The tenant's limits are checked on the way: a place among its queued jobs (429
+ * `queued_limit_reached`) before anything is stored, then the job's quoted price against
+ * today's spend (402 `spend_limit_reached`). A request that is not accepted gives both back.
  */
 export async function acceptImageJob(
   raw: unknown,
@@ -60,57 +65,80 @@ export async function acceptImageJob(
   const nowMs = deps.now();
   const id = newId('job', nowMs);
 
+  const place = await enterQueue(deps, tenant, id, nowMs);
+  let spend: SpendReservation | undefined;
   const images: StoredInput[] = [];
-  for (const [index, input] of request.images.entries())
-    images.push(await storeInput(input, index, tenant, id, deps));
-  const { size, cost } = sizeAndCost(
-    request,
-    images.map((image) =>
-      image.kind === 'stored' ? { width: image.width, height: image.height } : undefined,
-    ),
-  );
-
-  const { model, operation, priority: requested, images: _unstored, ...params } = request;
-  const priority = options.priority ?? requested;
-  const record: JobRecord = {
-    id,
-    tenant,
-    status: 'queued',
-    model,
-    operation,
-    priority,
-    created_at: Math.floor(nowMs / 1000),
-    started_at: null,
-    completed_at: null,
-    input: {
-      ...params,
-      images,
-      ...sizeFields(size),
-    },
-    output: null,
-    error: null,
-    attempts: 0,
-    batch_id: null,
-    metadata,
-    webhook,
-    timings: { queue_ms: null, provider_ms: null, total_ms: null },
-    // A quote until the worker knows every input's size; then the final price.
-    cost,
-    fal_requests: [],
-    fal_input_urls: [],
-    created_ms: nowMs,
-    started_ms: null,
-  };
-
-  await deps.store.create(record);
   try {
-    await enqueueImageJob(deps.queue, { jobId: id, tenant }, priority);
+    for (const [index, input] of request.images.entries())
+      images.push(await storeInput(input, index, tenant, id, deps));
+    const { size, cost } = sizeAndCost(
+      request,
+      images.map((image) =>
+        image.kind === 'stored' ? { width: image.width, height: image.height } : undefined,
+      ),
+    );
+
+    const { model, operation, priority: requested, images: _unstored, ...params } = request;
+    const priority = options.priority ?? requested;
+    const record: JobRecord = {
+      id,
+      tenant,
+      status: 'queued',
+      model,
+      operation,
+      priority,
+      created_at: Math.floor(nowMs / 1000),
+      started_at: null,
+      completed_at: null,
+      input: {
+        ...params,
+        images,
+        ...sizeFields(size),
+      },
+      output: null,
+      error: null,
+      attempts: 0,
+      batch_id: null,
+      metadata,
+      webhook,
+      timings: { queue_ms: null, provider_ms: null, total_ms: null },
+      // A quote until the worker knows every input's size; then the final price.
+      cost,
+      fal_requests: [],
+      fal_input_urls: [],
+      created_ms: nowMs,
+      started_ms: null,
+    };
+
+    spend = await reserveSpend(deps, tenant, cost.usd);
+    await deps.store.create(record);
+    // The workers hold the tenant to its running-jobs limit as it was when the job was accepted.
+    const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
+    try {
+      await enqueueImageJob(
+        deps.queue,
+        { jobId: id, tenant, ...(maxRunning === null ? {} : { maxRunning }) },
+        priority,
+      );
+    } catch (err) {
+      // Not enqueued means not accepted: leave no record that would never run.
+      await deps.store.delete(id, tenant).catch(() => {});
+      throw err;
+    }
+    return record;
   } catch (err) {
-    // Not enqueued means not accepted: leave no record that would never run.
-    await deps.store.delete(id, tenant).catch(() => {});
+    // Not accepted: its queued place, its spend and the inputs it stored are given back.
+    await Promise.allSettled([
+      place.leave(),
+      spend?.release(),
+      ...images.map((image, index) =>
+        image.kind === 'stored' && request.images[index]?.kind === 'data'
+          ? deps.storage.delete(image.key)
+          : undefined,
+      ),
+    ]);
     throw err;
   }
-  return record;
 }
 
 /** One input of a quote: its size when the API can know it without fetching anything. */
@@ -173,6 +201,8 @@ export async function quoteImageJob(
     ),
   );
   const { model, operation, priority, images: _inputs, size_rule: _rule, ...params } = request;
+  // A quote tells the truth: a price the tenant's daily spend cannot take is a 402 here too.
+  await checkSpend(deps, tenant, cost.usd);
   return {
     object: 'quote' as const,
     model,

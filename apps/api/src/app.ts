@@ -1,13 +1,18 @@
 import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { refuseEncodedBodies, requestContext, securityHeaders } from './hardening.js';
+import { rateLimit } from './limits/rate-limit.js';
+import { adminRouter } from './routes/admin.js';
 import { falWebhookRouter } from './routes/fal-webhook.js';
 import { filesRouter } from './routes/files.js';
 import { healthRouter } from './routes/health.js';
 import { imagesRouter } from './routes/images.js';
 import { jobsRouter } from './routes/jobs.js';
+import { metricsRouter } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
 import { uploadsRouter } from './routes/uploads.js';
+import { usageRouter } from './routes/usage.js';
 import { webhooksRouter } from './routes/webhooks.js';
 import { authenticate } from './tenants.js';
 
@@ -19,6 +24,10 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Before anything that can fail: every answer carries the request id and the headers.
+  app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
+  app.use(refuseEncodedBodies);
   app.use(healthRouter(deps));
   // File URLs carry their own signature, so they work without a key (e.g. in an <img>).
   app.use(filesRouter(deps));
@@ -26,6 +35,11 @@ export function createApp(deps: ApiDeps): Express {
   // a valid signature it answers 401 and does nothing).
   app.use(falWebhookRouter(deps));
   app.use(authenticate(deps.tenants));
+  // Admin key only; everyone else gets the plain 404 of an unknown route.
+  app.use(metricsRouter(deps));
+  app.use(adminRouter(deps));
+  app.use(rateLimit(deps));
+  app.use(usageRouter(deps));
   app.use(jobsRouter(deps));
   app.use(uploadsRouter(deps));
   app.use(modelsRouter());

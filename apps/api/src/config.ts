@@ -123,3 +123,19 @@ export const apiEnvSchema = z
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
 
 export const loadApiConfig = (env: NodeJS.ProcessEnv): ApiConfig => parseEnv(apiEnvSchema, env, 'api');
+
+/**
+ * Configured secrets the logger masks wherever they would appear, whatever their shape:
+ * API keys given in clear (`API_KEYS`, `ADMIN_API_KEY`; hashes are not secrets) and the
+ * file-URL signing secret.
+ */
+export function logSecrets(config: ApiConfig): string[] {
+  const keys = (config.API_KEYS ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => (pair.lastIndexOf(':') > 0 ? pair.slice(0, pair.lastIndexOf(':')) : pair));
+  return [...keys, config.ADMIN_API_KEY, config.FILES_SIGNING_SECRET].filter(
+    (secret): secret is string => secret !== undefined && !secret.startsWith('sha256:'),
+  );
+}

@@ -3,6 +3,7 @@ import { FluxqError, isFluxqError } from '@fluxq/core';
 import { isRedisUnavailableError } from '@fluxq/queue';
 import { StorageKeyError } from '@fluxq/storage';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { jsonRefusal } from './require-json.js';
 
 /** Errors body-parser raises, by its `type`. */
 const BODY_ERRORS: Record<string, () => FluxqError> = {
@@ -18,8 +19,13 @@ const BODY_ERRORS: Record<string, () => FluxqError> = {
 /** Turns any error into a `FluxqError`: known ones keep their meaning, anything else is a 500. */
 export function toFluxqError(err: unknown): FluxqError {
   if (isFluxqError(err)) return err;
+  const refused = jsonRefusal(err);
+  if (refused) return refused;
   const type = (err as { type?: unknown })?.type;
   if (typeof type === 'string' && BODY_ERRORS[type]) return BODY_ERRORS[type]();
+  // The router could not percent-decode a path parameter.
+  if (err instanceof URIError)
+    return new FluxqError('invalid_request', 'the request path is not valid percent-encoding');
   if (err instanceof StorageKeyError)
     return new FluxqError('invalid_request', 'invalid file key', { param: 'key' });
   if (isRedisUnavailableError(err)) {
@@ -30,11 +36,20 @@ export function toFluxqError(err: unknown): FluxqError {
   return new FluxqError('internal_error', 'internal error', { cause: err });
 }
 
-/** The last middleware: OpenAI's error envelope, never a stack trace. */
+/**
+ * The last middleware: OpenAI's error envelope, never a stack trace (a 500 says only
+ * "internal error"; the details go to the log, under the request's id).
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const error = toFluxqError(err);
-    if (error.status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    const log = req.log ?? logger;
+    if (error.status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
+    else
+      log.debug(
+        { status: error.status, code: error.code, method: req.method, path: req.path },
+        'request refused',
+      );
     if (res.headersSent) {
       res.destroy();
       return;

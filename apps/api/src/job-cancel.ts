@@ -1,5 +1,5 @@
 import { isTerminalStatus, JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
-import { emitJobEvent } from '@fluxq/queue';
+import { emitJobEvent, markLeftQueue } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -27,6 +27,7 @@ export async function cancelJob(record: JobRecord, deps: ApiDeps): Promise<JobRe
     );
     if (!result) break;
     if (result.applied) {
+      if (status === 'queued') await markLeftQueue(deps.redis, record.tenant, record.id);
       await removeFromQueue(record.id, deps);
       await emitCanceled(record.id, deps);
       break;

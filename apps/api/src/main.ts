@@ -2,12 +2,12 @@ import { createServer } from 'node:http';
 import { createLogger } from '@fluxq/core';
 import { createApp } from './app.js';
 import { buildApiDeps } from './build-deps.js';
-import { loadApiConfig } from './config.js';
+import { loadApiConfig, logSecrets } from './config.js';
 
 /** API process entry: serve until SIGTERM/SIGINT, then stop accepting and drain. */
 async function main(): Promise<void> {
   const config = loadApiConfig(process.env);
-  const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
+  const logger = createLogger({ name: 'api', level: config.LOG_LEVEL, secrets: logSecrets(config) });
   const deps = await buildApiDeps(config, logger);
   const server = createServer(createApp(deps));
   // Slow clients can't hold sockets forever.

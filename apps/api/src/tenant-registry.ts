@@ -4,6 +4,9 @@ import { z } from 'zod';
 /** The tenant every caller is in local open mode (no keys configured). */
 export const OPEN_MODE_TENANT = 'local';
 
+/** The tenant admin keys act as (`/v1/*` calls with an admin key); no configured tenant may use it. */
+export const ADMIN_TENANT = 'admin';
+
 /** API keys carry this prefix, so secret scanners and humans recognise a leaked one. */
 export const API_KEY_PREFIX = 'fq_';
 
@@ -61,10 +64,23 @@ const limitsSchema = z
  */
 export const apiKeysFileSchema = z
   .object({
-    tenants: z.record(
-      z.string().regex(TENANT_NAME, { error: 'tenant names must match [A-Za-z0-9_-]{1,64}' }),
-      z.object({ keys: z.array(z.string().min(1)).min(1), limits: limitsSchema.optional() }).strict(),
-    ),
+    tenants: z
+      .record(
+        z.string(),
+        z.object({ keys: z.array(z.string().min(1)).min(1), limits: limitsSchema.optional() }).strict(),
+      )
+      // Checked here rather than on the record's key schema: zod reports a refused record key
+      // only as "Invalid key in record", without saying what a tenant name must be.
+      .superRefine((tenants, ctx) => {
+        for (const name of Object.keys(tenants)) {
+          if (!TENANT_NAME.test(name))
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: 'tenant names must match [A-Za-z0-9_-]{1,64}',
+            });
+        }
+      }),
     admin_keys: z.array(z.string().min(1)).optional(),
   })
   .strict();
@@ -103,6 +119,9 @@ export function createTenantRegistry(config: TenantRegistryConfig): TenantRegist
   const limits = new Map<string, TenantLimits>();
   const add = (hash: string, caller: Caller) => {
     if (byHash.has(hash)) throw new Error('API keys: the same key is configured twice');
+    // Admin keys act as tenant `admin`: a tenant of that name would share their jobs and uploads.
+    if (!caller.admin && caller.tenant === ADMIN_TENANT)
+      throw new Error(`API keys: the tenant name "${ADMIN_TENANT}" is reserved for admin keys`);
     byHash.set(hash, caller);
   };
 
@@ -132,7 +151,7 @@ export function createTenantRegistry(config: TenantRegistryConfig): TenantRegist
     }
   }
   const admins = [...(config.file?.admin_keys ?? []), ...(config.adminKey ? [config.adminKey] : [])];
-  for (const key of admins) add(keyHash(key, 'admin keys'), { tenant: 'admin', admin: true });
+  for (const key of admins) add(keyHash(key, 'admin keys'), { tenant: ADMIN_TENANT, admin: true });
 
   const openMode = byHash.size === 0;
   return {

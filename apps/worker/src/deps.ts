@@ -6,6 +6,7 @@ import type { Budget, CircuitBreaker, LatencyTracker } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
 import type { ImageFetchLimits } from './fetch-image-url.js';
 import type { SlotKeeper } from './slot-keeper.js';
+import type { TenantGate } from './tenant-gate.js';
 
 /** Tunables of the image processor, all in ms unless named otherwise. */
 export interface ProcessorSettings {
@@ -53,6 +54,8 @@ export interface ProcessorDeps {
   resilience: ResilienceParts;
   /** Records a webhook event of the job (if it asked for it) and queues its delivery; idempotent. */
   emitEvent: (record: JobRecord, type: WebhookEventType) => Promise<void>;
+  /** Tenants' running-jobs limit and queued-jobs index; unset = no tenant limits (tests). */
+  tenantGate?: TenantGate;
   /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */
   rateLimit: (ms: number) => Promise<void>;
   /** Clock in ms; injectable for tests. */

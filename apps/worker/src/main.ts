@@ -16,6 +16,7 @@ import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
 import { createImageWorker } from './image-worker.js';
+import { createTenantGate } from './tenant-gate.js';
 import { createWebhookWorker } from './webhook-worker.js';
 
 /** Worker process entry: one BullMQ worker on `images`, stopped gracefully on SIGTERM/SIGINT. */
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     logger,
     now: Date.now,
     resilience: resilience.parts,
+    tenantGate: createTenantGate(redis, { logger }),
     rateLimit: async () => {},
     settings: {
       pollIntervalMs: config.FAL_POLL_INTERVAL_MS,

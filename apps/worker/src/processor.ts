@@ -21,6 +21,7 @@ import { classifyFailure } from './job-failure.js';
 import { decideNextStep } from './next-step.js';
 import { prepareInputs } from './prepare-inputs.js';
 import { storeOutputs } from './store-outputs.js';
+import { tenantWaitMs } from './tenant-gate.js';
 
 const toSeconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -182,74 +183,84 @@ export function createImageProcessor(deps: ProcessorDeps) {
       throw new DelayedError();
     };
 
-    // While fal is failing, wait for the breaker instead of spending an attempt.
-    const gate = await deps.resilience.breaker.acquire(record.model);
-    if (!gate.allowed) {
-      if (record.started_ms !== null && gate.retryAtMs > deadlineMs) {
-        return fail('provider_error', `fal has been failing for ${record.model}; the job deadline passed`);
-      }
-      log.debug({ retryAtMs: gate.retryAtMs, state: gate.state }, 'breaker not closed; job delayed');
-      const spreadMs = Math.random() * 250;
-      return delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
-    }
-
-    const attempt = record.attempts + 1;
-    const started = await deps.store.update(
-      jobId,
-      { status: 'running', attempts: attempt, started_ms: startedMs, started_at: toSeconds(startedMs) },
-      { ifStatusIn: ['queued', 'running'] },
-    );
-    // Canceled (or already finished by an earlier run): nothing to do.
-    if (!started?.applied) return;
-    if (started.previous === 'queued') await emitStored(jobId, 'job.started', deps);
-    record.started_ms = startedMs;
-    record.attempts = attempt;
-    const attemptLog = log.child({ attempt, probe: gate.probe });
-    attemptLog.debug('attempt started');
-
-    const stop = new AbortController();
-    const signal = bullSignal ? AbortSignal.any([bullSignal, stop.signal]) : stop.signal;
+    // The tenant's running-jobs limit: with every slot taken the job waits in the queue, no
+    // attempt spent and not marked running. Held until the attempt ends (before the breaker,
+    // so a job sent back here never holds the breaker's half-open probe).
+    const tenantSlot = await deps.tenantGate?.enter(record.tenant, jobId, job.data.maxRunning);
+    if (tenantSlot === null) return delayJob(tenantWaitMs());
     try {
-      const timings = await attemptTimings(record, deps);
-      await runAttempt({
-        record,
-        deps,
-        signal,
-        probe: gate.probe,
-        ...timings,
-        deadlineMs,
-        firstAttempt: attempt === 1,
-      });
-      attemptLog.info('job succeeded');
-      await emitStored(jobId, 'job.succeeded', deps);
-    } catch (err) {
-      stop.abort();
-      if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
-      if (err instanceof JobCanceledError) {
-        attemptLog.info('job canceled while running');
-        await cancelOutstanding(record, deps);
-        return;
+      // While fal is failing, wait for the breaker instead of spending an attempt.
+      const gate = await deps.resilience.breaker.acquire(record.model);
+      if (!gate.allowed) {
+        if (record.started_ms !== null && gate.retryAtMs > deadlineMs) {
+          return fail('provider_error', `fal has been failing for ${record.model}; the job deadline passed`);
+        }
+        log.debug({ retryAtMs: gate.retryAtMs, state: gate.state }, 'breaker not closed; job delayed');
+        const spreadMs = Math.random() * 250;
+        return delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
       }
-      const failure = classifyFailure(err);
-      const next = await decideNextStep({ record, failure, attempt, probe: gate.probe, deadlineMs }, deps);
-      attemptLog.warn({ err, code: failure.code, action: failure.action, next }, 'attempt failed');
-      if (next.kind === 'fail') return fail(next.code, next.message);
-      // The attempt is given back when it was lost to a 429 or a fal outage.
-      const countsAttempt = next.kind === 'retry' && next.countsAttempt;
-      await deps.store.update(
+
+      const attempt = record.attempts + 1;
+      const started = await deps.store.update(
         jobId,
-        {
-          attempts: countsAttempt ? attempt : attempt - 1,
-          error: { code: failure.code, message: failure.message },
-        },
-        { ifStatusIn: ['running'] },
+        { status: 'running', attempts: attempt, started_ms: startedMs, started_at: toSeconds(startedMs) },
+        { ifStatusIn: ['queued', 'running'] },
       );
-      if (next.kind === 'rate-limit') {
-        // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
-        await deps.rateLimit(Math.max(100, next.delayMs));
-        throw new RateLimitError();
+      // Canceled (or already finished by an earlier run): nothing to do.
+      if (!started?.applied) return;
+      await deps.tenantGate?.markLeftQueue(record.tenant, jobId);
+      if (started.previous === 'queued') await emitStored(jobId, 'job.started', deps);
+      record.started_ms = startedMs;
+      record.attempts = attempt;
+      const attemptLog = log.child({ attempt, probe: gate.probe });
+      attemptLog.debug('attempt started');
+
+      const stop = new AbortController();
+      const signal = bullSignal ? AbortSignal.any([bullSignal, stop.signal]) : stop.signal;
+      try {
+        const timings = await attemptTimings(record, deps);
+        await runAttempt({
+          record,
+          deps,
+          signal,
+          probe: gate.probe,
+          ...timings,
+          deadlineMs,
+          firstAttempt: attempt === 1,
+        });
+        attemptLog.info('job succeeded');
+        await emitStored(jobId, 'job.succeeded', deps);
+      } catch (err) {
+        stop.abort();
+        if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+        if (err instanceof JobCanceledError) {
+          attemptLog.info('job canceled while running');
+          await cancelOutstanding(record, deps);
+          return;
+        }
+        const failure = classifyFailure(err);
+        const next = await decideNextStep({ record, failure, attempt, probe: gate.probe, deadlineMs }, deps);
+        attemptLog.warn({ err, code: failure.code, action: failure.action, next }, 'attempt failed');
+        if (next.kind === 'fail') return fail(next.code, next.message);
+        // The attempt is given back when it was lost to a 429 or a fal outage.
+        const countsAttempt = next.kind === 'retry' && next.countsAttempt;
+        await deps.store.update(
+          jobId,
+          {
+            attempts: countsAttempt ? attempt : attempt - 1,
+            error: { code: failure.code, message: failure.message },
+          },
+          { ifStatusIn: ['running'] },
+        );
+        if (next.kind === 'rate-limit') {
+          // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
+          await deps.rateLimit(Math.max(100, next.delayMs));
+          throw new RateLimitError();
+        }
+        return delayJob(next.delayMs);
       }
-      return delayJob(next.delayMs);
+    } finally {
+      await tenantSlot?.release();
     }
   };
 }

@@ -44,8 +44,12 @@ export const ERROR_CODES = {
   image_too_large: 413,
   unsupported_content_type: 415,
   unsupported_image_type: 415,
+  // 402: the tenant's daily spend cap is reached
+  spend_limit_reached: 402,
   // 429, 503
   rate_limited: 429,
+  rate_limit_exceeded: 429,
+  queued_limit_reached: 429,
   redis_unavailable: 503,
   // 500: never for bad input
   internal_error: 500,
@@ -73,10 +77,13 @@ export type ErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  | 'insufficient_quota'
   | 'api_error';
 
 function typeForStatus(status: number): ErrorType {
   if (status === 401) return 'authentication_error';
+  // As OpenAI names a spent quota.
+  if (status === 402) return 'insufficient_quota';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 429) return 'rate_limit_error';

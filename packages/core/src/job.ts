@@ -100,4 +100,6 @@ export interface JobRecord {
 export interface ImageJobData {
   jobId: string;
   tenant: string;
+  /** The tenant's `max_running_jobs` when the job was accepted; unset = no limit. */
+  maxRunning?: number;
 }

@@ -141,7 +141,8 @@ function collectPassthrough(raw: Record<string, unknown>): Record<string, Passth
   const passthrough: Record<string, PassthroughValue> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (NON_PASSTHROUGH_FIELDS.has(key) || value === undefined) continue;
-    const ours = RESERVED_FAL_FIELDS[key];
+    // Own entries only: `constructor` or `__proto__` must not find Object.prototype's.
+    const ours = Object.hasOwn(RESERVED_FAL_FIELDS, key) ? RESERVED_FAL_FIELDS[key] : undefined;
     if (ours) fail('unknown_parameter', `${key} is set by fluxq; use ${ours} instead`, key);
     if (!PASSTHROUGH_KEY.test(key))
       fail('unknown_parameter', `parameter name "${key.slice(0, 64)}" is not valid`, key.slice(0, 64));

@@ -35,6 +35,15 @@ export {
   WEBHOOKS_QUEUE,
 } from './names.js';
 export {
+  markLeftQueue,
+  markQueued,
+  markQueuedWithin,
+  queuedCount,
+  queuedJobs,
+  tenantQueuedKey,
+  tenantRunningLeasesKey,
+} from './tenant-queue-index.js';
+export {
   createWebhookDeliveryStore,
   DELIVERY_ID_PATTERN,
   type DeliveryAttempt,

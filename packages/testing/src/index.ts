@@ -22,6 +22,13 @@ export {
   startRedisServer,
 } from './redis-server.js';
 export { findRepoRoot, repoRoot } from './repo-root.js';
+export {
+  apiKeysOf,
+  assertNoSecretsIn,
+  SECRET_PATTERNS,
+  secretsIn,
+  WELL_KNOWN_TEST_SECRETS,
+} from './secrets.js';
 export { readServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
 export {
   type Service,

@@ -3,6 +3,7 @@ import { FAL_JWKS_UNAVAILABLE, FAL_WEBHOOK_HEADERS } from '@fluxq/fal';
 import { claimFalWebhook, publishFalCompletion, releaseFalWebhook } from '@fluxq/queue';
 import express, { type Response, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
+import { refuseDeclaredOver } from '../require-json.js';
 
 /** Where fal posts completion webhooks: the URL workers pass as `?fal_webhook=` is `<api>/fal/webhook`. */
 export const FAL_WEBHOOK_PATH = '/fal/webhook';
@@ -38,20 +39,23 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  */
 export function falWebhookRouter(deps: ApiDeps): Router {
   const router = Router();
+  const limit = deps.settings.falWebhookMaxBodyBytes ?? DEFAULT_FAL_WEBHOOK_MAX_BODY_BYTES;
   const raw = express.raw({
     // fal sends application/json, but the signature covers the bytes whatever the type says.
     type: () => true,
-    limit: deps.settings.falWebhookMaxBodyBytes ?? DEFAULT_FAL_WEBHOOK_MAX_BODY_BYTES,
+    limit,
+    inflate: false,
   });
 
-  router.post(FAL_WEBHOOK_PATH, raw, async (req, res) => {
+  // A declared body over the limit is refused before it is read (not drained first).
+  router.post(FAL_WEBHOOK_PATH, refuseDeclaredOver(limit), raw, async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const verdict = await deps.falWebhookVerifier.verify(req.headers, body);
     if (!verdict.ok) {
       // The header is unverified input: logged short, and the body never.
       const claimedId = req.get(FAL_WEBHOOK_HEADERS.requestId)?.slice(0, 100);
       if (verdict.reason === FAL_JWKS_UNAVAILABLE) {
-        deps.logger.error({ requestId: claimedId }, 'fal webhook not verified: fal JWKS unavailable');
+        req.log.error({ requestId: claimedId }, 'fal webhook not verified: fal JWKS unavailable');
         res.set('Retry-After', '60');
         sendError(
           res,
@@ -61,7 +65,7 @@ export function falWebhookRouter(deps: ApiDeps): Router {
         );
         return;
       }
-      deps.logger.warn({ reason: verdict.reason, requestId: claimedId, ip: req.ip }, 'fal webhook refused');
+      req.log.warn({ reason: verdict.reason, requestId: claimedId, ip: req.ip }, 'fal webhook refused');
       sendError(res, 401, 'invalid_signature', `invalid fal webhook signature: ${verdict.reason}`);
       return;
     }
@@ -88,7 +92,7 @@ export function falWebhookRouter(deps: ApiDeps): Router {
 
     const requestId = verdict.requestId;
     if (!(await claimFalWebhook(deps.redis, requestId))) {
-      deps.logger.debug({ requestId }, 'fal webhook redelivered; already handled');
+      req.log.debug({ requestId }, 'fal webhook redelivered; already handled');
       res.json({ received: true, duplicate: true });
       return;
     }
@@ -99,7 +103,7 @@ export function falWebhookRouter(deps: ApiDeps): Router {
       await releaseFalWebhook(deps.redis, requestId).catch(() => {});
       throw err;
     }
-    deps.logger.debug({ requestId, status }, 'fal webhook received');
+    req.log.debug({ requestId, status }, 'fal webhook received');
     res.json({ received: true });
   });
 

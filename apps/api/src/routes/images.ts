@@ -1,12 +1,12 @@
 import { FluxqError, isTerminalStatus, type Operation, viewJob } from '@fluxq/core';
-import express, { type RequestHandler, type Response, Router } from 'express';
+import { type RequestHandler, type Response, Router } from 'express';
 import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
 import { maskNotSupported, parseMultipartImages } from '../multipart.js';
 import { failedJobError, type OpenAiViewContext, toImagesResponse } from '../openai-view.js';
 import { parsePrefer, preferenceApplied, waitSeconds } from '../prefer.js';
-import { requireJson } from '../require-json.js';
+import { jsonBody, requireJson } from '../require-json.js';
 import { isDryRun } from './jobs.js';
 
 /** Longest a synchronous call waits for its job unless `SYNC_WAIT_MAX_S` says otherwise. */
@@ -54,7 +54,7 @@ function openAiRequest(raw: unknown, operation: Operation): Record<string, unkno
 
 /** Edits take multipart (files) or JSON (references); anything else is a 415 saying so. */
 function editsBody(deps: ApiDeps): RequestHandler {
-  const json = express.json({ limit: deps.settings.maxJsonBodyBytes, strict: false });
+  const json = jsonBody(deps.settings.maxJsonBodyBytes);
   const multipart = parseMultipartImages({
     maxFileBytes: deps.settings.maxUploadFileBytes,
     maxFiles: deps.settings.maxUploadFiles ?? 4,

@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
 import { cancelJob } from '../job-cancel.js';
 import { listJobs, parseListQuery } from '../job-list.js';
-import { requireJson } from '../require-json.js';
+import { requireJson, smallBody } from '../require-json.js';
 import { streamJobEvents } from '../sse.js';
 
 /** `?dry_run=true` quotes instead of creating; absent or `false` creates. */
@@ -62,7 +62,8 @@ export function jobsRouter(deps: ApiDeps): Router {
     res.json(viewJob(await tenantJob(req.params.id, req.tenant), view));
   });
 
-  router.post('/v1/jobs/:id/cancel', async (req, res) => {
+  // Cancel takes no body: a small one is read and ignored, a big one refused.
+  router.post('/v1/jobs/:id/cancel', smallBody<{ id: string }>(), async (req, res) => {
     const record = await cancelJob(await tenantJob(req.params.id, req.tenant), deps);
     res.json(viewJob(record, view));
   });

@@ -4,6 +4,7 @@ import { uploadKey } from '@fluxq/storage';
 import { type RequestHandler, Router } from 'express';
 import multer from 'multer';
 import type { ApiDeps } from '../deps.js';
+import { refuseDeclaredOver } from '../require-json.js';
 import { findUpload, saveUpload, type UploadRecord, viewUpload } from '../upload-store.js';
 
 /** The multipart field that carries the file, as in OpenAI's file uploads. */
@@ -35,6 +36,8 @@ function parseOneFile(maxFileBytes: number): RequestHandler {
     storage: multer.memoryStorage(),
     limits: { fileSize: maxFileBytes, files: 1, fields: 16, parts: 32 },
   }).single(UPLOAD_FILE_FIELD);
+  // Room for the part headers and a few small fields next to the file.
+  const declared = refuseDeclaredOver(maxFileBytes + 64 * 1024);
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) {
       const got = req.get('content-type') ?? 'none';
@@ -45,7 +48,11 @@ function parseOneFile(maxFileBytes: number): RequestHandler {
         ),
       );
     }
-    single(req, res, (err?: unknown) => next(err ? multipartError(err, maxFileBytes) : undefined));
+    // A declared body far over the limit is refused before it is read, not drained.
+    declared(req, res, (tooLarge?: unknown) => {
+      if (tooLarge) return next(tooLarge);
+      single(req, res, (err?: unknown) => next(err ? multipartError(err, maxFileBytes) : undefined));
+    });
   };
 }
 

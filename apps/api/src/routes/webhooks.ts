@@ -7,7 +7,7 @@ import {
 } from '@fluxq/queue';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { requireJson } from '../require-json.js';
+import { requireJson, smallBody } from '../require-json.js';
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 const MAX_RECOVER = 10_000;
@@ -107,7 +107,7 @@ export function webhooksRouter(deps: ApiDeps): Router {
     res.json(viewSecret(secret, previousUntilMs));
   });
 
-  router.post('/v1/webhooks/secret/rotate', async (req, res) => {
+  router.post('/v1/webhooks/secret/rotate', smallBody(), async (req, res) => {
     const { secret, previousUntilMs } = await settings.rotate(req.tenant, deps.webhooks.secretOverlapMs);
     res.json(viewSecret(secret, previousUntilMs));
   });
@@ -135,7 +135,7 @@ export function webhooksRouter(deps: ApiDeps): Router {
     res.json(viewDelivery(await findDelivery(req.params.id, req.tenant)));
   });
 
-  router.post('/v1/webhooks/deliveries/:id/resend', async (req, res) => {
+  router.post('/v1/webhooks/deliveries/:id/resend', smallBody<{ id: string }>(), async (req, res) => {
     const delivery = await findDelivery(req.params.id, req.tenant);
     if (delivery.status === 'pending') {
       throw new FluxqError(

@@ -1,0 +1,37 @@
+import { QUEUE_PREFIX, queuedCount, tenantRunningLeasesKey } from '@fluxq/queue';
+import { Router } from 'express';
+import type { ApiDeps } from '../deps.js';
+import { spentToday, utcDay } from '../limits/spend-cap.js';
+
+/**
+ * `GET /v1/usage`: the caller's tenant against its limits: spend today (UTC), jobs queued
+ * and running, and the request rate. A null limit is no limit.
+ */
+export function usageRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.get('/v1/usage', async (req, res) => {
+    const tenant = req.tenant;
+    const limits = deps.tenants.limitsOf(tenant);
+    const nowMs = deps.now();
+    const [spent, queued, running] = await Promise.all([
+      spentToday(deps, tenant),
+      queuedCount(deps.redis, tenant),
+      // Live leases of the workers' running-jobs gate (a lease is live while its expiry is ahead).
+      deps.redis.zcount(`${QUEUE_PREFIX}:${tenantRunningLeasesKey(tenant)}`, `(${nowMs}`, '+inf'),
+    ]);
+    res.json({
+      object: 'usage',
+      date: utcDay(nowMs),
+      spent_usd: spent,
+      daily_limit_usd: limits.dailySpendUsd,
+      queued_jobs: queued,
+      max_queued_jobs: limits.maxQueuedJobs,
+      running_jobs: running,
+      max_running_jobs: limits.maxRunningJobs,
+      requests_per_minute: limits.requestsPerMinute,
+    });
+  });
+
+  return router;
+}

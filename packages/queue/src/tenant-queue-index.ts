@@ -1,0 +1,84 @@
+import type { Redis } from 'ioredis';
+import { QUEUE_PREFIX } from './names.js';
+
+/**
+ * Which of a tenant's jobs are queued (accepted, not started yet), for the tenant's
+ * `max_queued_jobs`. A sorted set of job ids (score = creation ms) rather than a counter:
+ * removing an id twice, or one that is not there, changes nothing, so retries and races
+ * between the worker starting a job and the API cancelling it cannot make it drift.
+ *
+ * The API adds a job when it accepts it; the worker removes it when it starts the job,
+ * the API when it cancels a queued one.
+ */
+export const tenantQueuedKey = (tenant: string) => `${QUEUE_PREFIX}:tenant-queued:${tenant}`;
+
+/**
+ * Key (after the `{fluxq}:` prefix the concurrency limiter adds) of the leases of a
+ * tenant's running jobs, held by the workers (`max_running_jobs`); the API reads it for usage.
+ */
+export const tenantRunningLeasesKey = (tenant: string) => `tenant-running:${tenant}`;
+
+// KEYS[1] the tenant's queued set; ARGV[1] score (ms), ARGV[2] job id, ARGV[3] limit.
+// Adds the job when fewer than ARGV[3] are queued (or it already is); returns the count before.
+const ADD_WITHIN_LIMIT = `
+local count = redis.call('ZCARD', KEYS[1])
+if count < tonumber(ARGV[3]) or redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+  return {1, count}
+end
+return {0, count}
+`;
+
+type WithQueuedScript = Redis & {
+  fluxqTenantQueuedAdd(key: string, ...args: string[]): Promise<[0 | 1, number]>;
+};
+
+/** Records `jobId` as queued for `tenant` (idempotent). */
+export async function markQueued(redis: Redis, tenant: string, jobId: string, ms: number): Promise<void> {
+  await redis.zadd(tenantQueuedKey(tenant), ms, jobId);
+}
+
+/**
+ * Records `jobId` as queued only while the tenant has fewer than `limit` queued jobs, in
+ * one step (two API processes cannot both take the last place). False when it is full.
+ */
+export async function markQueuedWithin(
+  redis: Redis,
+  tenant: string,
+  jobId: string,
+  ms: number,
+  limit: number,
+): Promise<boolean> {
+  if (!('fluxqTenantQueuedAdd' in redis)) {
+    redis.defineCommand('fluxqTenantQueuedAdd', { numberOfKeys: 1, lua: ADD_WITHIN_LIMIT });
+  }
+  const [added] = await (redis as WithQueuedScript).fluxqTenantQueuedAdd(
+    tenantQueuedKey(tenant),
+    String(ms),
+    jobId,
+    String(limit),
+  );
+  return added === 1;
+}
+
+/** The job is no longer queued (started, canceled, or never accepted); a no-op when it was not. */
+export async function markLeftQueue(redis: Redis, tenant: string, jobId: string): Promise<void> {
+  await redis.zrem(tenantQueuedKey(tenant), jobId);
+}
+
+/** How many of the tenant's jobs are queued. */
+export async function queuedCount(redis: Redis, tenant: string): Promise<number> {
+  return redis.zcard(tenantQueuedKey(tenant));
+}
+
+/** The tenant's queued job ids with their creation ms, oldest first (at most `max`). */
+export async function queuedJobs(
+  redis: Redis,
+  tenant: string,
+  max = 1_000,
+): Promise<Array<{ jobId: string; ms: number }>> {
+  const flat = await redis.zrange(tenantQueuedKey(tenant), 0, max - 1, 'WITHSCORES');
+  const jobs: Array<{ jobId: string; ms: number }> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ jobId: flat[i]!, ms: Number(flat[i + 1]) });
+  return jobs;
+}
