@@ -1,0 +1,103 @@
+import { randomInt } from 'node:crypto';
+import {
+  type Dimensions,
+  FAL_MAX_IMAGES_PER_REQUEST,
+  type JobRecord,
+  priceRequest,
+  resolveOutputSize,
+  splitImageCount,
+} from '@fluxq/core';
+import { latencySeries } from '@fluxq/resilience';
+import type { AttemptContext } from './attempt-context.js';
+import { awaitChunk } from './chunk-race.js';
+import type { ProcessorDeps } from './deps.js';
+import { cancelAtFal, slotOf } from './fal-submit.js';
+import { prepareInputs } from './prepare-inputs.js';
+import { storeOutputs } from './store-outputs.js';
+
+export const toSeconds = (ms: number) => Math.floor(ms / 1000);
+
+async function outputSize(
+  record: JobRecord,
+  firstInput: Dimensions | undefined,
+  deps: ProcessorDeps,
+): Promise<Dimensions> {
+  if (record.input.width !== null && record.input.height !== null) {
+    return { width: record.input.width, height: record.input.height };
+  }
+  const size = resolveOutputSize(record.input.size_rule, firstInput);
+  record.input = { ...record.input, ...size, size: `${size.width}x${size.height}` };
+  await deps.store.update(record.id, { input: record.input });
+  return size;
+}
+
+/** The job's base seed: the one asked for, else the one its earlier requests used. */
+function baseSeedOf(record: JobRecord): number {
+  if (record.input.seed !== null && record.input.seed !== undefined) return record.input.seed;
+  const earlier = record.fal_requests[0];
+  return earlier ? earlier.seed - earlier.chunk * FAL_MAX_IMAGES_PER_REQUEST : randomInt(0, 2 ** 31);
+}
+
+/** Timeout and hedge point for this attempt, from the latency distribution all workers share. */
+export async function attemptTimings(record: JobRecord, deps: ProcessorDeps) {
+  const { attemptTimeout, hedge } = deps.settings;
+  const snapshot = await deps.resilience.latency.snapshot(latencySeries(record.model, record.operation));
+  const requestTimeoutMs = Math.min(
+    attemptTimeout.maxMs,
+    Math.max(attemptTimeout.minMs, snapshot.quantile(attemptTimeout.percentile)),
+  );
+  const hedgeAfterMs = hedge.priorities.includes(record.priority)
+    ? snapshot.quantile(hedge.percentile)
+    : undefined;
+  return { requestTimeoutMs, hedgeAfterMs };
+}
+
+/** Runs one attempt of an image job: inputs → fal (hedged, resumable) → our storage → the record. */
+export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>): Promise<void> {
+  const { record, deps } = ctx;
+  const inputs = await prepareInputs(record, deps, ctx.signal);
+  const size = await outputSize(record, inputs.dimensions[0], deps);
+  const full: AttemptContext = { ...ctx, size, falUrls: inputs.falUrls };
+  const baseSeed = baseSeedOf(record);
+  const chunks = splitImageCount(record.input.n).map((count, chunk) =>
+    awaitChunk(full, { chunk, num_images: count, seed: baseSeed + chunk * FAL_MAX_IMAGES_PER_REQUEST }),
+  );
+  const results = await Promise.all(chunks);
+  const providerDoneMs = deps.now();
+  const output = await storeOutputs(record, results, deps, ctx.signal);
+  const completedMs = deps.now();
+  const firstSubmitMs = Math.min(...record.fal_requests.map((ref) => ref.submitted_at), providerDoneMs);
+  await deps.store.update(
+    record.id,
+    {
+      status: 'succeeded',
+      output,
+      error: null,
+      completed_at: toSeconds(completedMs),
+      timings: {
+        queue_ms: (record.started_ms ?? completedMs) - record.created_ms,
+        provider_ms: providerDoneMs - firstSubmitMs,
+        total_ms: completedMs - record.created_ms,
+      },
+      cost: priceRequest({
+        model: record.model,
+        references: inputs.dimensions,
+        output: size,
+        n: record.input.n,
+      }),
+    },
+    { ifStatusIn: ['running'] },
+  );
+}
+
+/** A canceled job's requests still at fal are cancelled there and their slots freed. */
+export async function cancelOutstanding(record: JobRecord, deps: ProcessorDeps): Promise<void> {
+  const fresh = await deps.store.get(record.id);
+  const ctx = { deps } as AttemptContext;
+  await Promise.all(
+    (fresh?.fal_requests ?? []).map(async (ref) => {
+      await cancelAtFal(ctx, ref);
+      await deps.resilience.slots.release(slotOf(ref)).catch(() => {});
+    }),
+  );
+}
