@@ -19,8 +19,12 @@ type ServiceName = 'api' | 'worker' | 'fal-sim';
 const STOP_ORDER: readonly ServiceName[] = ['api', 'worker', 'fal-sim'];
 /** First start compiles TypeScript on the fly; be patient. Unit: milliseconds. */
 const START_TIMEOUT_MS = 60_000;
-/** Worker drain budget on Ctrl-C before SIGKILL. Unit: milliseconds. */
-const STOP_TIMEOUT_MS = 30_000;
+/**
+ * How long a service may take to stop on Ctrl-C before SIGKILL: longer than the worker's own
+ * drain (WORKER_SHUTDOWN_TIMEOUT_MS, 30 s), so it hands unfinished jobs back and exits cleanly.
+ * Unit: milliseconds.
+ */
+const STOP_TIMEOUT_MS = 45_000;
 /**
  * A second signal this soon after the first is the same Ctrl-C relayed by npm or tsx, not
  * a request to force. Unit: milliseconds.
