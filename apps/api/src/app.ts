@@ -4,6 +4,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { refuseEncodedBodies, requestContext, securityHeaders } from './hardening.js';
 import { rateLimit } from './limits/rate-limit.js';
 import { adminRouter } from './routes/admin.js';
+import { batchesRouter } from './routes/batches.js';
 import { falWebhookRouter } from './routes/fal-webhook.js';
 import { filesRouter } from './routes/files.js';
 import { healthRouter } from './routes/health.js';
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(rateLimit(deps));
   app.use(usageRouter(deps));
   app.use(jobsRouter(deps));
+  app.use(batchesRouter(deps));
   app.use(uploadsRouter(deps));
   app.use(modelsRouter());
   app.use(imagesRouter(deps));

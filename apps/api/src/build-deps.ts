@@ -3,6 +3,7 @@ import type { Logger } from '@fluxq/core';
 import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
+  createBatchStore,
   createImagesQueue,
   createJobStore,
   createRedis,
@@ -56,6 +57,7 @@ export async function buildApiDeps(
       secretOverlapMs: config.WEBHOOK_SECRET_OVERLAP_S * 1000,
     },
     store,
+    batches: createBatchStore(redis),
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
     signer: createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL }),
     logger,
@@ -77,6 +79,8 @@ export async function buildApiDeps(
       maxMultipartTotalBytes: config.MAX_MULTIPART_TOTAL_BYTES,
       syncWaitMaxS: config.SYNC_WAIT_MAX_S,
       falWebhookMaxBodyBytes: config.FAL_WEBHOOK_MAX_BODY_BYTES,
+      maxBatchLineBytes: config.MAX_BATCH_LINE_BYTES,
+      maxBatchFileBytes: config.MAX_BATCH_FILE_BYTES,
     },
     async close() {
       await events.close();

@@ -79,6 +79,18 @@ export const apiEnvSchema = z
       .int()
       .min(1_024)
       .default(40 * 1024 * 1024),
+    /** Longest line (one request) of a batch; a longer one makes the batch a 400 `invalid_batch`. */
+    MAX_BATCH_LINE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(1024 * 1024),
+    /** Largest JSONL file of a multipart `POST /v1/batches` (413 above): room for 50,000 small lines. */
+    MAX_BATCH_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .default(200 * 1024 * 1024),
     /** Longest a synchronous `/v1/images/*` call waits for its job (`Prefer: wait=N` is capped by it). */
     SYNC_WAIT_MAX_S: z.coerce.number().int().min(0).max(3_600).default(300),
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),

@@ -2,6 +2,7 @@ import type { Logger } from '@fluxq/core';
 import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type {
+  BatchStore,
   ImagesQueue,
   JobStore,
   WebhookDeliveryStore,
@@ -31,6 +32,10 @@ export interface ApiSettings {
   maxMultipartTotalBytes?: number;
   /** Longest wait of a synchronous `/v1/images/*` call, seconds (default 300). */
   syncWaitMaxS?: number;
+  /** Longest line (request) of a batch, bytes (default 1 MiB). */
+  maxBatchLineBytes?: number;
+  /** Largest JSONL batch file, bytes (default 200 MiB). */
+  maxBatchFileBytes?: number;
   /** Largest `POST /fal/webhook` body, bytes (default 20 MiB). */
   falWebhookMaxBodyBytes?: number;
 }
@@ -50,6 +55,8 @@ export interface ApiWebhooks {
 export interface ApiDeps {
   redis: Redis;
   store: JobStore;
+  /** Batches: status, counts, lines (DESIGN §5). */
+  batches: BatchStore;
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;

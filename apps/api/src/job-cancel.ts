@@ -1,5 +1,5 @@
 import { isTerminalStatus, JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
-import { emitJobEvent, markLeftQueue } from '@fluxq/queue';
+import { countBatchOutcome, emitJobEvent, markLeftQueue } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -30,6 +30,7 @@ export async function cancelJob(record: JobRecord, deps: ApiDeps): Promise<JobRe
       if (status === 'queued') await markLeftQueue(deps.redis, record.tenant, record.id);
       await removeFromQueue(record.id, deps);
       await emitCanceled(record.id, deps);
+      if (record.batch_id) await countCanceledInBatch(record.id, deps);
       break;
     }
     status = result.previous;
@@ -61,5 +62,20 @@ async function emitCanceled(id: string, deps: ApiDeps): Promise<void> {
     await emitJobEvent({ queue, deliveries, now: deps.now }, canceled, 'job.canceled');
   } catch (err) {
     deps.logger.error({ err, jobId: id }, 'could not queue the job.canceled webhook');
+  }
+}
+
+/**
+ * A canceled job of a batch counts toward the batch (once); the count that leaves nothing
+ * running moves a cancelling batch to `cancelled`. Logged, not thrown: the cancel stands.
+ */
+async function countCanceledInBatch(id: string, deps: ApiDeps): Promise<void> {
+  try {
+    const canceled = await deps.store.get(id);
+    if (!canceled) return;
+    const { queue, deliveries } = deps.webhooks;
+    await countBatchOutcome({ queue, deliveries, batches: deps.batches, now: deps.now }, canceled);
+  } catch (err) {
+    deps.logger.error({ err, jobId: id }, 'could not count a canceled batch job');
   }
 }

@@ -54,6 +54,11 @@ export interface ProcessorDeps {
   resilience: ResilienceParts;
   /** Records a webhook event of the job (if it asked for it) and queues its delivery; idempotent. */
   emitEvent: (record: JobRecord, type: WebhookEventType) => Promise<void>;
+  /**
+   * Counts a finished job of a batch and emits `batch.completed` when it finished the
+   * batch (idempotent per job); unset = no batch accounting (tests).
+   */
+  settleBatch?: (record: JobRecord) => Promise<void>;
   /** Tenants' running-jobs limit and queued-jobs index; unset = no tenant limits (tests). */
   tenantGate?: TenantGate;
   /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */

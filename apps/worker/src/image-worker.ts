@@ -2,6 +2,7 @@ import type { ImageJobData } from '@fluxq/core';
 import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
+import { settleBatchOf } from './job-webhook-events.js';
 import { createImageProcessor } from './processor.js';
 
 export interface ImageWorkerOptions {
@@ -56,6 +57,7 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
       )
       .then(async (result) => {
         const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
+        if (record) await settleBatchOf(record, deps);
         if (record?.webhook?.events.includes('job.failed')) await deps.emitEvent(record, 'job.failed');
       })
       .catch((updateErr: unknown) => deps.logger.error({ err: updateErr }, 'could not record a failed job'));

@@ -1,4 +1,4 @@
-import type { WebhookEventType } from '@fluxq/core';
+import type { JobRecord, WebhookEventType } from '@fluxq/core';
 import type { ProcessorDeps } from './deps.js';
 
 export const TERMINAL_EVENTS = {
@@ -15,12 +15,28 @@ export const TERMINAL_EVENTS = {
 export async function emitStored(jobId: string, type: WebhookEventType, deps: ProcessorDeps): Promise<void> {
   try {
     const record = await deps.store.get(jobId);
-    if (!record?.webhook?.events.includes(type)) return;
+    if (!record) return;
+    // Batch accounting first: it does not depend on the job having a webhook.
+    if (type !== 'job.started') await settleBatchOf(record, deps);
+    if (!record.webhook?.events.includes(type)) return;
     // Only what really happened: a job canceled while it ran did not succeed or fail.
     if (type !== 'job.started' && TERMINAL_EVENTS[record.status as keyof typeof TERMINAL_EVENTS] !== type)
       return;
     await deps.emitEvent(record, type);
   } catch (err) {
     deps.logger.error({ err, jobId, type }, 'could not queue a webhook event');
+  }
+}
+
+/**
+ * A finished job of a batch counts toward the batch (once, however often it is reported);
+ * the count that finishes the batch emits `batch.completed`. Logged, never thrown.
+ */
+export async function settleBatchOf(record: JobRecord, deps: ProcessorDeps): Promise<void> {
+  if (!record.batch_id || !deps.settleBatch) return;
+  try {
+    await deps.settleBatch(record);
+  } catch (err) {
+    deps.logger.error({ err, jobId: record.id, batchId: record.batch_id }, 'could not count a batch job');
   }
 }

@@ -3,6 +3,8 @@ import { createLogger } from '@fluxq/core';
 import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
+  countBatchOutcome,
+  createBatchStore,
   createJobStore,
   createRedis,
   createWebhookDeliveryStore,
@@ -35,8 +37,12 @@ async function main(): Promise<void> {
     secret: config.FILES_SIGNING_SECRET ?? randomBytes(32).toString('hex'),
     baseUrl: config.PUBLIC_BASE_URL,
   });
+  const batches = createBatchStore(redis);
   const deps: ProcessorDeps = {
     store,
+    settleBatch: async (record) => {
+      await countBatchOutcome({ batches, deliveries, queue: webhooksQueue, now: Date.now }, record);
+    },
     emitEvent: (record, type) =>
       emitJobEvent({ deliveries, queue: webhooksQueue, now: Date.now }, record, type),
     storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),

@@ -33,7 +33,8 @@ export function eventBody(delivery: WebhookDelivery, view: ViewContext): string 
   return JSON.stringify({
     type: delivery.type,
     timestamp: new Date(delivery.created_ms).toISOString(),
-    data: viewJob(delivery.snapshot, view),
+    // `batch.completed` carries the batch object; job events the job, with fresh file URLs.
+    data: delivery.batch ?? (delivery.snapshot ? viewJob(delivery.snapshot, view) : null),
   });
 }
 

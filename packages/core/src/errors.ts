@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   unknown_model: 400,
   prompt_too_long: 400,
   unsupported_parameter: 400,
+  invalid_batch: 400,
   // a job that failed while a synchronous call (/v1/images/*) waited for it
   provider_validation_error: 400,
   content_filtered: 400,
@@ -31,6 +32,7 @@ export const ERROR_CODES = {
   invalid_api_key: 401,
   not_found: 404,
   job_not_found: 404,
+  batch_not_found: 404,
   file_not_found: 404,
   upload_not_found: 404,
   model_not_found: 404,

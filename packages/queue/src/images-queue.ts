@@ -44,6 +44,30 @@ export async function enqueueImageJob(
   await queue.add(IMAGE_JOB_NAME, data, { jobId: data.jobId, priority: PRIORITY_VALUES[priority] });
 }
 
+/** Jobs per `addBulk` call when a batch is enqueued. */
+export const ENQUEUE_CHUNK = 1_000;
+
+/**
+ * Enqueues many jobs (a batch) with `addBulk`, `chunkSize` per call; each job's record
+ * must already be in the job store. On a failure, the jobs of earlier chunks stay
+ * queued: the caller removes them.
+ */
+export async function enqueueImageJobs(
+  queue: ImagesQueue,
+  jobs: ReadonlyArray<{ data: ImageJobData; priority: Priority }>,
+  chunkSize = ENQUEUE_CHUNK,
+): Promise<void> {
+  for (let start = 0; start < jobs.length; start += chunkSize) {
+    await queue.addBulk(
+      jobs.slice(start, start + chunkSize).map(({ data, priority }) => ({
+        name: IMAGE_JOB_NAME,
+        data,
+        opts: { jobId: data.jobId, priority: PRIORITY_VALUES[priority] },
+      })),
+    );
+  }
+}
+
 /**
  * Resolves once the queue is connected and has written its meta key. BullMQ writes it
  * fire-and-forget after connecting; a PING on the same connection is answered only

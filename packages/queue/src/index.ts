@@ -1,3 +1,17 @@
+export { type BatchOutcomeDeps, countBatchOutcome } from './batch-outcome.js';
+export {
+  BATCH_ID_PATTERN,
+  type BatchLine,
+  type BatchOutcome,
+  type BatchRecord,
+  type BatchStatus,
+  type BatchStore,
+  type BatchTransition,
+  type BatchView,
+  batchKeys,
+  createBatchStore,
+  viewBatch,
+} from './batch-store.js';
 export {
   createRedis,
   isRedisUnavailableError,
@@ -18,7 +32,9 @@ export {
 } from './fal-completions.js';
 export {
   createImagesQueue,
+  ENQUEUE_CHUNK,
   enqueueImageJob,
+  enqueueImageJobs,
   type ImageQueueOptions,
   type ImagesQueue,
   imageJobOptions,
@@ -36,7 +52,9 @@ export {
 } from './names.js';
 export {
   markLeftQueue,
+  markLeftQueueMany,
   markQueued,
+  markQueuedManyWithin,
   markQueuedWithin,
   queuedCount,
   queuedJobs,
@@ -44,6 +62,7 @@ export {
   tenantRunningLeasesKey,
 } from './tenant-queue-index.js';
 export {
+  batchDeliveryIdsFor,
   createWebhookDeliveryStore,
   DELIVERY_ID_PATTERN,
   type DeliveryAttempt,
@@ -58,6 +77,7 @@ export { createWebhookSettingsStore, type WebhookSettingsStore } from './webhook
 export {
   createWebhooksQueue,
   type EventEmitterDeps,
+  emitBatchEvent,
   emitJobEvent,
   enqueueDelivery,
   type WebhookJobData,

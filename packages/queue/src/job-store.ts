@@ -44,6 +44,8 @@ export interface UpdateResult {
 
 export interface JobStore {
   create(record: JobRecord): Promise<void>;
+  /** Many records (a batch), in pipelines of `chunkSize`. */
+  createMany(records: readonly JobRecord[], chunkSize?: number): Promise<void>;
   get(id: string): Promise<JobRecord | undefined>;
   /** Several jobs in one round trip, in the order of `ids` (undefined where a job is gone). */
   getMany(ids: readonly string[]): Promise<Array<JobRecord | undefined>>;
@@ -94,6 +96,20 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
         .expire(key, retentionS)
         .zadd(storeKeys.tenantJobs(record.tenant), record.created_ms, record.id)
         .exec();
+    },
+
+    async createMany(records, chunkSize = 1_000) {
+      for (let start = 0; start < records.length; start += chunkSize) {
+        const pipeline = redis.pipeline();
+        for (const record of records.slice(start, start + chunkSize)) {
+          const key = storeKeys.job(record.id);
+          pipeline
+            .hset(key, ...encode(record))
+            .expire(key, retentionS)
+            .zadd(storeKeys.tenantJobs(record.tenant), record.created_ms, record.id);
+        }
+        for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+      }
     },
 
     async get(id) {

@@ -61,6 +61,48 @@ export async function markQueuedWithin(
   return added === 1;
 }
 
+// KEYS[1] the tenant's queued set; ARGV[1] limit ('' = none), ARGV[2..] score/id pairs.
+// Adds them all when the set then holds at most ARGV[1], or none; returns {added (0|1), count before}.
+const ADD_MANY_WITHIN_LIMIT = `
+local count = redis.call('ZCARD', KEYS[1])
+local adding = (#ARGV - 1) / 2
+if ARGV[1] ~= '' and count + adding > tonumber(ARGV[1]) then return {0, count} end
+for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return {1, count}
+`;
+
+/**
+ * Records a batch's jobs as queued, all or none: with a `limit`, only when the tenant's
+ * queued jobs stay within it (one step, so two API processes cannot both overfill it).
+ */
+export async function markQueuedManyWithin(
+  redis: Redis,
+  tenant: string,
+  jobs: ReadonlyArray<{ jobId: string; ms: number }>,
+  limit: number | null,
+): Promise<boolean> {
+  if (!('fluxqTenantQueuedAddMany' in redis)) {
+    redis.defineCommand('fluxqTenantQueuedAddMany', { numberOfKeys: 1, lua: ADD_MANY_WITHIN_LIMIT });
+  }
+  const args: string[] = [limit === null ? '' : String(limit)];
+  for (const job of jobs) args.push(String(job.ms), job.jobId);
+  const [added] = await (
+    redis as Redis & { fluxqTenantQueuedAddMany(key: string, ...args: string[]): Promise<[0 | 1, number]> }
+  ).fluxqTenantQueuedAddMany(tenantQueuedKey(tenant), ...args);
+  return added === 1;
+}
+
+/** Takes a batch's jobs out of the queued index (not accepted, or canceled). */
+export async function markLeftQueueMany(
+  redis: Redis,
+  tenant: string,
+  jobIds: readonly string[],
+): Promise<void> {
+  for (let start = 0; start < jobIds.length; start += 1_000) {
+    await redis.zrem(tenantQueuedKey(tenant), ...jobIds.slice(start, start + 1_000));
+  }
+}
+
 /** The job is no longer queued (started, canceled, or never accepted); a no-op when it was not. */
 export async function markLeftQueue(redis: Redis, tenant: string, jobId: string): Promise<void> {
   await redis.zrem(tenantQueuedKey(tenant), jobId);

@@ -1,5 +1,6 @@
 import type { JobRecord, WebhookEventType } from '@fluxq/core';
 import type { Redis } from 'ioredis';
+import type { BatchView } from './batch-store.js';
 import { QUEUE_PREFIX } from './names.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -38,8 +39,10 @@ export interface WebhookDelivery {
   resends: number;
   /** Attempts in the current round (the retry schedule starts again on a resend). */
   step: number;
-  /** The job as it was when the event happened; shown (with fresh file URLs) in the body. */
-  snapshot: JobRecord;
+  /** The job as it was when the event happened; shown (with fresh file URLs) in the body. Null for batch events. */
+  snapshot: JobRecord | null;
+  /** `batch.completed`: the batch as it was when it finished (the body's `data`). */
+  batch?: BatchView;
 }
 
 export type DeliveryPatch = Partial<Omit<WebhookDelivery, 'id' | 'tenant' | 'event_id' | 'created_ms'>>;
@@ -52,6 +55,15 @@ const keys = {
   tenant: (tenant: string) => `${QUEUE_PREFIX}:webhook-deliveries:${tenant}`,
   job: (jobId: string) => `${QUEUE_PREFIX}:job-webhooks:${jobId}`,
 };
+
+/** Ids of a batch's event (`batch.completed`), derived like a job's: emitting it twice is one delivery. */
+export function batchDeliveryIdsFor(
+  batchId: string,
+  type: WebhookEventType,
+): { id: string; eventId: string } {
+  const suffix = `${batchId.replace(/^batch_/, '')}_${type.replace('.', '_')}`;
+  return { id: `whd_${suffix}`, eventId: `msg_${suffix}` };
+}
 
 /** Ids derived from the job and event, so emitting an event twice (after a crash) is one delivery. */
 export function deliveryIdsFor(jobId: string, type: WebhookEventType): { id: string; eventId: string } {

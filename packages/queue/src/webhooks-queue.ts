@@ -1,7 +1,14 @@
 import type { JobRecord, WebhookEventType } from '@fluxq/core';
 import { type ConnectionOptions, Queue } from 'bullmq';
+import type { BatchRecord } from './batch-store.js';
+import { viewBatch } from './batch-store.js';
 import { QUEUE_PREFIX, WEBHOOK_JOB_NAME, WEBHOOKS_QUEUE } from './names.js';
-import { deliveryIdsFor, type WebhookDelivery, type WebhookDeliveryStore } from './webhook-deliveries.js';
+import {
+  batchDeliveryIdsFor,
+  deliveryIdsFor,
+  type WebhookDelivery,
+  type WebhookDeliveryStore,
+} from './webhook-deliveries.js';
 
 /** A `webhooks` queue job: which delivery to attempt. Retries are the processor's (the schedule). */
 export interface WebhookJobData {
@@ -66,6 +73,42 @@ export async function emitJobEvent(
     resends: 0,
     step: 0,
     snapshot: record,
+  };
+  await deps.deliveries.createIfAbsent(delivery);
+  await enqueueDelivery(deps.queue, id);
+}
+
+/**
+ * Records `batch.completed` for the batch's `webhook_url` (if it has one) and queues its
+ * delivery. Call it only from the caller whose count finished the batch; calling it again
+ * (after a crash) is still one delivery, keyed by batch and event.
+ */
+export async function emitBatchEvent(
+  deps: EventEmitterDeps,
+  batch: BatchRecord,
+  type: Extract<WebhookEventType, 'batch.completed'> = 'batch.completed',
+): Promise<void> {
+  if (!batch.webhook_url) return;
+  const { id, eventId } = batchDeliveryIdsFor(batch.id, type);
+  const nowMs = deps.now();
+  const delivery: WebhookDelivery = {
+    id,
+    tenant: batch.tenant,
+    event_id: eventId,
+    type,
+    job_id: null,
+    url: batch.webhook_url,
+    status: 'pending',
+    attempts: [],
+    created_at: Math.floor(nowMs / 1000),
+    created_ms: nowMs,
+    next_attempt_at: Math.floor(nowMs / 1000),
+    completed_at: null,
+    failure_reason: null,
+    resends: 0,
+    step: 0,
+    snapshot: null,
+    batch: viewBatch(batch),
   };
   await deps.deliveries.createIfAbsent(delivery);
   await enqueueDelivery(deps.queue, id);

@@ -18,7 +18,10 @@ export interface QueuedPlace {
  * worker died between starting a job and leaving the index, a job failed or expired
  * while queued). Only run when the tenant looks full, so a normal submit costs one call.
  */
-async function pruneStale(deps: Pick<ApiDeps, 'redis' | 'store' | 'now'>, tenant: string): Promise<number> {
+export async function pruneStale(
+  deps: Pick<ApiDeps, 'redis' | 'store' | 'now'>,
+  tenant: string,
+): Promise<number> {
   const indexed = await queuedJobs(deps.redis, tenant);
   const records = await deps.store.getMany(indexed.map((entry) => entry.jobId));
   let pruned = 0;
