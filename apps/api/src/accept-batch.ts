@@ -15,7 +15,6 @@ import { type PreparedImage, prepareInputImage } from '@fluxq/images';
 import {
   type BatchRecord,
   emitBatchEvent,
-  enqueueImageJobs,
   markLeftQueueMany,
   markQueuedManyWithin,
   storeKeys,
@@ -30,6 +29,7 @@ import {
   type ParsedBatch,
 } from './batch-input.js';
 import type { ApiDeps } from './deps.js';
+import { dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
 import { parseJobWebhook } from './job-webhook.js';
@@ -337,8 +337,8 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
     await deps.store.createMany(records);
     const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
     enqueueStarted = true;
-    await enqueueImageJobs(
-      deps.queue,
+    // Into the tenant's fair waiting lists; the dispatcher feeds them to the queue in turns.
+    await deps.fair.admit(
       records.map((record) => ({
         data: { jobId: record.id, tenant, ...(maxRunning === null ? {} : { maxRunning }) },
         priority: record.priority,
@@ -366,6 +366,7 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
       );
     }
   }
+  await dispatchNow(deps);
   const accepted = await deps.batches.get(batchId);
   if (!accepted) throw new Error(`batch ${batchId} disappeared after it was accepted`);
   return accepted;

@@ -8,8 +8,8 @@ import {
   type StoredInput,
 } from '@fluxq/core';
 import { prepareInputImage, storeInputImage } from '@fluxq/images';
-import { enqueueImageJob } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
+import { dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
 import { parseJobWebhook } from './job-webhook.js';
@@ -115,16 +115,16 @@ export async function acceptImageJob(
     // The workers hold the tenant to its running-jobs limit as it was when the job was accepted.
     const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
     try {
-      await enqueueImageJob(
-        deps.queue,
-        { jobId: id, tenant, ...(maxRunning === null ? {} : { maxRunning }) },
-        priority,
-      );
+      // Into the tenant's fair waiting list; the dispatcher moves it to the queue in its turn.
+      await deps.fair.admit([
+        { data: { jobId: id, tenant, ...(maxRunning === null ? {} : { maxRunning }) }, priority },
+      ]);
     } catch (err) {
       // Not enqueued means not accepted: leave no record that would never run.
       await deps.store.delete(id, tenant).catch(() => {});
       throw err;
     }
+    await dispatchNow(deps);
     return record;
   } catch (err) {
     // Not accepted: its queued place, its spend and the inputs it stored are given back.

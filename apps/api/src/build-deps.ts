@@ -4,6 +4,7 @@ import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   createBatchStore,
+  createFairQueue,
   createImagesQueue,
   createJobStore,
   createRedis,
@@ -49,6 +50,7 @@ export async function buildApiDeps(
     redis,
     events,
     queue,
+    fair: createFairQueue(queueConnection, queue, { window: config.FAIR_WINDOW }),
     webhooks: {
       queue: webhooksQueue,
       deliveries: createWebhookDeliveryStore(redis),

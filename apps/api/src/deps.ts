@@ -3,6 +3,7 @@ import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type {
   BatchStore,
+  FairQueue,
   ImagesQueue,
   JobStore,
   WebhookDeliveryStore,
@@ -60,6 +61,8 @@ export interface ApiDeps {
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;
+  /** Tenants' fair waiting lists in front of `queue` (accepted jobs go here). */
+  fair: FairQueue;
   webhooks: ApiWebhooks;
   storage: BlobStorage;
   signer: UrlSigner;

@@ -114,6 +114,11 @@ export const workerEnvSchema = z
       .default(25 * 1024 * 1024),
     /** Lets input image URLs use plain http (local development and tests only). */
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
+    /**
+     * Jobs kept waiting in the `images` queue at most; the rest wait in their tenants' fair lists
+     * and are fed in round-robin turns, so one tenant's batch cannot starve another's work.
+     */
+    FAIR_WINDOW: z.coerce.number().int().min(1).max(100_000).default(50),
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {

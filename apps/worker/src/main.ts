@@ -5,12 +5,15 @@ import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   countBatchOutcome,
   createBatchStore,
+  createFairQueue,
+  createImagesQueue,
   createJobStore,
   createRedis,
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
   emitJobEvent,
+  runDispatcher,
 } from '@fluxq/queue';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
@@ -30,6 +33,12 @@ async function main(): Promise<void> {
   const store = createJobStore(redis);
   const deliveries = createWebhookDeliveryStore(redis);
   const webhooksQueue = createWebhooksQueue(redis);
+  // Feeds the images queue from the tenants' fair lists, in turns, keeping FAIR_WINDOW jobs waiting.
+  const imagesQueue = createImagesQueue(redis);
+  const dispatcher = runDispatcher(createFairQueue(redis, imagesQueue, { window: config.FAIR_WINDOW }), {
+    intervalMs: 50,
+    onError: (err) => logger.warn({ err }, 'fair dispatch failed'),
+  });
   if (!config.FILES_SIGNING_SECRET) {
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs in webhook bodies will not verify at the API');
   }
@@ -114,7 +123,9 @@ async function main(): Promise<void> {
       }, config.WORKER_SHUTDOWN_TIMEOUT_MS);
       try {
         await Promise.all([worker.close(), webhookWorker.close()]);
+        dispatcher.stop();
         await webhooksQueue.close();
+        await imagesQueue.close();
       } catch (err) {
         logger.error({ err }, 'worker close failed');
       } finally {

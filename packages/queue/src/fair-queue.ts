@@ -1,0 +1,200 @@
+import type { ImageJobData, Priority } from '@fluxq/core';
+import type { Redis } from 'ioredis';
+import { enqueueImageJobs, type ImagesQueue } from './images-queue.js';
+import { IMAGES_QUEUE, QUEUE_PREFIX } from './names.js';
+
+/**
+ * Fairness between tenants in front of the `images` queue (design in the README). Accepted
+ * jobs wait in per-tenant lists per priority class; a dispatcher moves them into BullMQ in
+ * round-robin order over the tenants, keeping at most `window` jobs waiting there. A
+ * tenant's new job therefore waits behind the window and one job per other active tenant
+ * per turn, never behind another tenant's whole batch.
+ *
+ * Keys (all under `{fluxq}`, one slot with the queue's):
+ * - `fair:jobs:<class>:<tenant>`: list of JSON `{data, priority}` waiting to be dispatched;
+ * - `fair:ring:<class>`: list of tenants with waiting jobs, in turn order; `fair:ringset:<class>` its members;
+ * - `fair:transit`: zset of popped job ids → ms, until BullMQ has them (a dispatcher that dies
+ *   between the pop and the add leaves them here; `sweep` adds them again).
+ */
+
+/** Classes in the order they are served: every interactive tenant before any default one. */
+const CLASSES: readonly Priority[] = ['interactive', 'default', 'bulk'];
+
+const k = {
+  jobs: (cls: string, tenant: string) => `${QUEUE_PREFIX}:fair:jobs:${cls}:${tenant}`,
+  ring: (cls: string) => `${QUEUE_PREFIX}:fair:ring:${cls}`,
+  ringSet: (cls: string) => `${QUEUE_PREFIX}:fair:ringset:${cls}`,
+  transit: `${QUEUE_PREFIX}:fair:transit`,
+  transitData: `${QUEUE_PREFIX}:fair:transit-data`,
+  wait: `${QUEUE_PREFIX}:${IMAGES_QUEUE}:wait`,
+  prioritized: `${QUEUE_PREFIX}:${IMAGES_QUEUE}:prioritized`,
+};
+
+export interface FairEntry {
+  data: ImageJobData;
+  priority: Priority;
+}
+
+// KEYS[1] jobs list, KEYS[2] ring, KEYS[3] ring set; ARGV[1] tenant, ARGV[2..] entries (JSON).
+const ADMIT = `
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return #ARGV - 1
+`;
+
+// KEYS[1] wait, KEYS[2] prioritized, KEYS[3] transit, KEYS[4] transit data, then per class ring and
+// ring set (KEYS[5..]). ARGV[1] window, ARGV[2] now ms, ARGV[3] prefix, ARGV[4..] class names.
+// Pops one job per tenant per turn while the window has room; skips jobs no longer queued.
+const DISPATCH = `
+local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1]) - redis.call('ZCARD', KEYS[2]) - redis.call('ZCARD', KEYS[3])
+local popped = {}
+local prefix = ARGV[3]
+for c = 4, #ARGV do
+  local cls = ARGV[c]
+  local ring = KEYS[5 + (c - 4) * 2]
+  local ringSet = KEYS[6 + (c - 4) * 2]
+  while room > 0 do
+    local tenant = redis.call('LPOP', ring)
+    if not tenant then break end
+    local listKey = prefix .. ':fair:jobs:' .. cls .. ':' .. tenant
+    local entry = redis.call('LPOP', listKey)
+    if redis.call('LLEN', listKey) > 0 then redis.call('RPUSH', ring, tenant) else redis.call('SREM', ringSet, tenant) end
+    if entry then
+      local id = cjson.decode(entry)['data']['jobId']
+      local status = redis.call('HGET', prefix .. ':job:' .. id, 'status')
+      if status == '"queued"' then
+        redis.call('ZADD', KEYS[3], ARGV[2], id)
+        redis.call('HSET', KEYS[4], id, entry)
+        popped[#popped + 1] = entry
+        room = room - 1
+      end
+    end
+  end
+end
+return popped
+`;
+
+export interface FairQueue {
+  /** Puts accepted jobs in their tenants' waiting lists (records must already exist). */
+  admit(entries: readonly FairEntry[]): Promise<void>;
+  /** One dispatch round: fills the `images` queue's window fairly; returns how many moved. */
+  dispatch(): Promise<number>;
+  /** Adds jobs popped more than `olderThanMs` ago that BullMQ may not have (a dispatcher died). */
+  sweep(olderThanMs?: number): Promise<number>;
+  /** Jobs still waiting in the fair lists (not yet in BullMQ). */
+  waiting(): Promise<number>;
+}
+
+export function createFairQueue(
+  redis: Redis,
+  queue: ImagesQueue,
+  options: { window: number; now?: () => number },
+): FairQueue {
+  const now = options.now ?? Date.now;
+  const toBullMq = async (entries: FairEntry[]) => {
+    if (entries.length === 0) return;
+    await enqueueImageJobs(queue, entries);
+    const ids = entries.map((entry) => entry.data.jobId);
+    await redis
+      .multi()
+      .zrem(k.transit, ...ids)
+      .hdel(k.transitData, ...ids)
+      .exec();
+  };
+  const fair: FairQueue = {
+    async admit(entries) {
+      const byList = new Map<string, FairEntry[]>();
+      for (const entry of entries) {
+        const key = `${entry.priority}\u0000${entry.data.tenant}`;
+        byList.set(key, [...(byList.get(key) ?? []), entry]);
+      }
+      for (const group of byList.values()) {
+        const { priority, data } = group[0]!;
+        for (let start = 0; start < group.length; start += 1_000) {
+          const chunk = group.slice(start, start + 1_000).map((entry) => JSON.stringify(entry));
+          await redis.eval(
+            ADMIT,
+            3,
+            k.jobs(priority, data.tenant),
+            k.ring(priority),
+            k.ringSet(priority),
+            data.tenant,
+            ...chunk,
+          );
+        }
+      }
+    },
+    async dispatch() {
+      const ringKeys = CLASSES.flatMap((cls) => [k.ring(cls), k.ringSet(cls)]);
+      const popped = (await redis.eval(
+        DISPATCH,
+        4 + ringKeys.length,
+        k.wait,
+        k.prioritized,
+        k.transit,
+        k.transitData,
+        ...ringKeys,
+        String(options.window),
+        String(now()),
+        QUEUE_PREFIX,
+        ...CLASSES,
+      )) as string[];
+      await toBullMq(popped.map((entry) => JSON.parse(entry) as FairEntry));
+      return popped.length;
+    },
+    async sweep(olderThanMs = 30_000) {
+      const stale = await redis.zrangebyscore(k.transit, '-inf', now() - olderThanMs);
+      if (stale.length === 0) return 0;
+      const entries = (await redis.hmget(k.transitData, ...stale)).filter((e): e is string => e !== null);
+      await toBullMq(entries.map((entry) => JSON.parse(entry) as FairEntry));
+      return entries.length;
+    },
+    async waiting() {
+      let total = 0;
+      for (const cls of CLASSES) {
+        for (const tenant of await redis.lrange(k.ring(cls), 0, -1))
+          total += await redis.llen(k.jobs(cls, tenant));
+      }
+      return total;
+    },
+  };
+  return fair;
+}
+
+/** Keeps dispatching in the background: every `intervalMs`, and at once when poked. */
+export function runDispatcher(
+  fair: FairQueue,
+  options: { intervalMs: number; onError: (err: unknown) => void },
+) {
+  let running = false;
+  let again = false;
+  const round = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      // A poke during a round means more work arrived: run once more after it.
+      do {
+        again = false;
+        await fair.dispatch();
+      } while (again);
+    } catch (err) {
+      options.onError(err);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void round(), options.intervalMs);
+  const sweeper = setInterval(() => void fair.sweep().catch(options.onError), 10_000);
+  timer.unref();
+  sweeper.unref();
+  return {
+    poke: () => void round(),
+    stop() {
+      clearInterval(timer);
+      clearInterval(sweeper);
+    },
+  };
+}
