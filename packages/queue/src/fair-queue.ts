@@ -106,7 +106,9 @@ export function createFairQueue(
       const byList = new Map<string, FairEntry[]>();
       for (const entry of entries) {
         const key = `${entry.priority}\u0000${entry.data.tenant}`;
-        byList.set(key, [...(byList.get(key) ?? []), entry]);
+        const group = byList.get(key);
+        if (group) group.push(entry);
+        else byList.set(key, [entry]);
       }
       for (const group of byList.values()) {
         const { priority, data } = group[0]!;

@@ -54,28 +54,14 @@ export async function emitJobEvent(
 ): Promise<void> {
   const webhook = record.webhook;
   if (!webhook?.events.includes(type)) return;
-  const { id, eventId } = deliveryIdsFor(record.id, type);
-  const nowMs = deps.now();
-  const delivery: WebhookDelivery = {
-    id,
+  await recordAndQueue(deps, {
+    ...deliveryIdsFor(record.id, type),
     tenant: record.tenant,
-    event_id: eventId,
     type,
     job_id: record.id,
     url: webhook.url,
-    status: 'pending',
-    attempts: [],
-    created_at: Math.floor(nowMs / 1000),
-    created_ms: nowMs,
-    next_attempt_at: Math.floor(nowMs / 1000),
-    completed_at: null,
-    failure_reason: null,
-    resends: 0,
-    step: 0,
     snapshot: record,
-  };
-  await deps.deliveries.createIfAbsent(delivery);
-  await enqueueDelivery(deps.queue, id);
+  });
 }
 
 /**
@@ -89,15 +75,30 @@ export async function emitBatchEvent(
   type: Extract<WebhookEventType, 'batch.completed'> = 'batch.completed',
 ): Promise<void> {
   if (!batch.webhook_url) return;
-  const { id, eventId } = batchDeliveryIdsFor(batch.id, type);
-  const nowMs = deps.now();
-  const delivery: WebhookDelivery = {
-    id,
+  await recordAndQueue(deps, {
+    ...batchDeliveryIdsFor(batch.id, type),
     tenant: batch.tenant,
-    event_id: eventId,
     type,
     job_id: null,
     url: batch.webhook_url,
+    snapshot: null,
+    batch: viewBatch(batch),
+  });
+}
+
+/** What differs between events; the rest of a new delivery is the same for all. */
+type NewDelivery = Pick<WebhookDelivery, 'tenant' | 'type' | 'job_id' | 'url' | 'snapshot' | 'batch'> & {
+  id: string;
+  eventId: string;
+};
+
+/** Creates the delivery unless it exists (a repeated emit) and queues its first attempt. */
+async function recordAndQueue(deps: EventEmitterDeps, event: NewDelivery): Promise<void> {
+  const { eventId, ...fields } = event;
+  const nowMs = deps.now();
+  await deps.deliveries.createIfAbsent({
+    ...fields,
+    event_id: eventId,
     status: 'pending',
     attempts: [],
     created_at: Math.floor(nowMs / 1000),
@@ -107,9 +108,6 @@ export async function emitBatchEvent(
     failure_reason: null,
     resends: 0,
     step: 0,
-    snapshot: null,
-    batch: viewBatch(batch),
-  };
-  await deps.deliveries.createIfAbsent(delivery);
-  await enqueueDelivery(deps.queue, id);
+  });
+  await enqueueDelivery(deps.queue, event.id);
 }
