@@ -1,10 +1,11 @@
 import {
   envBool,
+  envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
-  envList,
   envLogLevel,
   envRedisUrl,
+  envUrlAllowList,
   parseEnv,
 } from '@fluxq/core';
 import { FAL_JWKS_URL } from '@fluxq/fal';
@@ -26,11 +27,7 @@ export const apiEnvSchema = z
     FILES_SIGNING_SECRET: envFilesSigningSecret,
     /** How long a handed-out file URL stays valid. */
     FILE_URL_TTL_S: envFileUrlTtlS,
-    /**
-     * Hosts, IPs or CIDRs that webhook and image URLs may reach although they are private
-     * (comma-separated; local development and tests). Everything else private is refused.
-     */
-    URL_ALLOW_LIST: envList,
+    URL_ALLOW_LIST: envUrlAllowList,
     /** After `POST /v1/webhooks/secret/rotate` deliveries carry the old secret's signature this long too. */
     WEBHOOK_SECRET_OVERLAP_S: z.coerce
       .number()
@@ -108,11 +105,7 @@ export const apiEnvSchema = z
       .default(20 * 1024 * 1024),
     /** Lets input image URLs use plain http (local development and tests only). */
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
-    /**
-     * Jobs kept waiting in the `images` queue at most; the rest wait in their tenants' fair lists
-     * and are fed in round-robin turns, so one tenant's batch cannot starve another's work.
-     */
-    FAIR_WINDOW: z.coerce.number().int().min(1).max(100_000).default(50),
+    FAIR_WINDOW: envFairWindow,
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {

@@ -13,6 +13,15 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** What `edit` and `generate` both take: the image parameters and where outputs go. */
+export const IMAGE_OPTIONS = {
+  model: { type: 'string', short: 'm' },
+  size: { type: 'string', short: 's' },
+  format: { type: 'string', short: 'f' },
+  n: { type: 'string', short: 'n' },
+  out: { type: 'string', short: 'o' },
+} as const;
+
 export interface CommonOptions {
   baseUrl: string;
   apiKey: string | undefined;

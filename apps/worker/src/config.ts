@@ -1,10 +1,11 @@
 import {
   envBool,
+  envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
-  envList,
   envLogLevel,
   envRedisUrl,
+  envUrlAllowList,
   parseEnv,
 } from '@fluxq/core';
 import { z } from 'zod';
@@ -99,11 +100,7 @@ export const workerEnvSchema = z
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     /** Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); tests use a small one. */
     WEBHOOK_SCHEDULE_SCALE: z.coerce.number().positive().default(1),
-    /**
-     * Hosts, IPs or CIDRs that webhook and image URLs may reach although they are private
-     * (comma-separated; local development and tests). Everything else private is refused.
-     */
-    URL_ALLOW_LIST: envList,
+    URL_ALLOW_LIST: envUrlAllowList,
     STORAGE_DRIVER: z.enum(['local']).default('local'),
     STORAGE_DIR: z.string().min(1).default('.data/storage'),
     IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
@@ -114,11 +111,7 @@ export const workerEnvSchema = z
       .default(25 * 1024 * 1024),
     /** Lets input image URLs use plain http (local development and tests only). */
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
-    /**
-     * Jobs kept waiting in the `images` queue at most; the rest wait in their tenants' fair lists
-     * and are fed in round-robin turns, so one tenant's batch cannot starve another's work.
-     */
-    FAIR_WINDOW: z.coerce.number().int().min(1).max(100_000).default(50),
+    FAIR_WINDOW: envFairWindow,
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {

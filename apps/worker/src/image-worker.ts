@@ -1,4 +1,4 @@
-import type { ImageJobData } from '@fluxq/core';
+import { type ImageJobData, unixSeconds } from '@fluxq/core';
 import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
@@ -51,7 +51,7 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
         {
           status: 'failed',
           error: { code: 'internal_error', message: err.message },
-          completed_at: Math.floor(deps.now() / 1000),
+          completed_at: unixSeconds(deps.now()),
         },
         { ifStatusIn: ['queued', 'running'] },
       )

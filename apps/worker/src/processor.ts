@@ -1,11 +1,11 @@
-import type { ImageJobData, JobErrorCode } from '@fluxq/core';
+import { type ImageJobData, type JobErrorCode, unixSeconds } from '@fluxq/core';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
 import { JobCanceledError } from './fal-wait.js';
 import { classifyFailure } from './job-failure.js';
 import { emitStored, TERMINAL_EVENTS } from './job-webhook-events.js';
 import { decideNextStep } from './next-step.js';
-import { attemptTimings, cancelOutstanding, runAttempt, toSeconds } from './run-attempt.js';
+import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
 import { tenantWaitMs } from './tenant-gate.js';
 
 /**
@@ -40,7 +40,7 @@ export function createImageProcessor(deps: ProcessorDeps) {
         {
           status: 'failed',
           error: { code, message },
-          completed_at: toSeconds(completedMs),
+          completed_at: unixSeconds(completedMs),
           timings: {
             queue_ms: startedMs - record.created_ms,
             provider_ms: null,
@@ -77,7 +77,7 @@ export function createImageProcessor(deps: ProcessorDeps) {
       const attempt = record.attempts + 1;
       const started = await deps.store.update(
         jobId,
-        { status: 'running', attempts: attempt, started_ms: startedMs, started_at: toSeconds(startedMs) },
+        { status: 'running', attempts: attempt, started_ms: startedMs, started_at: unixSeconds(startedMs) },
         { ifStatusIn: ['queued', 'running'] },
       );
       // Canceled (or already finished by an earlier run): nothing to do.

@@ -6,6 +6,7 @@ import {
   priceRequest,
   resolveOutputSize,
   splitImageCount,
+  unixSeconds,
 } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
@@ -14,8 +15,6 @@ import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
 import { prepareInputs } from './prepare-inputs.js';
 import { storeOutputs } from './store-outputs.js';
-
-export const toSeconds = (ms: number) => Math.floor(ms / 1000);
 
 async function outputSize(
   record: JobRecord,
@@ -73,7 +72,7 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
       status: 'succeeded',
       output,
       error: null,
-      completed_at: toSeconds(completedMs),
+      completed_at: unixSeconds(completedMs),
       timings: {
         queue_ms: (record.started_ms ?? completedMs) - record.created_ms,
         provider_ms: providerDoneMs - firstSubmitMs,

@@ -1,4 +1,4 @@
-import { type Logger, type ViewContext, viewJob } from '@fluxq/core';
+import { type Logger, unixSeconds, type ViewContext, viewJob } from '@fluxq/core';
 import type {
   DeliveryPatch,
   WebhookDelivery,
@@ -26,8 +26,6 @@ export interface WebhookProcessorDeps {
   };
 }
 
-const toSeconds = (ms: number) => Math.floor(ms / 1000);
-
 /** The Standard Webhooks body: `{type, timestamp, data}` with the job as the API shows it. */
 export function eventBody(delivery: WebhookDelivery, view: ViewContext): string {
   return JSON.stringify({
@@ -53,7 +51,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
     const stop = (patch: DeliveryPatch) =>
       deps.deliveries.update(delivery.id, {
         next_attempt_at: null,
-        completed_at: toSeconds(deps.now()),
+        completed_at: unixSeconds(deps.now()),
         ...patch,
       });
 
@@ -76,16 +74,20 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'fluxq-webhooks',
-        ...signedHeaders({ id: delivery.event_id, timestampS: toSeconds(startedMs), body, secrets }),
+        ...signedHeaders({ id: delivery.event_id, timestampS: unixSeconds(startedMs), body, secrets }),
       },
     });
     const attempt = {
-      at: toSeconds(startedMs),
+      at: unixSeconds(startedMs),
       status_code: outcome.status ?? null,
       error: outcome.kind === 'delivered' ? null : (outcome.error ?? null),
       duration_ms: outcome.durationMs,
     };
-    const finished = { next_attempt_at: null, completed_at: toSeconds(deps.now()), step: delivery.step + 1 };
+    const finished = {
+      next_attempt_at: null,
+      completed_at: unixSeconds(deps.now()),
+      step: delivery.step + 1,
+    };
 
     if (outcome.kind === 'delivered') {
       await deps.deliveries.recordAttempt(delivery.id, attempt, {
@@ -132,7 +134,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
     }
     const dueMs = deps.now() + delayMs;
     await deps.deliveries.recordAttempt(delivery.id, attempt, {
-      next_attempt_at: toSeconds(dueMs),
+      next_attempt_at: unixSeconds(dueMs),
       step: delivery.step + 1,
     });
     log.debug({ status: outcome.status, error: outcome.error, delayMs }, 'webhook attempt failed; retrying');

@@ -5,6 +5,9 @@ import type { Cost } from './pricing.js';
 import type { Priority } from './request-schema.js';
 import type { JobWebhook } from './webhook-events.js';
 
+/** Unix seconds of a ms timestamp: the unit of every `*_at` field clients see. */
+export const unixSeconds = (ms: number) => Math.floor(ms / 1000);
+
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 export const isTerminalStatus = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status);

@@ -43,10 +43,14 @@ export function createWebhookSettingsStore(
     const until = Number(fields.previous_until);
     return fields.previous_secret && until > now() ? until : null;
   };
+  /** The tenant's settings, its secret created first if it has none yet. */
+  const settingsOf = async (tenant: string) => {
+    await redis.hsetnx(keyOf(tenant), 'secret', options.generate());
+    return redis.hgetall(keyOf(tenant));
+  };
   return {
     async secret(tenant) {
-      await redis.hsetnx(keyOf(tenant), 'secret', options.generate());
-      const fields = await redis.hgetall(keyOf(tenant));
+      const fields = await settingsOf(tenant);
       return { secret: fields.secret as string, previousUntilMs: previousUntil(fields) };
     },
     async rotate(tenant, overlapMs) {
@@ -56,8 +60,9 @@ export function createWebhookSettingsStore(
       return { secret, previousUntilMs: until };
     },
     async signingSecrets(tenant) {
-      const { secret } = await this.secret(tenant);
-      const fields = await redis.hgetall(keyOf(tenant));
+      // Every delivery attempt calls this: one create-if-absent and one read.
+      const fields = await settingsOf(tenant);
+      const secret = fields.secret as string;
       return previousUntil(fields) ? [secret, fields.previous_secret as string] : [secret];
     },
     async disable(tenant, url, reason) {

@@ -6,6 +6,7 @@ import {
   type CommonOptions,
   commonOptions,
   formatOption,
+  IMAGE_OPTIONS,
   intOption,
   parse,
   sizeOption,
@@ -37,11 +38,7 @@ export interface EditOptions extends CommonOptions {
 export function parseEditArgs(args: string[], env: NodeJS.ProcessEnv, cwd: string): EditOptions | undefined {
   const { values, positionals } = parse(args, {
     prompt: { type: 'string', short: 'p' },
-    model: { type: 'string', short: 'm' },
-    size: { type: 'string', short: 's' },
-    format: { type: 'string', short: 'f' },
-    n: { type: 'string', short: 'n' },
-    out: { type: 'string', short: 'o' },
+    ...IMAGE_OPTIONS,
     resume: { type: 'boolean' },
     concurrency: { type: 'string', short: 'c' },
     'poll-interval': { type: 'string' },

@@ -1,6 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { commonOptions, formatOption, intOption, parse, sizeOption, UsageError } from '../args.js';
+import {
+  commonOptions,
+  formatOption,
+  IMAGE_OPTIONS,
+  intOption,
+  parse,
+  sizeOption,
+  UsageError,
+} from '../args.js';
 import { makeClient } from '../client.js';
 import { downloadTo } from '../download.js';
 import { outputFileName } from '../files.js';
@@ -10,11 +18,7 @@ import { formatCost } from '../progress.js';
 
 export async function generateCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
-    n: { type: 'string', short: 'n' },
-    model: { type: 'string', short: 'm' },
-    size: { type: 'string', short: 's' },
-    format: { type: 'string', short: 'f' },
-    out: { type: 'string', short: 'o' },
+    ...IMAGE_OPTIONS,
     timeout: { type: 'string' },
   });
   if (values.help) {
