@@ -25,6 +25,7 @@ import {
   type BatchLineError,
   type BatchRequestLine,
   BatchValidationError,
+  EMPTY_BATCH_ERROR,
   MAX_LISTED_ERRORS,
   type ParsedBatch,
 } from './batch-input.js';
@@ -169,7 +170,8 @@ export async function validateBatch(parsed: ParsedBatch, tenant: string, deps: A
   const errors: BatchLineError[] = [...parsed.errors];
   let errorCount = errors.length;
   if (errors.length === 0 && parsed.requests.length === 0) {
-    throw new FluxqError('missing_parameter', 'the batch holds no requests', { param: 'file' });
+    // Shaped like every other bad batch, so clients read one kind of answer (issue 11).
+    throw new BatchValidationError([EMPTY_BATCH_ERROR]);
   }
   const context = new LineContext(tenant, deps);
   const valid: ValidLine[] = [];

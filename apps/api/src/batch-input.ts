@@ -56,6 +56,14 @@ export interface ParsedBatch {
   options: BatchOptions;
 }
 
+/** The one problem of a batch without requests, listed as line 1 like any other bad line. */
+export const EMPTY_BATCH_ERROR: BatchLineError = {
+  line: 1,
+  code: 'missing_parameter',
+  message: 'the batch holds no requests',
+  param: 'file',
+};
+
 /** 400 `invalid_batch` with the lines at fault (the first 100) in `error.errors`. */
 export class BatchValidationError extends FluxqError {
   constructor(
@@ -246,9 +254,10 @@ export function parseJsonBatch(body: unknown, maxLineBytes: number): ParsedBatch
       param: extra.slice(0, 64),
     });
   }
-  if (!Array.isArray(requests) || requests.length === 0) {
+  if (!Array.isArray(requests)) {
     throw new FluxqError('missing_parameter', 'requests must be a non-empty list', { param: 'requests' });
   }
+  if (requests.length === 0) throw new BatchValidationError([{ ...EMPTY_BATCH_ERROR, param: 'requests' }]);
   if (!isPlainObject(defaults)) {
     throw new FluxqError('invalid_parameter', 'defaults must be an object of request parameters', {
       param: 'defaults',

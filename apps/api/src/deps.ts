@@ -11,6 +11,7 @@ import type {
   WebhooksQueue,
 } from '@fluxq/queue';
 import type { BlobStorage, UrlSigner } from '@fluxq/storage';
+import type { Resolve } from '@fluxq/webhooks';
 import type { Redis } from 'ioredis';
 import type { JobEvents } from './job-events.js';
 import type { TenantRegistry } from './tenant-registry.js';
@@ -50,6 +51,8 @@ export interface ApiWebhooks {
   allow: readonly string[];
   /** How long the previous secret keeps signing after a rotation, ms. */
   secretOverlapMs: number;
+  /** Name resolution for the URL checks at submit. @defaultValue the system resolver */
+  resolve?: Resolve;
 }
 
 /** Everything the HTTP handlers talk to; tests build it from real parts. */

@@ -12,11 +12,12 @@ import type { ApiDeps } from './deps.js';
 import { findUpload } from './upload-store.js';
 
 /**
- * A URL check that refuses at submit: an address we never allow. A name that does not
- * resolve right now is let through; the worker checks again when it connects.
+ * A URL check that refuses at submit: an address we never allow, or a name DNS says does
+ * not exist. Only a resolver that failed (timeout, SERVFAIL) lets the URL through; the
+ * worker checks it again when it connects.
  */
 export function refusedNow(checked: UrlCheck): checked is Extract<UrlCheck, { ok: false }> {
-  return !checked.ok && !checked.reason.startsWith('could not resolve');
+  return !checked.ok && checked.dns !== 'unavailable';
 }
 
 /** Input URLs must be https unless plain http is allowed (local development and tests). */
@@ -25,7 +26,7 @@ export async function checkImageUrl(url: string, param: string, deps: ApiDeps): 
     throw new FluxqError('invalid_image_url', `${param}: image URLs must use https`, { param: 'images' });
   }
   // The worker fetches it: refuse now what it would refuse then (private, loopback, metadata…).
-  const checked = await checkUrl(url, { allow: deps.webhooks.allow });
+  const checked = await checkUrl(url, { allow: deps.webhooks.allow, resolve: deps.webhooks.resolve });
   if (refusedNow(checked)) {
     throw new FluxqError('invalid_image_url', `${param}: the URL is not allowed: ${checked.reason}`, {
       param: 'images',

@@ -20,8 +20,9 @@ const JOB_EVENTS: readonly WebhookEventType[] = [
 /**
  * `webhook_url` and `webhook_events` of a job request. The URL is resolved and refused now
  * when it points at a private, loopback, link-local or metadata address (unless
- * allow-listed), so a bad URL is a 400 at submit rather than a silent failure later; the
- * worker checks it again at every delivery (DNS may have changed).
+ * allow-listed) or names a host that does not exist, so a bad URL is a 400 at submit
+ * rather than a silent failure later; only a resolver failure lets it through. The worker
+ * checks it again at every delivery (DNS may have changed).
  */
 export async function parseJobWebhook(
   body: Record<string, unknown>,
@@ -45,13 +46,15 @@ export async function parseJobWebhook(
       },
     );
   }
-  const checked = await checkUrl(url, { allow: deps.webhooks.allow });
+  // The cheap checks first: a bad event list needs no DNS lookup to be refused.
+  const parsedEvents = parseEvents(events);
+  const checked = await checkUrl(url, { allow: deps.webhooks.allow, resolve: deps.webhooks.resolve });
   if (refusedNow(checked)) {
     throw new FluxqError('invalid_webhook_url', `webhook_url is not allowed: ${checked.reason}`, {
       param: 'webhook_url',
     });
   }
-  return { url, events: parseEvents(events) };
+  return { url, events: parsedEvents };
 }
 
 function parseEvents(value: unknown): WebhookEventType[] {

@@ -10,6 +10,7 @@ import {
   startRedisServer,
   WELL_KNOWN_TEST_SECRETS,
 } from '@fluxq/testing';
+import type { Resolve } from '@fluxq/webhooks';
 import { createApp } from '../src/app.js';
 import { buildApiDeps } from '../src/build-deps.js';
 import { loadApiConfig } from '../src/config.js';
@@ -31,6 +32,11 @@ export interface StartApiOptions {
    * in production); `close()` leaves it running. @defaultValue a private one
    */
   redis?: RedisServer;
+  /**
+   * Name resolution for the URL checks at submit, for tests of host names that must resolve
+   * (or fail to) in a way this offline machine's DNS cannot show. @defaultValue the system resolver
+   */
+  resolve?: Resolve;
 }
 
 /** The API in-process on a free port, against a private redis-server and a temp storage dir. */
@@ -56,6 +62,7 @@ export async function startApi(
     destination: { write: (line: string) => void lines.push(line) },
   });
   const deps = await buildApiDeps(config, logger);
+  if (options.resolve) deps.webhooks.resolve = options.resolve;
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -208,6 +208,22 @@ describe('POST /v1/batches', () => {
     expect(await footprint()).toEqual(before);
   });
 
+  // Issue 11: an empty batch is a bad batch like any other, not a missing parameter.
+  it.each([
+    ['an empty JSONL file', () => postJsonl('')],
+    ['a JSONL file of blank lines', () => postJsonl('\n\n  \n')],
+    ['a JSON batch with no requests', () => postJson('/v1/batches', { requests: [] })],
+  ])('refuses %s with 400 invalid_batch listing line 1', async (_title, send) => {
+    const before = await footprint();
+    const { status, body } = await send();
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('invalid_batch');
+    expect(body.error.errors).toEqual([
+      expect.objectContaining({ line: 1, message: expect.stringMatching(/no requests/) }),
+    ]);
+    expect(await footprint()).toEqual(before);
+  });
+
   it('lists every bad line of a JSON batch (at most 100) with its custom_id', async () => {
     const before = await footprint();
     const requests = Array.from({ length: 150 }, (_, i) =>

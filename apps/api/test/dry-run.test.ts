@@ -9,7 +9,11 @@ let api: ApiHarness;
 let client: TenantClient;
 
 beforeAll(async () => {
-  api = await startApi({ ALLOW_HTTP_IMAGE_URLS: 'true' });
+  // images.example resolves to a public address here, as a real image host would.
+  api = await startApi(
+    { ALLOW_HTTP_IMAGE_URLS: 'true' },
+    { resolve: async () => [{ address: '93.184.215.14', family: 4 }] },
+  );
   client = tenantClient(api.url);
 });
 afterAll(async () => api?.close());

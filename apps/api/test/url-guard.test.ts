@@ -73,17 +73,62 @@ describe('URLs the API refuses at submit', () => {
     expect(unknown.body.error?.message).toMatch(/job\.exploded/);
   });
 
-  it('accepts a public-looking URL it cannot resolve yet (the worker checks again when it connects)', async () => {
-    const response = await post({
-      prompt: 'p',
-      webhook_url: 'https://hooks.example/x',
-      webhook_events: ['job.started'],
+  // Issue 11: a host that does not exist is a 400 at submit, not a failure five attempts later.
+  it('refuses a webhook_url whose host does not exist, naming the host, and records nothing', async () => {
+    const response = await post({ prompt: 'x', webhook_url: 'http://no-such-host.invalid/' });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'invalid_webhook_url', param: 'webhook_url' });
+    expect(response.body.error?.message).toMatch(/no such host no-such-host\.invalid/);
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('refuses an image URL whose host does not exist, naming the host', async () => {
+    const response = await post({ prompt: 'x', images: ['https://images.no-such-host.invalid/a.png'] });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'invalid_image_url', param: 'images' });
+    expect(response.body.error?.message).toMatch(/no such host images\.no-such-host\.invalid/);
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('refuses an image URL with credentials as invalid_image_url', async () => {
+    const response = await post({ prompt: 'x', images: ['https://user:pass@images.example/a.png'] });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'invalid_image_url', param: 'images' });
+    expect(response.body.error?.message).toMatch(/credentials/);
+  });
+});
+
+describe('URLs whose name the resolver could not look up', () => {
+  let api: ApiHarness;
+  const lookups: string[] = [];
+  beforeAll(async () => {
+    api = await startApi(
+      {},
+      {
+        // A resolver that times out (EAI_AGAIN): nothing is known about the name yet.
+        resolve: async (host) => {
+          lookups.push(host);
+          throw Object.assign(new Error(`getaddrinfo EAI_AGAIN ${host}`), { code: 'EAI_AGAIN' });
+        },
+      },
+    );
+  });
+  afterAll(async () => api?.close());
+
+  it('accepts the URL, to be checked again when the worker connects', async () => {
+    const response = await fetch(`${api.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        prompt: 'p',
+        webhook_url: 'https://hooks.example/x',
+        webhook_events: ['job.started'],
+      }),
     });
+    const body = (await response.json()) as Record<string, unknown>;
     expect(response.status).toBe(202);
-    expect(response.body).toMatchObject({
-      webhook_url: 'https://hooks.example/x',
-      webhook_events: ['job.started'],
-    });
+    expect(body).toMatchObject({ webhook_url: 'https://hooks.example/x', webhook_events: ['job.started'] });
+    expect(lookups).toContain('hooks.example');
   });
 });
 

@@ -27,8 +27,9 @@ export async function fetchImageUrl(
   }
   const checked = await checkUrl(url, { allow: limits.allow });
   if (!checked.ok) {
-    // A name that does not resolve now may later; an address we refuse never becomes allowed.
-    if (checked.reason.startsWith('could not resolve')) throw new InputFetchError(checked.reason);
+    // A resolver that failed may answer later; a name that does not exist, or an address we
+    // refuse, never becomes fetchable: fail on this attempt rather than after all of them.
+    if (checked.dns === 'unavailable') throw new InputFetchError(checked.reason);
     throw new InputRejectedError(`input image URL is not allowed: ${checked.reason}`);
   }
   let response: Awaited<ReturnType<typeof fetchPinned>>;

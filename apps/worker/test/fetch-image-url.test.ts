@@ -46,4 +46,13 @@ describe('fetchImageUrl', () => {
     expect(error).toBeInstanceOf(InputRejectedError);
     expect((error as Error).message).toMatch(/HTTP 302/);
   });
+
+  // Issue 11: a host that does not exist will not exist on the next attempt either.
+  it('refuses a host that does not exist as final (the job fails on this attempt)', async () => {
+    const error = await fetchImageUrl('https://images.no-such-host.invalid/a.png', limits).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InputRejectedError);
+    expect((error as Error).message).toMatch(/no such host images\.no-such-host\.invalid/);
+  });
 });

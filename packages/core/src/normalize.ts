@@ -89,7 +89,7 @@ function collectImages(raw: Record<string, unknown>): ImageInput[] {
   }
   return values.map((value, index) => {
     const parsed = parseImageInput(value);
-    if (typeof parsed === 'string') fail('invalid_image', `images[${index}]: ${parsed}`, 'images');
+    if ('code' in parsed) fail(parsed.code, `images[${index}]: ${parsed.message}`, 'images');
     return parsed;
   });
 }

@@ -42,6 +42,13 @@ export interface RefusedUrl {
   ok: false;
   /** What was refused and why, e.g. `127.0.0.1 is a loopback address`. */
   reason: string;
+  /**
+   * Set when the host name did not resolve: `not-found` when DNS said the name does not
+   * exist (NXDOMAIN, no address: `ENOTFOUND`, or a name under `.invalid`, which RFC 6761
+   * reserves never to resolve), which will not change by asking again; `unavailable`
+   * when the resolver failed (timeout, SERVFAIL: `EAI_AGAIN` and the like), which may.
+   */
+  dns?: 'not-found' | 'unavailable';
 }
 
 export type UrlCheck = CheckedUrl | RefusedUrl;
@@ -85,6 +92,12 @@ function allowedAddress(address: IpAddress, allow: AllowList): boolean {
 const errorCode = (err: unknown) =>
   (err as { code?: unknown })?.code ?? (err instanceof Error ? err.message : String(err));
 
+/** getaddrinfo's answers that mean "this name has no address" (Node maps NONAME and NODATA here). */
+const NAME_NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
+
+/** RFC 6761 §6.4: names under `.invalid` never resolve; no need to ask a resolver. */
+const isReservedInvalid = (host: string) => /(^|\.)invalid$/.test(normalHost(host));
+
 /**
  * Checks a URL before anything is sent to it: http(s) only, no credentials in it, and a
  * host whose every address is public (or allow-listed). Never throws for a bad URL; it
@@ -110,13 +123,25 @@ export async function checkUrl(url: string, options: CheckUrlOptions = {}): Prom
   let answers: ResolvedAddress[];
   if (literal) {
     answers = [{ address: bareAddress(host), family: literal.family }];
+  } else if (isReservedInvalid(host)) {
+    return {
+      ok: false,
+      reason: `no such host ${normalHost(host)} (.invalid names never resolve)`,
+      dns: 'not-found',
+    };
   } else {
     try {
       answers = await (options.resolve ?? systemResolve)(host);
     } catch (err) {
-      return { ok: false, reason: `could not resolve ${host}: ${errorCode(err)}` };
+      const code = errorCode(err);
+      if (NAME_NOT_FOUND_CODES.has(String(code))) {
+        return { ok: false, reason: `no such host ${host} (${code})`, dns: 'not-found' };
+      }
+      return { ok: false, reason: `could not resolve ${host}: ${code}`, dns: 'unavailable' };
     }
-    if (answers.length === 0) return { ok: false, reason: `${host} did not resolve to any address` };
+    if (answers.length === 0) {
+      return { ok: false, reason: `no such host ${host} (no address)`, dns: 'not-found' };
+    }
   }
 
   const hostAllowed = allow.hosts.has(normalHost(host));

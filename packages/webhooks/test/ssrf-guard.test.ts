@@ -160,18 +160,49 @@ describe('checkUrl', () => {
       });
     });
 
-    it('refuses a name that does not resolve, or resolves to nothing', async () => {
+    // Issue 11: a name DNS says does not exist is final; only a failing resolver may pass for later.
+    it('refuses a name that does not exist as not-found, without asking DNS for .invalid', async () => {
+      let asked = 0;
       const failing = async () => {
-        throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.invalid'), { code: 'ENOTFOUND' });
+        asked++;
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.example'), { code: 'ENOTFOUND' });
       };
-      expect(await checkUrl('https://nowhere.invalid/', { resolve: failing })).toEqual({
+      expect(await checkUrl('https://nowhere.example/', { resolve: failing })).toEqual({
         ok: false,
-        reason: 'could not resolve nowhere.invalid: ENOTFOUND',
+        reason: 'no such host nowhere.example (ENOTFOUND)',
+        dns: 'not-found',
       });
+      expect(asked).toBe(1);
+      expect(await checkUrl('https://no-such-host.INVALID./x', { resolve: failing })).toEqual({
+        ok: false,
+        reason: 'no such host no-such-host.invalid (.invalid names never resolve)',
+        dns: 'not-found',
+      });
+      expect(asked).toBe(1);
       expect(await checkUrl('https://empty.example.com/', { resolve: resolverOf().resolve })).toEqual({
         ok: false,
-        reason: 'empty.example.com did not resolve to any address',
+        reason: 'no such host empty.example.com (no address)',
+        dns: 'not-found',
       });
+    });
+
+    it.each(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL'])(
+      'marks a resolver failure (%s) as unavailable, to be checked again later',
+      async (code) => {
+        const failing = async () => {
+          throw Object.assign(new Error(`getaddrinfo ${code} hooks.example.com`), { code });
+        };
+        expect(await checkUrl('https://hooks.example.com/', { resolve: failing })).toEqual({
+          ok: false,
+          reason: `could not resolve hooks.example.com: ${code}`,
+          dns: 'unavailable',
+        });
+      },
+    );
+
+    it('refuses .invalid names with the default resolver too (RFC 6761)', async () => {
+      const result = await checkUrl('http://no-such-host.invalid/');
+      expect(result).toMatchObject({ ok: false, dns: 'not-found' });
     });
 
     it('uses the system resolver by default (localhost is loopback)', async () => {
