@@ -14,7 +14,31 @@ export interface Job {
   } | null;
   error: { code: string; message: string } | null;
   cost: { megapixels: number; usd: number };
-  timings: { queue_ms: number | null; provider_ms: number | null; total_ms: number | null };
+  timings: {
+    queue_ms: number | null;
+    provider_ms: number | null;
+    total_ms: number | null;
+    attempts_ms: number | null;
+    retry_wait_ms: number | null;
+  };
+  attempt_log: Array<{
+    attempt: number;
+    counted: boolean;
+    started_ms: number;
+    ended_ms: number | null;
+    outcome: string | null;
+    error_code: string | null;
+    requests: Array<{
+      request_id: string;
+      chunk: number;
+      hedge: boolean;
+      submitted_ms: number;
+      running_ms: number | null;
+      ended_ms: number | null;
+      outcome: string | null;
+    }>;
+    hedges: Array<{ chunk: number; due_ms: number; decision: string }>;
+  }>;
 }
 
 /** `headers` go out with the request (e.g. `authorization` when the API has keys). */

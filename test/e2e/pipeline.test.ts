@@ -108,6 +108,25 @@ describe('the pipeline, end to end on real processes', () => {
     expect(job.status).toBe('succeeded');
     expect(job.attempts).toBe(2);
     expect(stack.sim.stats().submits).toBe(2);
+    // Issue 11: the failed attempt's time shows, beside the winning request's.
+    expect(job.attempt_log.map((a) => [a.attempt, a.outcome, a.error_code])).toEqual([
+      [1, 'retried', 'provider_error'],
+      [2, 'succeeded', null],
+    ]);
+    expect(job.attempt_log[0]!.requests).toEqual([
+      expect.objectContaining({ hedge: false, outcome: 'failed' }),
+    ]);
+    const [first, second] = job.attempt_log;
+    expect(job.timings.attempts_ms).toBe(
+      first!.ended_ms! - first!.started_ms + (second!.ended_ms! - second!.started_ms),
+    );
+    expect(job.timings.retry_wait_ms).toBe(second!.started_ms - first!.ended_ms!);
+    expect(job.timings.provider_ms).toBeLessThanOrEqual(
+      second!.ended_ms! - second!.requests[0]!.submitted_ms,
+    );
+    expect(job.timings.total_ms).toBeGreaterThanOrEqual(
+      job.timings.attempts_ms! + job.timings.retry_wait_ms! + job.timings.queue_ms!,
+    );
   });
 });
 
@@ -142,5 +161,9 @@ describe('when a worker dies while its job waits at fal', () => {
     expect(stack.sim.stats().submits).toBe(1);
     expect(stack.sim.stats().uploads).toBe(0);
     expect((await store.get(submitted.id))?.fal_requests).toHaveLength(1);
+    // Issue 11: a resume continues the attempt the dead worker began; it is not a new one.
+    expect(job.attempts).toBe(1);
+    expect(job.attempt_log).toHaveLength(1);
+    expect(job.attempt_log[0]).toMatchObject({ attempt: 1, outcome: 'succeeded', counted: true });
   });
 });

@@ -3,4 +3,4 @@ export { createApp } from './app.js';
 export { buildApiDeps } from './build-deps.js';
 export { type ApiConfig, apiEnvSchema, loadApiConfig } from './config.js';
 export type { ApiDeps, ApiSettings } from './deps.js';
-export { createJobEvents, type JobEvents, type JobStatusListener } from './job-events.js';
+export { createJobEvents, type JobEvents } from './job-events.js';

@@ -1,8 +1,6 @@
 import { isTerminalStatus, type JobStatus } from '@fluxq/core';
-import { type JobStore, storeKeys } from '@fluxq/queue';
+import { createJobStatusFeed, type JobStatusListener, type JobStore } from '@fluxq/queue';
 import type { Redis } from 'ioredis';
-
-export type JobStatusListener = (status: JobStatus) => void;
 
 /**
  * Status changes of jobs, as the job store publishes them, fanned out to listeners in
@@ -28,26 +26,9 @@ export interface JobEvents {
 }
 
 export async function createJobEvents(subscriber: Redis, store: JobStore): Promise<JobEvents> {
-  const listeners = new Map<string, Set<JobStatusListener>>();
+  const feed = await createJobStatusFeed(subscriber);
   const pendingWaits = new Set<() => void>();
-  subscriber.on('message', (_channel: string, message: string) => {
-    const space = message.indexOf(' ');
-    const set = listeners.get(message.slice(0, space));
-    if (!set) return;
-    const status = message.slice(space + 1) as JobStatus;
-    for (const listener of [...set]) listener(status);
-  });
-  await subscriber.subscribe(storeKeys.jobEvents);
-
-  const on = (id: string, listener: JobStatusListener) => {
-    const set = listeners.get(id) ?? new Set<JobStatusListener>();
-    listeners.set(id, set);
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) listeners.delete(id);
-    };
-  };
+  const on = feed.on;
 
   const stopping = new AbortController();
   const abortWaits = () => {
@@ -95,8 +76,7 @@ export async function createJobEvents(subscriber: Redis, store: JobStore): Promi
     stopping: stopping.signal,
     async close() {
       abortWaits();
-      listeners.clear();
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      await feed.close();
     },
   };
 }

@@ -39,6 +39,7 @@ export async function buildResilience(
       windowMs: config.BREAKER_WINDOW_MS,
       minRequests: config.BREAKER_MIN_REQUESTS,
       failureRatio: config.BREAKER_FAILURE_RATIO,
+      streakToOpen: config.BREAKER_CONSECUTIVE_FAILURES,
       openMs: config.BREAKER_OPEN_MS,
       maxOpenMs: config.BREAKER_MAX_OPEN_MS,
     }),

@@ -1,8 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { FalRequestRef } from '@fluxq/core';
+import type { FalRequestRef, HedgeDecision } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
+import { logHedge, logRequest, settleRequest } from './attempt-log.js';
 import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
 
@@ -17,6 +18,12 @@ interface Racer {
 }
 
 const HEDGE_DUE = Symbol('hedge due');
+
+/** A chunk's output and the request that produced it (the first, a hedge or a resubmit). */
+export interface ChunkResult {
+  output: FalImageOutput;
+  ref: FalRequestRef;
+}
 
 /**
  * True when fal itself said the request is over without a usable result: its result
@@ -37,7 +44,7 @@ function endedAtFal(error: unknown): boolean {
  * success wins and the other is cancelled at fal. A request fal lost (404) is submitted
  * again once. Other failures end the chunk once no request is left running.
  */
-export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<FalImageOutput> {
+export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<ChunkResult> {
   const { deps, record } = ctx;
   const { resilience } = deps;
   const racers = new Map<string, Racer>();
@@ -72,6 +79,7 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   for (const ref of record.fal_requests.filter((r) => r.chunk === spec.chunk)) {
     // Resumed after a crash: take the slot again (a no-op while the old lease lives).
     await resilience.slots.acquire(slotOf(ref), ctx.signal);
+    logRequest(record, ref);
     start(ref);
   }
   if (racers.size === 0) start(await submitFalRequest(ctx, spec));
@@ -95,7 +103,9 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
       ]);
       if (next === HEDGE_DUE) {
         hedgeDue = undefined;
-        if (await mayHedge(ctx, series)) {
+        const decision = await hedgeDecision(ctx, series);
+        logHedge(record, spec.chunk, decision, deps.now());
+        if (decision === 'sent') {
           deps.logger.info(
             { jobId: record.id, chunk: spec.chunk, after: ctx.hedgeAfterMs },
             'hedging a slow fal request',
@@ -115,20 +125,30 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
           runMs: next.completion.runMs,
         });
         await resilience.breaker.recordSuccess(record.model, { probe: ctx.probe });
+        settleRequest(record, next.ref.request_id, {
+          outcome: 'succeeded',
+          nowMs: deps.now(),
+          runningMs: next.completion.runningSinceMs,
+        });
         await cancelLosers(ctx, [...racers.values()], recordLatency, finishedAtFal);
         racers.clear();
-        return next.completion.output;
+        return { output: next.completion.output, ref: next.ref };
       }
 
       const rule = classifyProviderFailure(next.error);
       if (next.error instanceof Error && next.error.name === 'AttemptTimeoutError') {
         // Still running at fal: cancel it so it stops counting against the account.
+        settleRequest(record, next.ref.request_id, { outcome: 'canceled', nowMs: deps.now() });
         await cancelAtFal(ctx, next.ref);
         await finishedAtFal(next.ref);
         await recordLatency(next.ref, { ok: true });
         await forgetFalRequest(ctx, next.ref);
       } else if (rule?.kind === 'FAL_ERR_NOT_FOUND' || endedAtFal(next.error)) {
         // fal lost it or finished it with an error: it will never give a result.
+        settleRequest(record, next.ref.request_id, {
+          outcome: rule?.kind === 'FAL_ERR_NOT_FOUND' ? 'lost' : 'failed',
+          nowMs: deps.now(),
+        });
         await finishedAtFal(next.ref);
         if (rule?.kind !== 'FAL_ERR_NOT_FOUND') await recordLatency(next.ref, { ok: false });
         await forgetFalRequest(ctx, next.ref);
@@ -160,13 +180,13 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
 }
 
 /** Hedges stop while the breaker is not closed (fal is struggling) and stay within budget. */
-async function mayHedge(ctx: AttemptContext, series: string): Promise<boolean> {
+async function hedgeDecision(ctx: AttemptContext, series: string): Promise<HedgeDecision> {
   const { resilience } = ctx.deps;
   const breaker = await resilience.breaker.state(ctx.record.model);
-  if (breaker.state !== 'closed') return false;
-  const allowed = await resilience.hedgeBudget.tryConsume(series);
-  if (!allowed) ctx.deps.logger.info({ jobId: ctx.record.id }, 'hedge budget spent; not hedging');
-  return allowed;
+  if (breaker.state !== 'closed') return 'breaker_not_closed';
+  if (await resilience.hedgeBudget.tryConsume(series)) return 'sent';
+  ctx.deps.logger.info({ jobId: ctx.record.id }, 'hedge budget spent; not hedging');
+  return 'budget_spent';
 }
 
 /** The race is won: stop waiting on the others and cancel them at fal (a queued one is not billed). */
@@ -179,6 +199,7 @@ async function cancelLosers(
   await Promise.all(
     losers.map(async ({ ref, stop }) => {
       stop.abort();
+      settleRequest(ctx.record, ref.request_id, { outcome: 'canceled', nowMs: ctx.deps.now() });
       await cancelAtFal(ctx, ref);
       await finishedAtFal(ref);
       // A cancelled first request ran at least this long: a lower bound keeps the tail honest.

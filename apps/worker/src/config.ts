@@ -73,6 +73,11 @@ export const workerEnvSchema = z
     BREAKER_MIN_REQUESTS: z.coerce.number().int().min(1).default(10),
     /** …within this window. */
     BREAKER_WINDOW_MS: z.coerce.number().int().min(100).default(30_000),
+    /**
+     * …or when this many different jobs' requests failed in a row with no success between
+     * (an outage right after a busy period, whose window is full of successes; 0 = off).
+     */
+    BREAKER_CONSECUTIVE_FAILURES: z.coerce.number().int().min(0).default(5),
     /** First open period; each failed probe doubles it up to BREAKER_MAX_OPEN_MS. */
     BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(5_000),
     BREAKER_MAX_OPEN_MS: z.coerce.number().int().min(10).default(60_000),

@@ -1,7 +1,7 @@
 import type { JobRecord, Logger, Priority, WebhookEventType } from '@fluxq/core';
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
-import type { FalCompletionListener, JobStore } from '@fluxq/queue';
+import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queue';
 import type { Budget, CircuitBreaker, LatencyTracker } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
 import type { ImageFetchLimits } from './fetch-image-url.js';
@@ -61,6 +61,8 @@ export interface ProcessorDeps {
   settleBatch?: (record: JobRecord) => Promise<void>;
   /** Tenants' running-jobs limit and queued-jobs index; unset = no tenant limits (tests). */
   tenantGate?: TenantGate;
+  /** Job status changes, so a held job learns of its cancel at once; unset = the poll loop's check only. */
+  statusFeed?: JobStatusFeed;
   /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */
   rateLimit: (ms: number) => Promise<void>;
   /** Clock in ms; injectable for tests. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type FalRequestRef, MODELS } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
+import { logRequest } from './attempt-log.js';
 import { falInputFor } from './fal-input.js';
 
 export interface ChunkSpec {
@@ -48,7 +49,8 @@ export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Pr
   };
   // Mutated and written in one synchronous step, so concurrent chunks' writes land in order.
   record.fal_requests = [...record.fal_requests, ref];
-  await deps.store.update(record.id, { fal_requests: record.fal_requests });
+  logRequest(record, ref);
+  await deps.store.update(record.id, { fal_requests: record.fal_requests, attempt_log: record.attempt_log });
   if (ctx.firstAttempt && !spec.hedge) {
     const series = latencySeries(record.model, record.operation);
     await Promise.all([

@@ -14,6 +14,8 @@ export interface FalCompletion {
   /** Time in fal's queue and on a runner, when fal's status told us. */
   queueMs?: number;
   runMs?: number;
+  /** When a status poll first found it in progress, if one did. Unit: ms timestamp. */
+  runningSinceMs?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function awaitFalRequest(
       return {
         output,
         ...(runMs === undefined ? {} : { runMs, queueMs: Math.max(0, totalMs - runMs) }),
+        ...(runningSinceMs === undefined ? {} : { runningSinceMs }),
       };
     }
     if ((await deps.store.status(ctx.record.id)) === 'canceled') {

@@ -7,6 +7,7 @@ import {
   createBatchStore,
   createFairQueue,
   createImagesQueue,
+  createJobStatusFeed,
   createJobStore,
   createRedis,
   createWebhookDeliveryStore,
@@ -47,8 +48,13 @@ async function main(): Promise<void> {
     baseUrl: config.PUBLIC_BASE_URL,
   });
   const batches = createBatchStore(redis);
+  // Pub/sub needs a connection of its own: a cancel reaches the job's attempt at once.
+  const statusFeed = await createJobStatusFeed(
+    createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker-job-events' }),
+  );
   const deps: ProcessorDeps = {
     store,
+    statusFeed,
     settleBatch: async (record) => {
       await countBatchOutcome({ batches, deliveries, queue: webhooksQueue, now: Date.now }, record);
     },
@@ -132,6 +138,7 @@ async function main(): Promise<void> {
         clearTimeout(force);
       }
       await resilience.close().catch(() => {});
+      await statusFeed.close().catch(() => {});
       try {
         await redis.quit();
       } catch {

@@ -1,5 +1,7 @@
-import { type ImageJobData, type JobErrorCode, unixSeconds } from '@fluxq/core';
+import { type ImageJobData, type JobErrorCode, type JobRecord, unixSeconds } from '@fluxq/core';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import { closeAttempt, interruptedAttempt, openAttempt } from './attempt-log.js';
+import { watchForCancel } from './cancel-watch.js';
 import type { ProcessorDeps } from './deps.js';
 import { JobCanceledError } from './fal-wait.js';
 import { classifyFailure } from './job-failure.js';
@@ -28,30 +30,6 @@ export function createImageProcessor(deps: ProcessorDeps) {
       await emitStored(jobId, TERMINAL_EVENTS[record.status], deps);
       return;
     }
-    const nowMs = deps.now();
-    const startedMs = record.started_ms ?? nowMs;
-    const deadlineMs = startedMs + deps.settings.jobDeadlineMs;
-    const log = deps.logger.child({ jobId, model: record.model, operation: record.operation });
-
-    const fail = async (code: JobErrorCode, message: string): Promise<never> => {
-      const completedMs = deps.now();
-      await deps.store.update(
-        jobId,
-        {
-          status: 'failed',
-          error: { code, message },
-          completed_at: unixSeconds(completedMs),
-          timings: {
-            queue_ms: startedMs - record.created_ms,
-            provider_ms: null,
-            total_ms: completedMs - record.created_ms,
-          },
-        },
-        { ifStatusIn: ['queued', 'running'] },
-      );
-      await emitStored(jobId, 'job.failed', deps);
-      throw new UnrecoverableError(`${code}: ${message}`);
-    };
     const delayJob = async (delayMs: number): Promise<never> => {
       await job.moveToDelayed(deps.now() + delayMs, token);
       throw new DelayedError();
@@ -63,78 +41,158 @@ export function createImageProcessor(deps: ProcessorDeps) {
     const tenantSlot = await deps.tenantGate?.enter(record.tenant, jobId, job.data.maxRunning);
     if (tenantSlot === null) return delayJob(tenantWaitMs());
     try {
+      const deadlineMs = (record.started_ms ?? deps.now()) + deps.settings.jobDeadlineMs;
       // While fal is failing, wait for the breaker instead of spending an attempt.
       const gate = await deps.resilience.breaker.acquire(record.model);
       if (!gate.allowed) {
         if (record.started_ms !== null && gate.retryAtMs > deadlineMs) {
-          return fail('provider_error', `fal has been failing for ${record.model}; the job deadline passed`);
+          return await failJob(
+            record,
+            'provider_error',
+            `fal has been failing for ${record.model}; the job deadline passed`,
+            deps,
+          );
         }
-        log.debug({ retryAtMs: gate.retryAtMs, state: gate.state }, 'breaker not closed; job delayed');
-        const spreadMs = Math.random() * 250;
-        return delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
-      }
-
-      const attempt = record.attempts + 1;
-      const started = await deps.store.update(
-        jobId,
-        { status: 'running', attempts: attempt, started_ms: startedMs, started_at: unixSeconds(startedMs) },
-        { ifStatusIn: ['queued', 'running'] },
-      );
-      // Canceled (or already finished by an earlier run): nothing to do.
-      if (!started?.applied) return;
-      await deps.tenantGate?.markLeftQueue(record.tenant, jobId);
-      if (started.previous === 'queued') await emitStored(jobId, 'job.started', deps);
-      record.started_ms = startedMs;
-      record.attempts = attempt;
-      const attemptLog = log.child({ attempt, probe: gate.probe });
-      attemptLog.debug('attempt started');
-
-      const stop = new AbortController();
-      const signal = bullSignal ? AbortSignal.any([bullSignal, stop.signal]) : stop.signal;
-      try {
-        const timings = await attemptTimings(record, deps);
-        await runAttempt({
-          record,
-          deps,
-          signal,
-          probe: gate.probe,
-          ...timings,
-          deadlineMs,
-          firstAttempt: attempt === 1,
-        });
-        attemptLog.info('job succeeded');
-        await emitStored(jobId, 'job.succeeded', deps);
-      } catch (err) {
-        stop.abort();
-        if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
-        if (err instanceof JobCanceledError) {
-          attemptLog.info('job canceled while running');
-          await cancelOutstanding(record, deps);
-          return;
-        }
-        const failure = classifyFailure(err);
-        const next = await decideNextStep({ record, failure, attempt, probe: gate.probe, deadlineMs }, deps);
-        attemptLog.warn({ err, code: failure.code, action: failure.action, next }, 'attempt failed');
-        if (next.kind === 'fail') return fail(next.code, next.message);
-        // The attempt is given back when it was lost to a 429 or a fal outage.
-        const countsAttempt = next.kind === 'retry' && next.countsAttempt;
-        await deps.store.update(
-          jobId,
-          {
-            attempts: countsAttempt ? attempt : attempt - 1,
-            error: { code: failure.code, message: failure.message },
-          },
-          { ifStatusIn: ['running'] },
+        deps.logger.debug(
+          { jobId, retryAtMs: gate.retryAtMs, state: gate.state },
+          'breaker not closed; job delayed',
         );
-        if (next.kind === 'rate-limit') {
-          // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
-          await deps.rateLimit(Math.max(100, next.delayMs));
-          throw new RateLimitError();
-        }
-        return delayJob(next.delayMs);
+        const spreadMs = Math.random() * 250;
+        return await delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
+      }
+      // Listening before the job is marked running: a cancel from then on is heard at once.
+      const cancel = watchForCancel(deps.statusFeed, jobId);
+      try {
+        await runOneAttempt(
+          { record, probe: gate.probe, deadlineMs, canceled: cancel.signal, bullSignal, delayJob },
+          deps,
+        );
+      } finally {
+        cancel.stop();
       }
     } finally {
       await tenantSlot?.release();
     }
   };
+}
+
+interface AttemptRun {
+  record: JobRecord;
+  /** This attempt holds the breaker's half-open probe. */
+  probe: boolean;
+  deadlineMs: number;
+  /** Aborted the moment the job is canceled. */
+  canceled: AbortSignal;
+  bullSignal: AbortSignal | undefined;
+  delayJob: (delayMs: number) => Promise<never>;
+}
+
+/**
+ * One attempt: marks the job running, runs it, and on failure decides between failing,
+ * retrying later and slowing the queue. A job whose worker died mid-attempt continues
+ * that attempt (resuming its fal requests) rather than starting, and paying for, a new one.
+ */
+async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void> {
+  const { record, probe, deadlineMs } = run;
+  const jobId = record.id;
+  const resumed = interruptedAttempt(record) !== undefined;
+  const attempt = resumed ? Math.max(1, record.attempts) : record.attempts + 1;
+  const startedMs = record.started_ms ?? deps.now();
+  openAttempt(record, attempt, deps.now());
+  const started = await deps.store.update(
+    jobId,
+    {
+      status: 'running',
+      attempts: attempt,
+      started_ms: startedMs,
+      started_at: unixSeconds(startedMs),
+      attempt_log: record.attempt_log,
+    },
+    { ifStatusIn: ['queued', 'running'] },
+  );
+  // Canceled (or already finished by an earlier run): nothing to do.
+  if (!started?.applied) return;
+  await deps.tenantGate?.markLeftQueue(record.tenant, jobId);
+  if (started.previous === 'queued') await emitStored(jobId, 'job.started', deps);
+  record.started_ms = startedMs;
+  record.attempts = attempt;
+  const log = deps.logger.child({ jobId, model: record.model, operation: record.operation, attempt, probe });
+  log.debug({ resumed }, 'attempt started');
+
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, run.canceled, ...(run.bullSignal ? [run.bullSignal] : [])]);
+  try {
+    const timings = await attemptTimings(record, deps);
+    await runAttempt({ record, deps, signal, probe, ...timings, deadlineMs, firstAttempt: attempt === 1 });
+    log.info('job succeeded');
+    await emitStored(jobId, 'job.succeeded', deps);
+  } catch (err) {
+    stop.abort();
+    if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+    if (err instanceof JobCanceledError || run.canceled.aborted) {
+      log.info('job canceled while running');
+      closeAttempt(record, { outcome: 'canceled', nowMs: deps.now() });
+      await deps.store.update(jobId, { attempt_log: record.attempt_log });
+      await cancelOutstanding(record, deps);
+      return;
+    }
+    const failure = classifyFailure(err);
+    const next = await decideNextStep({ record, failure, attempt, probe, deadlineMs }, deps);
+    log.warn({ err, code: failure.code, action: failure.action, next }, 'attempt failed');
+    if (next.kind === 'fail') {
+      await failJob(record, next.code, next.message, deps);
+      return;
+    }
+    // The attempt is given back when it was lost to a 429 or a fal outage.
+    const countsAttempt = next.kind === 'retry' && next.countsAttempt;
+    closeAttempt(record, {
+      outcome: 'retried',
+      nowMs: deps.now(),
+      errorCode: failure.code,
+      counted: countsAttempt,
+    });
+    await deps.store.update(
+      jobId,
+      {
+        attempts: countsAttempt ? attempt : attempt - 1,
+        error: { code: failure.code, message: failure.message },
+        attempt_log: record.attempt_log,
+      },
+      { ifStatusIn: ['running'] },
+    );
+    if (next.kind === 'rate-limit') {
+      // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
+      await deps.rateLimit(Math.max(100, next.delayMs));
+      throw new RateLimitError();
+    }
+    await run.delayJob(next.delayMs);
+  }
+}
+
+/** Marks the job failed (once), emits `job.failed`, and stops BullMQ from retrying it. */
+async function failJob(
+  record: JobRecord,
+  code: JobErrorCode,
+  message: string,
+  deps: ProcessorDeps,
+): Promise<never> {
+  const completedMs = deps.now();
+  closeAttempt(record, { outcome: 'failed', nowMs: completedMs, errorCode: code });
+  await deps.store.update(
+    record.id,
+    {
+      status: 'failed',
+      error: { code, message },
+      completed_at: unixSeconds(completedMs),
+      timings: {
+        queue_ms: record.started_ms === null ? null : record.started_ms - record.created_ms,
+        provider_ms: null,
+        total_ms: completedMs - record.created_ms,
+      },
+      attempt_log: record.attempt_log,
+    },
+    { ifStatusIn: ['queued', 'running'] },
+  );
+  await emitStored(record.id, 'job.failed', deps);
+  throw new UnrecoverableError(`${code}: ${message}`);
 }

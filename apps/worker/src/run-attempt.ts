@@ -10,7 +10,8 @@ import {
 } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
-import { awaitChunk } from './chunk-race.js';
+import { closeAttempt } from './attempt-log.js';
+import { awaitChunk, type ChunkResult } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
 import { prepareInputs } from './prepare-inputs.js';
@@ -51,6 +52,14 @@ export async function attemptTimings(record: JobRecord, deps: ProcessorDeps) {
   return { requestTimeoutMs, hedgeAfterMs };
 }
 
+/**
+ * The winning request's time: submit → result, of the slowest chunk (the job waits for all
+ * of them). A failed attempt's or a lost hedge's time is not in it; `attempt_log` has those.
+ */
+function winningRequestMs(results: readonly ChunkResult[], doneMs: number): number {
+  return Math.max(0, ...results.map((result) => doneMs - result.ref.submitted_at));
+}
+
 /** Runs one attempt of an image job: inputs → fal (hedged, resumable) → our storage → the record. */
 export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>): Promise<void> {
   const { record, deps } = ctx;
@@ -63,9 +72,14 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
   );
   const results = await Promise.all(chunks);
   const providerDoneMs = deps.now();
-  const output = await storeOutputs(record, results, deps, ctx.signal);
+  const output = await storeOutputs(
+    record,
+    results.map((result) => result.output),
+    deps,
+    ctx.signal,
+  );
   const completedMs = deps.now();
-  const firstSubmitMs = Math.min(...record.fal_requests.map((ref) => ref.submitted_at), providerDoneMs);
+  closeAttempt(record, { outcome: 'succeeded', nowMs: completedMs });
   await deps.store.update(
     record.id,
     {
@@ -75,9 +89,10 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
       completed_at: unixSeconds(completedMs),
       timings: {
         queue_ms: (record.started_ms ?? completedMs) - record.created_ms,
-        provider_ms: providerDoneMs - firstSubmitMs,
+        provider_ms: winningRequestMs(results, providerDoneMs),
         total_ms: completedMs - record.created_ms,
       },
+      attempt_log: record.attempt_log,
       cost: priceRequest({
         model: record.model,
         references: inputs.dimensions,

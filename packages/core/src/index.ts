@@ -1,3 +1,4 @@
+export * from './attempt-log.js';
 export * from './env.js';
 export * from './errors.js';
 export * from './ids.js';

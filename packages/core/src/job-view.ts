@@ -1,3 +1,4 @@
+import { attemptTotals, viewAttemptLog } from './attempt-log.js';
 import type { JobRecord, StoredInput } from './job.js';
 
 /** Signs a storage key into an expiring URL (`createUrlSigner` in @fluxq/storage). */
@@ -51,7 +52,8 @@ export function viewJob(record: JobRecord, ctx: ViewContext) {
     metadata: record.metadata,
     webhook_url: record.webhook?.url ?? null,
     webhook_events: record.webhook?.events ?? null,
-    timings: record.timings,
+    timings: { ...record.timings, ...attemptTotals(record.attempt_log ?? []) },
+    attempt_log: viewAttemptLog(record.attempt_log ?? [], record.created_ms),
     cost: record.cost,
   };
 }

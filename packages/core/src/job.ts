@@ -1,3 +1,4 @@
+import type { AttemptLogEntry } from './attempt-log.js';
 import type { JobErrorCode } from './errors.js';
 import type { ModelId, Operation } from './models.js';
 import type { ImageParams } from './normalize.js';
@@ -47,8 +48,11 @@ export interface JobError {
 }
 
 export interface JobTimings {
+  /** Accepted → first attempt started. */
   queue_ms: number | null;
+  /** The winning fal request's time: its submit → its result (the failed attempts' time is in `attempt_log`). */
   provider_ms: number | null;
+  /** Accepted → finished. */
   total_ms: number | null;
 }
 
@@ -90,6 +94,8 @@ export interface JobRecord {
   webhook?: JobWebhook | null;
   timings: JobTimings;
   cost: Cost;
+  /** Attempts and their fal requests, oldest first; absent on records from before it existed. */
+  attempt_log?: AttemptLogEntry[];
   /** Internal: fal requests in flight or done for this job. */
   fal_requests: FalRequestRef[];
   /** Internal: fal CDN URLs of the inputs, uploaded once per job. */

@@ -41,6 +41,7 @@ export {
   imageJobOptions,
   queueReady,
 } from './images-queue.js';
+export { createJobStatusFeed, type JobStatusFeed, type JobStatusListener } from './job-status-feed.js';
 export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
 export {
   IMAGE_JOB_NAME,

@@ -11,7 +11,10 @@ import { bucketIndex, WINDOW_SUMS_LUA, windowSums } from './windowed-counts.js';
  *
  * - closed: everything passes; outcomes are counted in a rolling window of 10 buckets.
  *   When at least `minRequests` outcomes are in the window and failures make up
- *   `failureRatio` of them, the breaker opens for `openMs`.
+ *   `failureRatio` of them, the breaker opens for `openMs`. It also opens when the last
+ *   `streakToOpen` outcomes were failures of as many different jobs, with no success
+ *   between: an outage that starts right after a busy period, while the window still
+ *   holds hundreds of successes, is seen within a few requests instead of hundreds.
  * - open (now < openUntil): everything is refused until openUntil.
  * - half-open (open, now ≥ openUntil): one caller gets the probe, reserved for
  *   `probeLeaseMs` so a probe whose worker died does not wedge the breaker. The probe's
@@ -20,7 +23,8 @@ import { bucketIndex, WINDOW_SUMS_LUA, windowSums } from './windowed-counts.js';
  *
  * Key: `<prefix>breaker:<key>`, a hash: `state` ('open'; absent = closed), `openUntil`,
  * `openMs` (the current open period), `probeUntil` (the probe lease's expiry), `reason`,
- * and windowed counters `ok:<bucket>` and `fail:<bucket>` (see windowed-counts.ts).
+ * `streak` (the jobs whose failures came last with no success since, space-separated) and
+ * windowed counters `ok:<bucket>` and `fail:<bucket>` (see windowed-counts.ts).
  * Closing deletes the hash. It expires when idle long enough to have nothing to say.
  */
 
@@ -50,6 +54,11 @@ export interface BreakerStatus {
   /** Outcomes counted in the window (the window is cleared when the breaker opens or closes). */
   failures: number;
   successes: number;
+  /**
+   * Different jobs whose requests failed last, with no success since (0 after a success).
+   * Two or more means the model is failing for everyone, not for one job's input.
+   */
+  streak: number;
 }
 
 export interface CircuitBreakerOptions {
@@ -65,6 +74,11 @@ export interface CircuitBreakerOptions {
   openMs?: number;
   /** Longest open period that failed probes can double up to. Unit: milliseconds. @defaultValue 60_000 */
   maxOpenMs?: number;
+  /**
+   * Opens when this many different jobs' requests failed in a row with no success between,
+   * whatever the window holds (0 turns it off). @defaultValue 5
+   */
+  streakToOpen?: number;
   /** How long a half-open probe is reserved before another caller may probe. Unit: milliseconds. @defaultValue 30_000 */
   probeLeaseMs?: number;
   now?: Clock;
@@ -82,9 +96,10 @@ export interface CircuitBreaker {
   /**
    * Counts a failure; may open the breaker. While open or half-open only the probe's
    * failure matters (it reopens for a doubled period); failures of requests sent before
-   * the breaker opened are already accounted for. Returns the state after.
+   * the breaker opened are already accounted for. `source` names what failed (a job id),
+   * so a streak counts different jobs, not one job's retries. Returns the state after.
    */
-  recordFailure(key: string, outcome: { probe: boolean }): Promise<CircuitState>;
+  recordFailure(key: string, outcome: { probe: boolean; source?: string }): Promise<CircuitState>;
   /**
    * Opens now for `ms` whatever the counts, e.g. on bad credentials, where every request
    * would fail the same way. Never shortens an open period already running.
@@ -143,12 +158,14 @@ if state == 'open' then
 end
 window_sums(key, current, buckets)
 redis.call('HINCRBY', key, 'ok:' .. ARGV[2], 1)
+redis.call('HDEL', key, 'streak')
 touch()
 return 'closed'
 `;
 
 // ARGV[5] '1' for the probe, ARGV[6] minRequests, ARGV[7] failureRatio,
-// ARGV[8] base open period (ms), ARGV[9] longest open period (ms). Returns the state after.
+// ARGV[8] base open period (ms), ARGV[9] longest open period (ms), ARGV[10] streakToOpen
+// (0 = off), ARGV[11] what failed ('' = unnamed: counts as a job of its own). Returns the state after.
 const FAILURE = `${PRELUDE}
 if state == 'open' then
   if now < open_until then return 'open' end
@@ -165,6 +182,28 @@ if ok + fail >= tonumber(ARGV[6]) and fail / (ok + fail) >= tonumber(ARGV[7]) - 
   open(now + tonumber(ARGV[8]), tonumber(ARGV[8]), 'failure ratio')
   return 'open'
 end
+-- The streak: distinct sources failing in a row. A source already in it adds nothing.
+local to_open = tonumber(ARGV[10])
+local source = ARGV[11]
+if source == '' then source = '~' .. now .. '~' .. fail end
+local streak = redis.call('HGET', key, 'streak') or ''
+local members = 0
+local seen = false
+for member in string.gmatch(streak, '%S+') do
+  members = members + 1
+  if member == source then seen = true end
+end
+if not seen then
+  members = members + 1
+  -- Only the last streakToOpen members matter; keep the field short.
+  if to_open > 0 and members > to_open then streak = string.gsub(streak, '^%S+ ?', '') ; members = to_open end
+  streak = (streak == '' and source) or (streak .. ' ' .. source)
+end
+if to_open > 0 and members >= to_open then
+  open(now + tonumber(ARGV[8]), tonumber(ARGV[8]), 'consecutive failures')
+  return 'open'
+end
+redis.call('HSET', key, 'streak', streak)
 redis.call('HINCRBY', key, 'fail:' .. ARGV[2], 1)
 touch()
 return 'closed'
@@ -197,6 +236,7 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
   const openMs = options.openMs ?? 5_000;
   const maxOpenMs = options.maxOpenMs ?? 60_000;
   const probeLeaseMs = options.probeLeaseMs ?? 30_000;
+  const streakToOpen = options.streakToOpen ?? 5;
   const now = options.now ?? Date.now;
   const bucketMs = windowMs / WINDOW_BUCKETS;
   const keepMs = String(Math.ceil(windowMs + maxOpenMs + probeLeaseMs));
@@ -225,7 +265,7 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
       return scripted.fluxqBreakerSuccess(...common(key));
     },
 
-    async recordFailure(key, { probe }) {
+    async recordFailure(key, { probe, source = '' }) {
       return scripted.fluxqBreakerFailure(
         ...common(key),
         probe ? '1' : '0',
@@ -233,6 +273,8 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
         String(failureRatio),
         String(openMs),
         String(maxOpenMs),
+        String(streakToOpen),
+        source.replace(/\s+/g, '_'),
       );
     },
 
@@ -244,7 +286,8 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
       const fields = await redis.hgetall(keyOf(key));
       const t = now();
       const sums = windowSums(fields, bucketIndex(t, bucketMs), WINDOW_BUCKETS);
-      const counts = { failures: sums.get('fail') ?? 0, successes: sums.get('ok') ?? 0 };
+      const streak = fields.streak ? fields.streak.split(' ').length : 0;
+      const counts = { failures: sums.get('fail') ?? 0, successes: sums.get('ok') ?? 0, streak };
       if (fields.state !== 'open') return { state: 'closed', ...counts };
       const openUntilMs = Number(fields.openUntil);
       return {

@@ -34,24 +34,24 @@ describe('circuit breaker', () => {
   describe('when closed', () => {
     it('lets requests through', async () => {
       expect(await breaker().acquire(model)).toEqual({ allowed: true, probe: false });
-      expect(await breaker().state(model)).toEqual({ state: 'closed', failures: 0, successes: 0 });
+      expect(await breaker().state(model)).toEqual({ state: 'closed', failures: 0, successes: 0, streak: 0 });
     });
 
     it('stays closed under mixed traffic below the failure ratio', async () => {
       const b = breaker();
       await outcomes(b, 'ssf'.repeat(20));
-      expect(await b.state(model)).toEqual({ state: 'closed', failures: 20, successes: 40 });
+      expect(await b.state(model)).toEqual({ state: 'closed', failures: 20, successes: 40, streak: 1 });
       expect((await b.acquire(model)).allowed).toBe(true);
     });
 
-    it('stays closed with fewer than minRequests outcomes, however many fail', async () => {
-      const b = breaker({ minRequests: 10 });
+    it('stays closed with fewer than minRequests outcomes, however many fail (streak rule off)', async () => {
+      const b = breaker({ minRequests: 10, streakToOpen: 0 });
       await outcomes(b, 'fffffffff');
       expect((await b.state(model)).state).toBe('closed');
     });
 
     it('opens when failures reach the ratio with minRequests outcomes', async () => {
-      const b = breaker({ minRequests: 10, failureRatio: 0.5, openMs: 5_000 });
+      const b = breaker({ minRequests: 10, failureRatio: 0.5, openMs: 5_000, streakToOpen: 0 });
       await outcomes(b, 'sssss');
       await outcomes(b, 'ffff');
       expect((await b.state(model)).state).toBe('closed');
@@ -62,15 +62,50 @@ describe('circuit breaker', () => {
         reason: 'failure ratio',
         failures: 0,
         successes: 0,
+        streak: 0,
       });
     });
 
     it('forgets outcomes older than the window', async () => {
-      const b = breaker({ windowMs: 30_000 });
+      const b = breaker({ windowMs: 30_000, streakToOpen: 0 });
       await outcomes(b, 'fffffffff');
       fx.clock += 30_000;
       await outcomes(b, 'f');
       expect(await b.state(model)).toMatchObject({ state: 'closed', failures: 1 });
+    });
+
+    // Issue 11: after a busy period the window holds hundreds of successes, so the ratio
+    // needs hundreds of failures; the streak sees the outage within a few requests.
+    describe('when different jobs fail in a row', () => {
+      const failJob = (b: Breaker, job: string) => b.recordFailure(model, { probe: false, source: job });
+
+      it('opens after streakToOpen jobs fail with no success between, whatever the window holds', async () => {
+        const b = breaker({ streakToOpen: 5, openMs: 5_000 });
+        await outcomes(b, 's'.repeat(300));
+        for (const job of ['a', 'b', 'c', 'd']) expect(await failJob(b, job)).toBe('closed');
+        expect(await b.state(model)).toMatchObject({ state: 'closed', streak: 4, successes: 300 });
+        expect(await failJob(b, 'e')).toBe('open');
+        expect(await b.state(model)).toMatchObject({ state: 'open', reason: 'consecutive failures' });
+      });
+
+      it("does not count one job's repeated failures as a streak", async () => {
+        const b = breaker({ streakToOpen: 3 });
+        await outcomes(b, 's'.repeat(50));
+        for (let i = 0; i < 10; i++) expect(await failJob(b, 'same-job')).toBe('closed');
+        expect((await b.state(model)).streak).toBe(1);
+      });
+
+      it('starts the streak again after any success', async () => {
+        const b = breaker({ streakToOpen: 3 });
+        await outcomes(b, 's'.repeat(50));
+        await failJob(b, 'a');
+        await failJob(b, 'b');
+        await b.recordSuccess(model, notProbe);
+        expect((await b.state(model)).streak).toBe(0);
+        expect(await failJob(b, 'c')).toBe('closed');
+        expect(await failJob(b, 'd')).toBe('closed');
+        expect(await failJob(b, 'e')).toBe('open');
+      });
     });
 
     it('keeps keys apart', async () => {
@@ -132,7 +167,7 @@ describe('circuit breaker', () => {
       await halfOpen(b);
       await b.acquire(model);
       expect(await b.recordSuccess(model, { probe: true })).toBe('closed');
-      expect(await b.state(model)).toEqual({ state: 'closed', failures: 0, successes: 0 });
+      expect(await b.state(model)).toEqual({ state: 'closed', failures: 0, successes: 0, streak: 0 });
       expect(await b.acquire(model)).toEqual({ allowed: true, probe: false });
       // The next opening starts again from openMs.
       await outcomes(b, 'ffffffffff');
@@ -184,6 +219,7 @@ describe('circuit breaker', () => {
         reason: 'fal rejected our credentials',
         failures: 0,
         successes: 0,
+        streak: 0,
       });
       expect(await b.acquire(model)).toEqual({
         allowed: false,

@@ -118,8 +118,44 @@ export interface Job {
   metadata: Record<string, string>;
   webhook_url: string | null;
   webhook_events: string[] | null;
-  timings: { queue_ms: number | null; provider_ms: number | null; total_ms: number | null };
+  timings: JobTimings;
+  /** Attempts and their fal requests, oldest first; times in ms since the job was created. */
+  attempt_log: AttemptLogEntry[];
   cost: Cost;
+}
+
+/** Where a job's time went. Unit: milliseconds. */
+export interface JobTimings {
+  /** Accepted → first attempt started. */
+  queue_ms: number | null;
+  /** The winning fal request: submit → result. */
+  provider_ms: number | null;
+  /** Accepted → finished. */
+  total_ms: number | null;
+  /** All attempts, failed ones included. */
+  attempts_ms: number | null;
+  /** Backoff between attempts. */
+  retry_wait_ms: number | null;
+}
+
+export interface AttemptLogEntry {
+  attempt: number;
+  /** False when the attempt was lost to a fal outage or a 429 and given back. */
+  counted: boolean;
+  started_ms: number;
+  ended_ms: number | null;
+  outcome: 'succeeded' | 'failed' | 'retried' | 'canceled' | null;
+  error_code: string | null;
+  requests: Array<{
+    request_id: string;
+    chunk: number;
+    hedge: boolean;
+    submitted_ms: number;
+    running_ms: number | null;
+    ended_ms: number | null;
+    outcome: 'succeeded' | 'failed' | 'canceled' | 'lost' | 'left' | null;
+  }>;
+  hedges: Array<{ chunk: number; due_ms: number; decision: 'sent' | 'budget_spent' | 'breaker_not_closed' }>;
 }
 
 /** `?dry_run=true`: what a request would cost, nothing stored. */
