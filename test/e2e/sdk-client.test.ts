@@ -92,10 +92,15 @@ describe('@fluxq/sdk against the real stack', () => {
 
   it('jobs.cancel cancels a running job, and wait sees it end canceled', async () => {
     stack.sim.reset();
-    stack.sim.setFaults([{ on: 'outcome', hang: true }]);
+    // Every request hangs (`times: -1`): one of an earlier test's jobs still finishing must
+    // not use up the fault and let this job succeed before it is canceled.
+    stack.sim.setFaults([{ on: 'outcome', hang: true, times: -1 }]);
     try {
       const job = await client.jobs.create({ prompt: 'runs until canceled' });
-      await waitFor(() => stack.sim.stats().inProgress === 1, { message: 'the request to run at fal' });
+      await waitFor(
+        async () => (await client.jobs.get(job.id)).status === 'running' && stack.sim.stats().inProgress >= 1,
+        { message: 'the request to run at fal' },
+      );
       const canceled = await client.jobs.cancel(job.id);
       expect(canceled.status).toBe('canceled');
       const done = await client.jobs.wait(job.id, { timeoutMs: 10_000 });

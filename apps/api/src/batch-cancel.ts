@@ -1,33 +1,136 @@
-import type { BatchRecord } from '@fluxq/queue';
+import { randomUUID } from 'node:crypto';
+import { type BatchRecord, emitJobEvent, markLeftQueueMany } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
-import { cancelJob } from './job-cancel.js';
+import { cancelJob, type JobCancelDeps } from './job-cancel.js';
 
-/** Lines read (and jobs canceled concurrently) per round. */
+/** Lines read (and jobs canceled in one script call) per round. */
 const CANCEL_CHUNK = 500;
+/** How long a process holds a batch's cancel without renewing it. Unit: ms. */
+const LEASE_MS = 30_000;
+/** How often pending cancels (their process died, or another process asked) are looked for. Unit: ms. */
+const SWEEP_EVERY_MS = 5_000;
 
 /**
- * `POST /v1/batches/{id}/cancel`: the batch moves to `cancelling`, then every job not yet
- * finished is canceled through the job cancel (queued ones leave the queue, running ones
- * are stopped by their worker, which cancels at fal), in chunks. Finished results are
- * kept. Each canceled job is counted by the batch's script; the count that leaves
- * nothing unfinished moves the batch to `cancelled`. A finished batch is returned as it is.
+ * `POST /v1/batches/{id}/cancel`: the batch moves to `cancelling` at once and the answer
+ * goes back; its jobs are canceled in the background (`BatchCanceller`). A finished
+ * batch is returned as it is.
  */
-export async function cancelBatch(batch: BatchRecord, deps: ApiDeps): Promise<BatchRecord> {
-  const { status, transition } = await deps.batches.markCancelling(batch.id);
-  if (transition === null && status !== 'cancelling') return (await deps.batches.get(batch.id)) ?? batch;
-  for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
-    const lines = await deps.batches.lines(batch.id, start, CANCEL_CHUNK);
-    if (lines.length === 0) break;
-    const records = await deps.store.getMany(lines.map((line) => line.jobId));
-    await Promise.all(
-      records.map((record) =>
-        record && (record.status === 'queued' || record.status === 'running')
-          ? cancelJob(record, deps).catch((err: unknown) =>
-              deps.logger.warn({ err, jobId: record.id, batchId: batch.id }, 'could not cancel a batch job'),
-            )
-          : undefined,
-      ),
-    );
-  }
+export async function requestBatchCancel(batch: BatchRecord, deps: ApiDeps): Promise<BatchRecord> {
+  const { status } = await deps.batches.markCancelling(batch.id);
+  if (status === 'cancelling') deps.batchCanceller.start(batch.id);
   return (await deps.batches.get(batch.id)) ?? batch;
+}
+
+/**
+ * Cancels the jobs of batches in `cancelling`, in the background and in bounded time:
+ * queued jobs 500 at a time in one script call each (status, counts, the tenant's queued
+ * index, their `job.canceled` webhooks), running ones through the job cancel (their worker
+ * hears it and cancels at fal). Finished results are kept. The count that leaves nothing
+ * unfinished moves the batch to `cancelled`. A batch's cancel is leased, so two API
+ * processes never run the same one, and one whose process died is taken up again by the
+ * next sweep: a cancel that was answered is never lost.
+ */
+export interface BatchCanceller {
+  /** Cancels the batch's jobs now, in the background (a no-op when another process does). */
+  start(batchId: string): void;
+  /** Cancels every pending batch's jobs; resolves when done. */
+  sweep(): Promise<void>;
+  /** Stops sweeping and waits for cancels in progress to end. */
+  close(): Promise<void>;
+}
+
+export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
+  const holder = randomUUID();
+  const running = new Map<string, Promise<void>>();
+
+  const cancelJobs = async (batchId: string): Promise<void> => {
+    if (!(await deps.batches.leaseCancel(batchId, holder, LEASE_MS))) return;
+    const renew = setInterval(() => {
+      deps.batches.leaseCancel(batchId, holder, LEASE_MS).catch(() => {});
+    }, LEASE_MS / 3);
+    renew.unref();
+    try {
+      const batch = await deps.batches.get(batchId);
+      if (batch?.status === 'cancelling') {
+        const canceled = new Set<string>();
+        for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
+          const lines = await deps.batches.lines(batchId, start, CANCEL_CHUNK);
+          if (lines.length === 0) break;
+          for (const id of await cancelChunk(
+            batch,
+            lines.map((line) => line.jobId),
+            deps,
+          ))
+            canceled.add(id);
+        }
+        // Queued jobs may sit in BullMQ's window already: a worker that takes one finds it
+        // canceled and drops it, but take them out so nothing canceled is left queued.
+        await removeFromQueue(canceled, deps);
+      }
+      await deps.batches.cancelDone(batchId);
+    } finally {
+      clearInterval(renew);
+    }
+  };
+
+  const start = (batchId: string) => {
+    if (running.has(batchId)) return;
+    const run = cancelJobs(batchId)
+      .catch((err: unknown) =>
+        deps.logger.error({ err, batchId }, 'cancelling a batch failed; the sweep retries'),
+      )
+      .finally(() => running.delete(batchId));
+    running.set(batchId, run);
+  };
+
+  const sweep = async () => {
+    for (const batchId of await deps.batches.cancelPending(100)) start(batchId);
+    await Promise.all(running.values());
+  };
+
+  const timer = setInterval(() => {
+    sweep().catch((err: unknown) => deps.logger.warn({ err }, 'batch cancel sweep failed'));
+  }, SWEEP_EVERY_MS);
+  timer.unref();
+
+  return {
+    start,
+    sweep,
+    async close() {
+      clearInterval(timer);
+      await Promise.allSettled(running.values());
+    },
+  };
+}
+
+/**
+ * One chunk of a batch's jobs: the queued ones in one call, the running ones one by one.
+ * Returns the ids of the queued ones it canceled.
+ */
+async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancelDeps): Promise<string[]> {
+  const canceled = await deps.store.cancelQueued(jobIds, deps.now());
+  const canceledIds = canceled.map((job) => job.id);
+  await markLeftQueueMany(deps.redis, batch.tenant, canceledIds);
+  await deps.batches.recordOutcomes(batch.id, canceledIds, 'canceled');
+  const withWebhook = canceled.filter((job) => job.webhook).map((job) => job.id);
+  const { queue, deliveries } = deps.webhooks;
+  for (const record of await deps.store.getMany(withWebhook)) {
+    if (record) await emitJobEvent({ queue, deliveries, now: deps.now }, record, 'job.canceled');
+  }
+  const done = new Set(canceledIds);
+  const rest = jobIds.filter((id) => !done.has(id));
+  const statuses = await deps.store.statuses(rest);
+  const runningIds = rest.filter((_, index) => statuses[index] === 'running');
+  for (const record of await deps.store.getMany(runningIds)) {
+    if (record) await cancelJob(record, deps);
+  }
+  return canceledIds;
+}
+
+/** Removes canceled jobs that BullMQ holds (waiting in the window, or delayed); others are not there. */
+async function removeFromQueue(ids: ReadonlySet<string>, deps: JobCancelDeps) {
+  if (ids.size === 0) return;
+  for (const job of await deps.queue.getJobs(['waiting', 'prioritized', 'delayed'])) {
+    if (job.id && ids.has(job.id)) await job.remove().catch(() => {});
+  }
 }

@@ -16,6 +16,7 @@ import {
 } from '@fluxq/queue';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
+import { createBatchCanceller } from './batch-cancel.js';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';
 import { createJobEvents } from './job-events.js';
@@ -46,7 +47,7 @@ export async function buildApiDeps(
   // Pub/sub needs a connection of its own; it waits for Redis like a worker's.
   const subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-events' });
   const events = await createJobEvents(subscriber, store);
-  return {
+  const base = {
     redis,
     events,
     queue,
@@ -84,7 +85,13 @@ export async function buildApiDeps(
       maxBatchLineBytes: config.MAX_BATCH_LINE_BYTES,
       maxBatchFileBytes: config.MAX_BATCH_FILE_BYTES,
     },
+  };
+  const batchCanceller = createBatchCanceller(base);
+  return {
+    ...base,
+    batchCanceller,
     async close() {
+      await batchCanceller.close();
       await events.close();
       await queue.close().catch(() => {});
       await webhooksQueue.close().catch(() => {});

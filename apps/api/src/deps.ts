@@ -13,6 +13,7 @@ import type {
 import type { BlobStorage, UrlSigner } from '@fluxq/storage';
 import type { Resolve } from '@fluxq/webhooks';
 import type { Redis } from 'ioredis';
+import type { BatchCanceller } from './batch-cancel.js';
 import type { JobEvents } from './job-events.js';
 import type { TenantRegistry } from './tenant-registry.js';
 
@@ -61,6 +62,8 @@ export interface ApiDeps {
   store: JobStore;
   /** Batches: status, counts, lines (DESIGN §5). */
   batches: BatchStore;
+  /** Cancels the jobs of batches in `cancelling`, in the background. */
+  batchCanceller: BatchCanceller;
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;

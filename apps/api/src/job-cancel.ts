@@ -2,15 +2,21 @@ import { isTerminalStatus, JOB_ERROR_CODES, type JobRecord, type JobStatus } fro
 import { countBatchOutcome, emitJobEvent, markLeftQueue } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
+/** What cancelling a job touches. */
+export type JobCancelDeps = Pick<
+  ApiDeps,
+  'store' | 'redis' | 'queue' | 'webhooks' | 'batches' | 'logger' | 'now'
+>;
+
 /**
  * `POST /v1/jobs/{id}/cancel`. A queued job is marked canceled and removed from the
- * queue; a running one is marked canceled and its worker, which checks the status on
- * every poll, cancels the fal request and stops. Status changes go through the store's
+ * queue; a running one is marked canceled and its worker, which hears the status change at
+ * once (the job status feed), cancels its fal requests and stops. Status changes go through the store's
  * guarded update, so a job that finishes at the same moment keeps exactly one outcome.
  * A job that already ended is returned unchanged (as OpenAI's cancel endpoints return
  * the object): the caller reads the outcome from `status`.
  */
-export async function cancelJob(record: JobRecord, deps: ApiDeps): Promise<JobRecord> {
+export async function cancelJob(record: JobRecord, deps: JobCancelDeps): Promise<JobRecord> {
   let status: JobStatus = record.status;
   // queued → running can happen between our read and our write: then cancel it as running.
   for (let tries = 0; tries < 3 && !isTerminalStatus(status); tries++) {
@@ -43,7 +49,7 @@ export async function cancelJob(record: JobRecord, deps: ApiDeps): Promise<JobRe
  * between attempts). A worker that has just locked it finds the job canceled and stops
  * on its own, so a refusal here is fine.
  */
-async function removeFromQueue(id: string, deps: ApiDeps): Promise<void> {
+async function removeFromQueue(id: string, deps: JobCancelDeps): Promise<void> {
   try {
     const removed = await deps.queue.remove(id);
     if (removed === 0)
@@ -54,7 +60,7 @@ async function removeFromQueue(id: string, deps: ApiDeps): Promise<void> {
 }
 
 /** `job.canceled` for the job's webhook; a failure to queue it is logged, the cancel stands. */
-async function emitCanceled(id: string, deps: ApiDeps): Promise<void> {
+async function emitCanceled(id: string, deps: JobCancelDeps): Promise<void> {
   try {
     const canceled = await deps.store.get(id);
     if (!canceled) return;
@@ -69,7 +75,7 @@ async function emitCanceled(id: string, deps: ApiDeps): Promise<void> {
  * A canceled job of a batch counts toward the batch (once); the count that leaves nothing
  * running moves a cancelling batch to `cancelled`. Logged, not thrown: the cancel stands.
  */
-async function countCanceledInBatch(id: string, deps: ApiDeps): Promise<void> {
+async function countCanceledInBatch(id: string, deps: JobCancelDeps): Promise<void> {
   try {
     const canceled = await deps.store.get(id);
     if (!canceled) return;

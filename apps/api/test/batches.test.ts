@@ -1,4 +1,5 @@
 import { storeKeys } from '@fluxq/queue';
+import { waitFor } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHarness, startApi } from './api-harness.js';
 
@@ -289,8 +290,10 @@ describe('reading batches', () => {
     const { body } = await postJson('/v1/batches', {
       requests: Array.from({ length: 20 }, (_, i) => ({ custom_id: `c${i}`, prompt: 'x' })),
     });
-    const cancel = await call(`/v1/batches/${body.id}/cancel`, { method: 'POST' });
-    expect(cancel.status).toBe(200);
+    const answer = await call(`/v1/batches/${body.id}/cancel`, { method: 'POST' });
+    expect(answer.status).toBe(200);
+    expect(['cancelling', 'cancelled']).toContain(answer.body.status);
+    const cancel = { body: await waitForBatch(body.id, 'cancelled') };
     expect(cancel.body).toMatchObject({
       status: 'cancelled',
       request_counts: { total: 20, succeeded: 0, failed: 0, canceled: 20 },
@@ -312,4 +315,59 @@ describe('reading batches', () => {
       (await call(`/v1/batches/${body.id}/cancel`, { method: 'POST' })).body.request_counts.canceled,
     ).toBe(20);
   });
+
+  // Issue 11: the answer comes at once; the cancel runs in the background, in bounded time.
+  it('answers a 50,000-job batch cancel at once with cancelling, then cancels every job', async () => {
+    const total = 50_000;
+    const queuedBefore = await api.deps.redis.zcard('{fluxq}:tenant-queued:tenantB');
+    const countsBefore = await api.deps.queue.getJobCounts('waiting', 'prioritized', 'delayed');
+    const text = Array.from({ length: total }, (_, i) => line(`big${i}`)).join('\n');
+    const accepted = await postJsonl(text, B);
+    expect(accepted.status).toBe(202);
+    const started = performance.now();
+    const answer = await call(`/v1/batches/${accepted.body.id}/cancel`, { method: 'POST', headers: B });
+    const answeredMs = performance.now() - started;
+    expect(answer.status).toBe(200);
+    expect(answer.body.status).toBe('cancelling');
+    expect(answeredMs).toBeLessThan(1_000);
+
+    const done = await waitForBatch(accepted.body.id, 'cancelled', B, 120_000);
+    expect(done.request_counts).toEqual({ total, succeeded: 0, failed: 0, canceled: total });
+    // Nothing is left queued: not in the tenant's queued index, not in BullMQ, no job record.
+    expect(await api.deps.redis.zcard('{fluxq}:tenant-queued:tenantB')).toBe(queuedBefore);
+    expect(await api.deps.queue.getJobCounts('waiting', 'prioritized', 'delayed')).toEqual(countsBefore);
+    const lines = await api.deps.batches.lines(accepted.body.id, 0, total);
+    const statuses = new Set<string | undefined>();
+    for (let start = 0; start < total; start += 5_000) {
+      const chunk = lines.slice(start, start + 5_000).map((l) => l.jobId);
+      for (const status of await api.deps.store.statuses(chunk)) statuses.add(status);
+    }
+    expect([...statuses]).toEqual(['canceled']);
+    expect(await api.deps.batches.cancelPending(10)).toEqual([]);
+  });
+
+  it('finishes a cancel whose process died after answering (the sweep takes it up)', async () => {
+    const { body } = await postJson(
+      '/v1/batches',
+      { requests: Array.from({ length: 30 }, (_, i) => ({ custom_id: `s${i}`, prompt: 'x' })) },
+      B,
+    );
+    // What a process that answered the cancel and died at once leaves behind.
+    expect((await api.deps.batches.markCancelling(body.id)).status).toBe('cancelling');
+    expect(await api.deps.batches.cancelPending(10)).toEqual([body.id]);
+    await api.deps.batchCanceller.sweep();
+    const done = await waitForBatch(body.id, 'cancelled', B);
+    expect(done.request_counts).toMatchObject({ total: 30, canceled: 30 });
+    expect(await api.deps.batches.cancelPending(10)).toEqual([]);
+  });
 });
+
+async function waitForBatch(id: string, status: string, headers = A, timeoutMs = 10_000): Promise<Json> {
+  return waitFor(
+    async () => {
+      const { body } = await call(`/v1/batches/${id}`, { headers });
+      return body.status === status ? body : undefined;
+    },
+    { timeoutMs, message: `batch ${id} to be ${status}` },
+  );
+}

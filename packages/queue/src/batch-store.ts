@@ -82,6 +82,10 @@ export const batchKeys = {
   /** SET of job ids whose terminal outcome was counted. */
   counted: (id: string) => `${QUEUE_PREFIX}:batch:${id}:counted`,
   tenantBatches: (tenant: string) => `${QUEUE_PREFIX}:tenant-batches:${tenant}`,
+  /** ZSET of batches in `cancelling` whose jobs are still being canceled → ms the cancel began. */
+  cancelling: `${QUEUE_PREFIX}:batches:cancelling`,
+  /** STRING lease of the process cancelling a batch's jobs. */
+  cancelLease: (id: string) => `${QUEUE_PREFIX}:batch:${id}:cancel-lease`,
 };
 
 /** Batches are kept as long as jobs. @defaultValue 30 days */
@@ -118,6 +122,19 @@ if ARGV[2] == 'succeeded' then redis.call('HINCRBY', KEYS[1], 'cost_micros', ARG
 return {1, finishIfDone(ARGV[4])}
 `;
 
+// KEYS[1] batch hash, KEYS[2] counted set. ARGV[1] outcome, ARGV[2] now (unix s), ARGV[3] TTL of
+// the counted set (s), ARGV[4..] job ids (no cost: not for 'succeeded'). Counts each job once;
+// returns {jobs newly counted, transition}.
+const RECORD_OUTCOMES = `${FINISH_IF_DONE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
+local added = 0
+for i = 4, #ARGV do added = added + redis.call('SADD', KEYS[2], ARGV[i]) end
+if added == 0 then return {0, ''} end
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('HINCRBY', KEYS[1], ARGV[1], added)
+return {added, finishIfDone(ARGV[2])}
+`;
+
 // KEYS[1] batch hash, KEYS[2] counted set. ARGV[1] now. validating → in_progress, or straight
 // to completed when its jobs all finished while it was still being enqueued.
 const MARK_IN_PROGRESS = `${FINISH_IF_DONE}
@@ -126,28 +143,33 @@ redis.call('HSET', KEYS[1], 'status', 'in_progress')
 return finishIfDone(ARGV[1])
 `;
 
-// KEYS[1] batch hash, KEYS[2] counted set. ARGV[1] now. in_progress → cancelling (or
-// cancelled when nothing is left). Returns {status after, transition}.
+// KEYS[1] batch hash, KEYS[2] counted set, KEYS[3] the set of batches being cancelled.
+// ARGV[1] now (unix s), ARGV[2] batch id, ARGV[3] now (ms). in_progress → cancelling (or
+// cancelled when nothing is left), listed in KEYS[3] until its jobs are all canceled.
+// Returns {status after, transition}.
 const MARK_CANCELLING = `${FINISH_IF_DONE}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'', ''} end
 if status ~= 'in_progress' then return {status, ''} end
 redis.call('HSET', KEYS[1], 'status', 'cancelling')
 local t = finishIfDone(ARGV[1])
+if t == '' then redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2]) end
 return {redis.call('HGET', KEYS[1], 'status'), t}
 `;
 
 type Scripted = Redis & {
   fluxqBatchOutcome(k1: string, k2: string, ...args: string[]): Promise<[0 | 1, string]>;
   fluxqBatchInProgress(k1: string, k2: string, now: string): Promise<string>;
-  fluxqBatchCancelling(k1: string, k2: string, now: string): Promise<[string, string]>;
+  fluxqBatchCancelling(k1: string, k2: string, k3: string, ...args: string[]): Promise<[string, string]>;
+  fluxqBatchOutcomes(k1: string, k2: string, ...args: string[]): Promise<[number, string]>;
 };
 
 function scripted(redis: Redis): Scripted {
   if (!('fluxqBatchOutcome' in redis)) {
     redis.defineCommand('fluxqBatchOutcome', { numberOfKeys: 2, lua: RECORD_OUTCOME });
     redis.defineCommand('fluxqBatchInProgress', { numberOfKeys: 2, lua: MARK_IN_PROGRESS });
-    redis.defineCommand('fluxqBatchCancelling', { numberOfKeys: 2, lua: MARK_CANCELLING });
+    redis.defineCommand('fluxqBatchCancelling', { numberOfKeys: 3, lua: MARK_CANCELLING });
+    redis.defineCommand('fluxqBatchOutcomes', { numberOfKeys: 2, lua: RECORD_OUTCOMES });
   }
   return redis as Scripted;
 }
@@ -231,8 +253,29 @@ export interface BatchStore {
   ): Promise<{ counted: boolean; transition: BatchTransition }>;
   /** `validating` → `in_progress` once every job is enqueued (or `completed` if all finished). */
   markInProgress(id: string): Promise<BatchTransition>;
-  /** `in_progress` → `cancelling` (or `cancelled`); returns the status after. */
+  /**
+   * Counts many jobs' `outcome` at once (not `succeeded`: no cost), each once; the
+   * transition is set when this call finished the batch.
+   */
+  recordOutcomes(
+    batchId: string,
+    jobIds: readonly string[],
+    outcome: Exclude<BatchOutcome, 'succeeded'>,
+  ): Promise<BatchTransition>;
+  /**
+   * `in_progress` → `cancelling` (or `cancelled`); returns the status after. A batch moved to
+   * `cancelling` is listed among the batches whose jobs must be canceled (`cancelPending`).
+   */
   markCancelling(id: string): Promise<{ status: BatchStatus | undefined; transition: BatchTransition }>;
+  /** Batches whose jobs are still to be canceled, oldest cancel first. */
+  cancelPending(count: number): Promise<string[]>;
+  /** The batch's jobs are all canceled (or finished): take it off the pending list. */
+  cancelDone(id: string): Promise<void>;
+  /**
+   * Takes (or renews, when `holder` has it) the lease on cancelling a batch's jobs, for
+   * `ms`; false when another process holds it. A process that dies lets it lapse.
+   */
+  leaseCancel(id: string, holder: string, ms: number): Promise<boolean>;
   /** Ids of the tenant's batches, newest first, after the id `after`. */
   listIds(tenant: string, after: string | undefined, count: number): Promise<string[]>;
   getMany(ids: readonly string[]): Promise<Array<BatchRecord | undefined>>;
@@ -316,9 +359,48 @@ export function createBatchStore(
       return transitionOf(await scripted(redis).fluxqBatchInProgress(batchKey, countedKey, nowS()));
     },
 
+    async recordOutcomes(batchId, jobIds, outcome) {
+      if (jobIds.length === 0) return null;
+      const [batchKey, countedKey] = keysOf(batchId);
+      const [, transition] = await scripted(redis).fluxqBatchOutcomes(
+        batchKey,
+        countedKey,
+        outcome,
+        nowS(),
+        String(retentionS),
+        ...jobIds,
+      );
+      return transitionOf(transition);
+    },
+
+    async cancelPending(count) {
+      return redis.zrange(batchKeys.cancelling, 0, count - 1);
+    },
+
+    async cancelDone(id) {
+      await redis.zrem(batchKeys.cancelling, id);
+    },
+
+    async leaseCancel(id, holder, ms) {
+      const key = batchKeys.cancelLease(id);
+      if ((await redis.set(key, holder, 'PX', ms, 'NX')) === 'OK') return true;
+      // Ours already: renew it (a plain read-then-write is fine: only the holder renews).
+      if ((await redis.get(key)) !== holder) return false;
+      await redis.pexpire(key, ms);
+      return true;
+    },
+
     async markCancelling(id) {
       const [batchKey, countedKey] = keysOf(id);
-      const [status, transition] = await scripted(redis).fluxqBatchCancelling(batchKey, countedKey, nowS());
+      const nowMs = (options.now ?? Date.now)();
+      const [status, transition] = await scripted(redis).fluxqBatchCancelling(
+        batchKey,
+        countedKey,
+        batchKeys.cancelling,
+        String(Math.floor(nowMs / 1000)),
+        id,
+        String(nowMs),
+      );
       return {
         status: status === '' ? undefined : (status as BatchStatus),
         transition: transitionOf(transition),

@@ -1,4 +1,4 @@
-import type { JobRecord, JobStatus } from '@fluxq/core';
+import { JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { storeKeys } from './names.js';
 
@@ -33,6 +33,28 @@ end
 return {1, current}
 `;
 
+// KEYS[1..n] job hashes. ARGV[1] pub/sub channel, ARGV[2] now (ms), ARGV[3] the error (JSON),
+// ARGV[4..n+3] the job ids. Cancels each job that is still queued, as a guarded update would;
+// returns, per canceled job, its id and '1' when it has a webhook, else '0'.
+const CANCEL_QUEUED = `
+local now = tonumber(ARGV[2])
+local canceled = {}
+for i = 1, #KEYS do
+  if redis.call('HGET', KEYS[i], 'status') == '"queued"' then
+    local created = tonumber(redis.call('HGET', KEYS[i], 'created_ms') or ARGV[2]) or now
+    redis.call('HSET', KEYS[i], 'status', '"canceled"', 'error', ARGV[3],
+      'completed_at', string.format('%d', math.floor(now / 1000)),
+      'timings', string.format('{"queue_ms":null,"provider_ms":null,"total_ms":%d}', now - created))
+    local id = ARGV[i + 3]
+    redis.call('PUBLISH', ARGV[1], id .. ' canceled')
+    local webhook = redis.call('HGET', KEYS[i], 'webhook')
+    canceled[#canceled + 1] = id
+    canceled[#canceled + 1] = (webhook and webhook ~= 'null') and '1' or '0'
+  end
+end
+return canceled
+`;
+
 export type JobPatch = Partial<Omit<JobRecord, 'id' | 'tenant' | 'created_at' | 'created_ms'>>;
 
 export interface UpdateResult {
@@ -51,6 +73,8 @@ export interface JobStore {
   getMany(ids: readonly string[]): Promise<Array<JobRecord | undefined>>;
   /** Just the status: cheap enough to check on every poll. */
   status(id: string): Promise<JobStatus | undefined>;
+  /** The statuses of several jobs in one round trip, in the order of `ids`. */
+  statuses(ids: readonly string[]): Promise<Array<JobStatus | undefined>>;
   /** Applies `patch` if the job exists and (when given) its status is one of `ifStatusIn`. */
   update(
     id: string,
@@ -58,11 +82,18 @@ export interface JobStore {
     options?: { ifStatusIn?: readonly JobStatus[] },
   ): Promise<UpdateResult | undefined>;
   delete(id: string, tenant: string): Promise<void>;
+  /**
+   * Cancels those of `ids` that are still queued, in one round trip (a batch's cancel):
+   * the same fields and event as `update` to `canceled` would write. Running or finished
+   * jobs are left alone. Returns the canceled ones, and whether each has a webhook.
+   */
+  cancelQueued(ids: readonly string[], nowMs: number): Promise<Array<{ id: string; webhook: boolean }>>;
 }
 
 /** The Lua command, as `defineCommand` adds it to the connection. */
 type WithGuardedUpdate = Redis & {
   fluxqGuardedUpdate(key: string, ...args: string[]): Promise<[0 | 1, string] | null>;
+  fluxqCancelQueued(keyCount: number, ...keysAndArgs: string[]): Promise<string[]>;
 };
 
 function encode(patch: object): string[] {
@@ -84,6 +115,7 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
   const retentionS = options.retentionS ?? DEFAULT_RETENTION_S;
   if (!('fluxqGuardedUpdate' in redis)) {
     redis.defineCommand('fluxqGuardedUpdate', { numberOfKeys: 1, lua: GUARDED_UPDATE });
+    redis.defineCommand('fluxqCancelQueued', { lua: CANCEL_QUEUED });
   }
   const scripted = redis as WithGuardedUpdate;
 
@@ -132,6 +164,17 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
       return status === null ? undefined : (JSON.parse(status) as JobStatus);
     },
 
+    async statuses(ids) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hget(storeKeys.job(id), 'status');
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, status]) => {
+        if (err) throw err;
+        return typeof status === 'string' ? (JSON.parse(status) as JobStatus) : undefined;
+      });
+    },
+
     async update(id, patch, { ifStatusIn } = {}) {
       const allowed = ifStatusIn ? `,${ifStatusIn.map((s) => JSON.stringify(s)).join(',')},` : '';
       const reply = await scripted.fluxqGuardedUpdate(
@@ -143,6 +186,23 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
       );
       if (!reply) return undefined;
       return { applied: reply[0] === 1, previous: JSON.parse(reply[1]) as JobStatus };
+    },
+
+    async cancelQueued(ids, nowMs) {
+      if (ids.length === 0) return [];
+      const error = JSON.stringify({ code: 'canceled', message: JOB_ERROR_CODES.canceled });
+      const reply = await scripted.fluxqCancelQueued(
+        ids.length,
+        ...ids.map((id) => storeKeys.job(id)),
+        storeKeys.jobEvents,
+        String(Math.floor(nowMs)),
+        error,
+        ...ids,
+      );
+      const canceled: Array<{ id: string; webhook: boolean }> = [];
+      for (let i = 0; i < reply.length; i += 2)
+        canceled.push({ id: reply[i]!, webhook: reply[i + 1] === '1' });
+      return canceled;
     },
 
     async delete(id, tenant) {

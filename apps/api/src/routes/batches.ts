@@ -3,7 +3,7 @@ import { FluxqError, isTerminalStatus, viewJob } from '@fluxq/core';
 import { BATCH_ID_PATTERN, type BatchRecord, viewBatch } from '@fluxq/queue';
 import { type RequestHandler, Router } from 'express';
 import { acceptBatch } from '../accept-batch.js';
-import { cancelBatch } from '../batch-cancel.js';
+import { requestBatchCancel } from '../batch-cancel.js';
 import { type ParsedBatch, parseJsonBatch, parseMultipartBatch } from '../batch-input.js';
 import type { ApiDeps } from '../deps.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../job-list.js';
@@ -134,7 +134,7 @@ export function batchesRouter(deps: ApiDeps): Router {
 
   router.post('/v1/batches/:id/cancel', smallBody<{ id: string }>(), async (req, res) => {
     const batch = await tenantBatch(req.params.id, req.tenant);
-    res.json(viewBatch(await cancelBatch(batch, deps)));
+    res.json(viewBatch(await requestBatchCancel(batch, deps)));
   });
 
   return router;
