@@ -45,7 +45,7 @@ export async function startBenchStack(): Promise<BenchStack> {
           FAL_POLL_INTERVAL_MS: '20',
           WORKER_CONCURRENCY: String(concurrency),
         },
-        ready: { logLine: /"msg":"worker ready"/ },
+        ready: { ipcEvent: 'ready' },
       });
       workers.push(worker);
       return worker;

@@ -17,8 +17,11 @@ import { loadSigningSecret } from './lib/signing-secret.js';
 type ServiceName = 'api' | 'worker' | 'fal-sim';
 /** Stop order: take no more requests, finish in-flight jobs, then what they depend on. */
 const STOP_ORDER: readonly ServiceName[] = ['api', 'worker', 'fal-sim'];
-/** First start compiles TypeScript on the fly; be patient. Unit: milliseconds. */
-const START_TIMEOUT_MS = 60_000;
+/**
+ * First start compiles TypeScript on the fly; be patient. FLUXQ_START_TIMEOUT_MS overrides it
+ * (tests use a short one to show readiness does not hang on it). Unit: milliseconds.
+ */
+const DEFAULT_START_TIMEOUT_MS = 60_000;
 /**
  * How long a service may take to stop on Ctrl-C before SIGKILL: longer than the worker's own
  * drain (WORKER_SHUTDOWN_TIMEOUT_MS, 30 s), so it hands unfinished jobs back and exits cleanly.
@@ -42,6 +45,13 @@ async function main(): Promise<void> {
   if (!Number.isInteger(redisPort) || redisPort < 1 || redisPort > 65_535) {
     say(
       `fluxq: FLUXQ_START_REDIS_PORT must be a TCP port, got ${JSON.stringify(env.FLUXQ_START_REDIS_PORT)}`,
+    );
+    process.exit(1);
+  }
+  const startTimeoutMs = Number(env.FLUXQ_START_TIMEOUT_MS || DEFAULT_START_TIMEOUT_MS);
+  if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) {
+    say(
+      `fluxq: FLUXQ_START_TIMEOUT_MS must be a positive number of milliseconds, got ${JSON.stringify(env.FLUXQ_START_TIMEOUT_MS)}`,
     );
     process.exit(1);
   }
@@ -93,7 +103,7 @@ async function main(): Promise<void> {
   const start = async (name: ServiceName, options: Omit<SpawnServiceOptions, 'name'>): Promise<void> => {
     const service = await spawnService({
       name,
-      timeoutMs: START_TIMEOUT_MS,
+      timeoutMs: startTimeoutMs,
       stopTimeoutMs: STOP_TIMEOUT_MS,
       detached: true, // Ctrl-C reaches only us, and we stop the children in order
       onLine: printer(name),
@@ -140,9 +150,17 @@ async function main(): Promise<void> {
 
     const secret = await loadSigningSecret(env, join(repoRoot, '.data', 'files-signing-secret'));
     if (secret.source === 'created') say('fluxq: created .data/files-signing-secret (signs file URLs)');
+    const port = env.PORT?.trim() || '8080';
+    const host = env.HOST?.trim() || '127.0.0.1';
+    const localHost =
+      host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    const publicBaseUrl = env.PUBLIC_BASE_URL?.trim().replace(/\/+$/, '') || `http://${localHost}:${port}`;
+    // Every service gets the same public URL and signing secret: the worker writes file URLs
+    // into webhook bodies, and they must point at this API and verify there.
     const common = {
       REDIS_URL: redisUrl,
       FILES_SIGNING_SECRET: secret.value,
+      PUBLIC_BASE_URL: publicBaseUrl,
       // On a developer's machine webhook receivers and test images are local: allow loopback only.
       URL_ALLOW_LIST: env.URL_ALLOW_LIST?.trim() || 'localhost,127.0.0.1,::1/128',
     };
@@ -160,10 +178,6 @@ async function main(): Promise<void> {
       });
     }
 
-    const port = env.PORT?.trim() || '8080';
-    const host = env.HOST?.trim() || '127.0.0.1';
-    const localHost =
-      host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     // With the simulator, fal's completion webhooks come back to this API, signed with the
     // simulator's key, and the worker's latency priors run at the simulator's speed.
     const simApiEnv = falSimUrl ? { FAL_JWKS_URL: `${falSimUrl}/.well-known/jwks.json` } : {};
@@ -183,13 +197,13 @@ async function main(): Promise<void> {
       start('worker', {
         entry: 'apps/worker/src/main.ts',
         env: { ...common, ...falEnv, ...simWorkerEnv },
-        ready: { logLine: /"msg":"worker ready"/ },
+        ready: { ipcEvent: 'ready' },
       }),
     ]);
 
     process.stdout.write(
       renderBanner({
-        apiUrl: env.PUBLIC_BASE_URL?.trim().replace(/\/+$/, '') || `http://${localHost}:${port}`,
+        apiUrl: publicBaseUrl,
         apiKeys: Boolean(env.API_KEYS?.trim() || env.API_KEYS_FILE?.trim()),
         redis:
           choice.kind === 'launch'

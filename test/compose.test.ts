@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadWorkerConfig } from '../apps/worker/src/config.js';
+import { interpolateCompose } from './compose-interpolation.js';
 
 interface ComposeService {
   image?: string;
@@ -16,7 +18,20 @@ interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as ComposeFile;
+const composeText = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
+const compose = parse(composeText) as ComposeFile;
+/** The file as `docker compose config` would see it with only `shell` exported. */
+const resolvedWith = (shell: Record<string, string>): ComposeFile =>
+  parse(interpolateCompose(composeText, shell)) as ComposeFile;
+/** A service's environment as the container gets it: bare keys come from the shell or stay unset. */
+const containerEnv = (file: ComposeFile, name: string, shell: Record<string, string>) => {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(file.services[name]?.environment ?? {})) {
+    const resolved = value ?? shell[key];
+    if (resolved !== undefined && resolved !== null) env[key] = String(resolved);
+  }
+  return env;
+};
 const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
 
 const service = (name: string): ComposeService => {
@@ -67,6 +82,47 @@ describe('docker-compose.yml', () => {
     expect(commandOf(service('api'))).toContain('apps/api/src/main.ts');
     expect(commandOf(service('worker'))).toContain('apps/worker/src/main.ts');
     expect(commandOf(service('fal-sim'))).toContain('apps/fal-sim/src/main.ts');
+  });
+});
+
+describe('docker-compose.yml secrets and profiles', () => {
+  it('refuses to start without FILES_SIGNING_SECRET, naming it', () => {
+    expect(() => resolvedWith({})).toThrow(/FILES_SIGNING_SECRET/);
+    expect(() => resolvedWith({ FILES_SIGNING_SECRET: '' })).toThrow(/FILES_SIGNING_SECRET/);
+  });
+
+  it('gives api and worker the same signing secret and public URL', () => {
+    const shell = { FILES_SIGNING_SECRET: 'a'.repeat(64), PUBLIC_BASE_URL: 'https://fluxq.example' };
+    const file = resolvedWith(shell);
+    const api = containerEnv(file, 'api', shell);
+    const worker = containerEnv(file, 'worker', shell);
+    expect(api.FILES_SIGNING_SECRET).toBe(shell.FILES_SIGNING_SECRET);
+    expect(worker.FILES_SIGNING_SECRET).toBe(api.FILES_SIGNING_SECRET);
+    expect(worker.PUBLIC_BASE_URL).toBe(api.PUBLIC_BASE_URL);
+  });
+
+  it('requires every secret the api and worker both read, rather than letting each invent one', () => {
+    const api = service('api').environment as Record<string, string | null>;
+    const worker = service('worker').environment as Record<string, string | null>;
+    const shared = Object.keys(api).filter((key) => key in worker && /SECRET|TOKEN|PASSWORD/.test(key));
+    expect(shared.length).toBeGreaterThan(0);
+    for (const key of shared) {
+      for (const env of [api, worker]) expect(env[key]).toMatch(new RegExp(`^\\$\\{${key}:\\?.+\\}$`));
+    }
+  });
+
+  it('points the worker at the simulator under --profile sim with nothing but the secret exported', () => {
+    const shell = { FILES_SIGNING_SECRET: 'b'.repeat(64) };
+    const config = loadWorkerConfig(containerEnv(resolvedWith(shell), 'worker', shell));
+    expect(config.FAL_BASE_URL).toBe('http://fal-sim:8090');
+    expect(config.FAL_REST_URL).toBe('http://fal-sim:8090');
+  });
+
+  it('calls fal.ai, not the simulator, once FAL_KEY is exported', () => {
+    const shell = { FILES_SIGNING_SECRET: 'c'.repeat(64), FAL_KEY: 'id:secret' };
+    const config = loadWorkerConfig(containerEnv(resolvedWith(shell), 'worker', shell));
+    expect(config.FAL_BASE_URL).toBe('https://queue.fal.run');
+    expect(config.FAL_KEY).toBe('id:secret');
   });
 });
 

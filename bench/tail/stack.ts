@@ -2,16 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFalSim, type FalSim } from '@fluxq/fal-sim';
-import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
-import {
-  getFreePort,
-  type RedisServer,
-  type Service,
-  spawnService,
-  startRedisServer,
-  waitFor,
-} from '@fluxq/testing';
-import { Queue } from 'bullmq';
+import { getFreePort, type RedisServer, type Service, spawnService, startRedisServer } from '@fluxq/testing';
 
 /** A private redis-server, the sim at `timeScale` with the catalog's success rates, the API and workers. */
 export interface TailStack {
@@ -102,32 +93,11 @@ export async function startTailStack(options: TailStackOptions): Promise<TailSta
             WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
             ...options.workerEnv,
           },
+          // LOG_LEVEL=warn silences the "worker ready" line; the IPC signal is independent of it.
+          ready: { ipcEvent: 'ready' },
           timeoutMs: 60_000,
         }),
       );
-    }
-    // At LOG_LEVEL=warn there is no "worker ready" line: wait until BullMQ lists every worker.
-    const workers = services.slice(1);
-    const queue = new Queue(IMAGES_QUEUE, { connection: { url: redis.url }, prefix: QUEUE_PREFIX });
-    const died = Promise.race(
-      workers.map(async (worker) => {
-        const code = await worker.exited;
-        const tail = worker.logs().slice(-20).join('\n');
-        throw new Error(`${worker.name} exited (code ${code}) before taking jobs; last log lines:\n${tail}`);
-      }),
-    );
-    died.catch(() => {});
-    try {
-      await Promise.race([
-        died,
-        waitFor(async () => (await queue.getWorkersCount()) >= workers.length || undefined, {
-          timeoutMs: 60_000,
-          intervalMs: 200,
-          message: `${workers.length} workers to take jobs`,
-        }),
-      ]);
-    } finally {
-      await queue.close();
     }
     return { redis, sim, apiUrl, close };
   } catch (error) {

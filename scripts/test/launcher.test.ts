@@ -2,7 +2,14 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFreePort, type RedisProbe, spawnService, startRedisServer } from '@fluxq/testing';
+import {
+  getFreePort,
+  type RedisProbe,
+  spawnService,
+  startRedisServer,
+  startWebhookReceiver,
+  waitFor,
+} from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBanner } from '../lib/banner.js';
 import { findRedis, redactRedisUrl } from '../lib/find-redis.js';
@@ -183,5 +190,79 @@ describe('npm start', () => {
     });
     expect(await launcher.exited).toBe(1);
     expect(launcher.logs()).toEqual([MISSING_REDIS(port)]);
+  });
+});
+
+describe('npm start, serving', () => {
+  // The launcher's start deadline is short here; before readiness had a signal of its own, a
+  // worker at LOG_LEVEL=error never printed "worker ready" and everything stopped at the deadline.
+  const START_TIMEOUT_MS = 20_000;
+
+  it('keeps serving past its start deadline at LOG_LEVEL=error, and webhook file URLs use its PORT', async () => {
+    const redis = await startRedisServer();
+    const receiver = await startWebhookReceiver();
+    const storage = await mkdtemp(join(tmpdir(), 'fluxq-start-storage-'));
+    const port = await getFreePort();
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const launcher = await spawnService({
+      name: 'start',
+      entry: 'scripts/start.ts',
+      env: {
+        LOG_LEVEL: 'error',
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        FAL_SIM_PORT: String(await getFreePort()),
+        FAL_KEY: undefined,
+        FAL_SIM_TIME_SCALE: '0.01',
+        PUBLIC_BASE_URL: undefined,
+        STORAGE_DIR: storage,
+        FILES_SIGNING_SECRET: 'launcher-test-signing-secret-0123456789',
+        FLUXQ_START_TIMEOUT_MS: String(START_TIMEOUT_MS),
+      },
+      // The banner's curl line: every service reported ready.
+      ready: { logLine: /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/jobs\/<id>/ },
+      timeoutMs: START_TIMEOUT_MS + 10_000,
+      stopTimeoutMs: 20_000,
+    });
+    const startedAt = Date.now();
+    try {
+      const submitted = await fetch(`${apiUrl}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'flux.2-dev-turbo',
+          prompt: 'a lighthouse',
+          size: '512x512',
+          webhook_url: `${receiver.url}/hook`,
+        }),
+      });
+      expect(submitted.status).toBe(202);
+      const [delivery] = await receiver.waitForRequests(1, 30_000);
+      const event = JSON.parse(delivery!.body) as {
+        type: string;
+        data: { output: { images: Array<{ url: string }> } };
+      };
+      expect(event.type).toBe('job.succeeded');
+      const fileUrl = event.data.output.images[0]!.url;
+      expect(fileUrl.startsWith(`${apiUrl}/v1/files/`)).toBe(true);
+      const file = await fetch(fileUrl);
+      expect(file.status).toBe(200);
+      expect((await file.arrayBuffer()).byteLength).toBeGreaterThan(0);
+
+      // Outlive the start deadline: the launcher must still be running and the API ready.
+      const exitedEarly = await Promise.race([
+        launcher.exited.then(() => true),
+        new Promise<false>((resolve) =>
+          setTimeout(() => resolve(false), Math.max(0, startedAt + START_TIMEOUT_MS + 3_000 - Date.now())),
+        ),
+      ]);
+      expect(exitedEarly, launcher.logs().join('\n')).toBe(false);
+      await waitFor(async () => (await fetch(`${apiUrl}/readyz`)).status === 200, { timeoutMs: 5_000 });
+    } finally {
+      await launcher.stop();
+      await receiver.stop();
+      await redis.stop();
+      await rm(storage, { recursive: true, force: true });
+    }
   });
 });

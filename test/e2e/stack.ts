@@ -81,7 +81,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...options.workerEnv,
         ...env,
       },
-      ready: { logLine: /"msg":"worker ready"/ },
+      ready: { ipcEvent: 'ready' },
     });
     workers.push(worker);
     return worker;

@@ -15,12 +15,22 @@ const DEFAULT_FAL_REST_URL = 'https://rest.fal.ai';
 /** Sent to a non-fal FAL_BASE_URL (the simulator) when no FAL_KEY is set. */
 export const SIMULATOR_KEY = 'fluxq-simulator';
 
+/** FAL_BASE_URL as set; else the simulator when there is no key; else fal's own queue. */
+const falBaseUrlOf = (env: { FAL_KEY?: string; FAL_BASE_URL?: string; FAL_SIM_URL?: string }): string =>
+  env.FAL_BASE_URL ?? (env.FAL_KEY ? undefined : env.FAL_SIM_URL) ?? DEFAULT_FAL_BASE_URL;
+
 /** Worker configuration: environment variables, units in names (DESIGN §2). */
 export const workerEnvSchema = z
   .object({
     REDIS_URL: envRedisUrl,
     FAL_KEY: z.string().min(1).optional(),
-    FAL_BASE_URL: z.url().default(DEFAULT_FAL_BASE_URL),
+    /** fal's queue; unset: fal's own, or FAL_SIM_URL when no FAL_KEY is set. */
+    FAL_BASE_URL: z.url().optional(),
+    /**
+     * The simulator to use when neither FAL_KEY nor FAL_BASE_URL is set: compose sets it, so
+     * `--profile sim` works without exporting anything, and a FAL_KEY still means fal.ai.
+     */
+    FAL_SIM_URL: z.url().optional(),
     /** Where fal's storage upload handshake goes; follows FAL_BASE_URL when that is not fal's own. */
     FAL_REST_URL: z.url().optional(),
     FAL_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
@@ -127,7 +137,7 @@ export const workerEnvSchema = z
         message: 'must not exceed FAL_ATTEMPT_TIMEOUT_MAX_MS',
       });
     }
-    if (!env.FAL_KEY && env.FAL_BASE_URL === DEFAULT_FAL_BASE_URL) {
+    if (!env.FAL_KEY && falBaseUrlOf(env) === DEFAULT_FAL_BASE_URL) {
       ctx.addIssue({
         code: 'custom',
         path: ['FAL_KEY'],
@@ -138,9 +148,10 @@ export const workerEnvSchema = z
   })
   .transform((env) => ({
     ...env,
+    FAL_BASE_URL: falBaseUrlOf(env),
     FAL_REST_URL:
       env.FAL_REST_URL ??
-      (env.FAL_BASE_URL === DEFAULT_FAL_BASE_URL ? DEFAULT_FAL_REST_URL : env.FAL_BASE_URL),
+      (falBaseUrlOf(env) === DEFAULT_FAL_BASE_URL ? DEFAULT_FAL_REST_URL : falBaseUrlOf(env)),
     // The simulator, like fal, wants an Authorization header; it accepts any key.
     FAL_KEY: env.FAL_KEY ?? SIMULATOR_KEY,
   }));

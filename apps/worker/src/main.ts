@@ -163,6 +163,12 @@ async function main(): Promise<void> {
     },
     'worker ready',
   );
+  // A launcher that spawned us with an IPC channel (npm start, the test stack) waits for this,
+  // not for the log line above, which LOG_LEVEL=warn silences.
+  if (process.send) {
+    process.send({ event: 'ready' });
+    process.channel?.unref();
+  }
 }
 
 main().catch((err: unknown) => {

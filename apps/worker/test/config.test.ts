@@ -12,6 +12,21 @@ describe('loadWorkerConfig', () => {
     expect(config.FAL_REST_URL).toBe('http://127.0.0.1:8090');
   });
 
+  it('uses FAL_SIM_URL only when neither FAL_KEY nor FAL_BASE_URL is set', () => {
+    const sim = 'http://fal-sim:8090';
+    expect(loadWorkerConfig({ FAL_SIM_URL: sim })).toMatchObject({
+      FAL_BASE_URL: sim,
+      FAL_REST_URL: sim,
+      FAL_KEY: SIMULATOR_KEY,
+    });
+    expect(loadWorkerConfig({ FAL_SIM_URL: sim, FAL_KEY: 'id:secret' }).FAL_BASE_URL).toBe(
+      'https://queue.fal.run',
+    );
+    expect(loadWorkerConfig({ FAL_SIM_URL: sim, FAL_BASE_URL: 'http://other:1' }).FAL_BASE_URL).toBe(
+      'http://other:1',
+    );
+  });
+
   it("keeps fal's storage host next to fal's queue host", () => {
     const config = loadWorkerConfig({ FAL_KEY: 'id:secret' });
     expect(config).toMatchObject({

@@ -87,7 +87,8 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   const child = spawn(process.execPath, tsNodeArgs(opts.entry), {
     cwd: repoRoot,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // An IPC channel only when readiness is signalled over it: other services must not see one.
+    stdio: opts.ready?.ipcEvent ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     detached: opts.detached,
   });
   const tracked = trackChild(child);
@@ -119,7 +120,18 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   };
 
   try {
-    await waitUntilReady({ ...opts, ready: opts.ready ?? {} }, logs.subscribe, tracked.exited);
+    const subscribeMessages = (listener: (message: unknown) => void) => {
+      child.on('message', listener);
+      return () => child.off('message', listener);
+    };
+    await waitUntilReady(
+      { ...opts, ready: opts.ready ?? {} },
+      logs.subscribe,
+      tracked.exited,
+      subscribeMessages,
+    );
+    // Readiness was the channel's one job: let this process exit without disconnecting it.
+    if (child.connected) child.channel?.unref();
     return service;
   } catch (error) {
     await service.stop(opts.signal?.aborted ? 'SIGTERM' : 'SIGKILL');

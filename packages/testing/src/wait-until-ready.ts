@@ -7,7 +7,15 @@ export interface ServiceReadiness {
   url?: string;
   /** Wait for an output line (stdout or stderr) that matches. */
   logLine?: RegExp;
+  /**
+   * Wait for an IPC message `{ event: <this> }` from the child (the worker sends
+   * `{ event: 'ready' }`): a signal of its own that no LOG_LEVEL can silence.
+   */
+  ipcEvent?: string;
 }
+
+/** Subscribes to the child's IPC messages; returns the unsubscribe. */
+export type MessageSubscriber = (listener: (message: unknown) => void) => () => void;
 
 /**
  * Resolves when every readiness condition holds; rejects when the process exits first, the
@@ -17,6 +25,7 @@ export async function waitUntilReady(
   opts: { ready: ServiceReadiness; timeoutMs: number; signal?: AbortSignal | undefined },
   subscribe: (listener: LineListener) => () => void,
   exited: Promise<ExitInfo>,
+  subscribeMessages?: MessageSubscriber,
 ): Promise<void> {
   const { ready, timeoutMs } = opts;
   const conditions: Promise<unknown>[] = [];
@@ -24,7 +33,19 @@ export async function waitUntilReady(
   const aborter = new AbortController();
   cleanups.push(() => aborter.abort());
   const waiting: string[] = [];
-  const { logLine, url } = ready;
+  const { logLine, url, ipcEvent } = ready;
+  if (ipcEvent) {
+    if (!subscribeMessages) throw new Error('ipcEvent readiness needs an IPC channel to the child');
+    waiting.push(`an IPC message { event: '${ipcEvent}' }`);
+    conditions.push(
+      new Promise<void>((resolve) => {
+        const unsubscribe = subscribeMessages((message) => {
+          if ((message as { event?: unknown } | null)?.event === ipcEvent) resolve();
+        });
+        cleanups.push(unsubscribe);
+      }),
+    );
+  }
   if (logLine) {
     waiting.push(`a log line matching ${logLine}`);
     conditions.push(
