@@ -26,11 +26,11 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 
 /**
  * Admin-only routes answer a caller without an admin key exactly as a route that does not
- * exist (the 404 `not_found` of the app's fallback), so they cannot be probed. In open mode
- * nobody is an admin.
+ * exist (the 404 `not_found` of the app's fallback), so they cannot be probed. In local open
+ * mode they are open to loopback callers (`req.isOperator`).
  */
 export const adminOnly: RequestHandler = (req, _res, next) => {
-  next(req.isAdmin ? undefined : 'route');
+  next(req.isOperator ? undefined : 'route');
 };
 
 /** Job counts of each BullMQ queue the API knows, by state. */
