@@ -45,3 +45,5 @@ export {
   startWebhookReceiver,
   type WebhookReceiver,
 } from './webhook-receiver.js';
+export { findRedisCli, type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js';
+export { type RedisSentinelSet, type RedisSentinelSetOptions, startRedisSentinelSet } from './redis-sentinel.js';
