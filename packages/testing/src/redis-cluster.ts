@@ -122,7 +122,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw new Error(`redis-cli --cluster create failed: ${(error as Error).message}`);
   }
   const anyLive = () => [...alive][0]!;
-  const view = async () => parseClusterNodes(String(await redisCommand({ port: anyLive().port }, 'CLUSTER', 'NODES')));
+  const view = async () =>
+    parseClusterNodes(String(await redisCommand({ port: anyLive().port }, 'CLUSTER', 'NODES')));
   const healthy = async () => {
     for (const node of alive) {
       const info = String(await redisCommand({ port: node.port }, 'CLUSTER', 'INFO'));
@@ -131,7 +132,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     const lines = await view();
     return lines.filter((line) => line.master && !line.failed && line.slots.length > 0).length === masters;
   };
-  await waitFor(healthy, { timeoutMs: 20_000, intervalMs: 100, message: 'the cluster to be ok on every node' });
+  await waitFor(healthy, {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'the cluster to be ok on every node',
+  });
 
   const masterOf = async (slot: number) => {
     const line = (await view()).find(

@@ -26,7 +26,9 @@ export interface RedisSentinelSet {
 }
 
 /** One master, one replica and `sentinels` sentinels (quorum: a majority) on 127.0.0.1. */
-export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {}): Promise<RedisSentinelSet> {
+export async function startRedisSentinelSet(
+  options: RedisSentinelSetOptions = {},
+): Promise<RedisSentinelSet> {
   const { name = 'fluxq', sentinels: sentinelCount = 3, downAfterMs = 1_000 } = options;
   const primary = await startRedisServer({ appendonly: true });
   const replica = await startRedisServer({
@@ -51,7 +53,12 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
   };
   const alive = new Set(servers);
   const masterPort = async () => {
-    const reply = await redisCommand({ port: sentinels[0]!.port }, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name);
+    const reply = await redisCommand(
+      { port: sentinels[0]!.port },
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      name,
+    );
     return Number((reply as string[])[1]);
   };
   try {
@@ -61,7 +68,12 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
         if (!info.includes('connected_slaves:1') || !/state=online/.test(info)) return false;
         // Every sentinel knows the replica and the other sentinels, so any of them can fail over.
         for (const sentinel of sentinels) {
-          const master = (await redisCommand({ port: sentinel.port }, 'SENTINEL', 'MASTER', name)) as string[];
+          const master = (await redisCommand(
+            { port: sentinel.port },
+            'SENTINEL',
+            'MASTER',
+            name,
+          )) as string[];
           const field = (key: string) => Number(master[master.indexOf(key) + 1]);
           if (field('num-slaves') < 1 || field('num-other-sentinels') < sentinelCount - 1) return false;
         }
