@@ -5,8 +5,10 @@ import { createFalSim, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
 import {
   apiKeysOf,
   assertNoSecretsIn,
+  findRedisServerBinary,
   getFreePort,
   type RedisServer,
+  redisForTests,
   type Service,
   spawnService,
   startRedisServer,
@@ -43,7 +45,7 @@ export interface StackOptions {
 const SIGNING_SECRET = 'e2e-signing-secret-e2e-signing-secret';
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const redis = options.redisEnv ? externalRedis() : await startRedisServer({ appendonly: true });
+  const redis = options.redisEnv ? externalRedis() : await stackRedis();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0, ...options.sim });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-e2e-'));
   const port = await getFreePort();
@@ -120,6 +122,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ],
       );
     },
+  };
+}
+
+/**
+ * A private redis-server (AOF on, so crash tests can `kill()`/`restart()` it) when one is on PATH;
+ * otherwise what `redisForTests` finds (Testcontainers when a Docker engine answers), with only
+ * `url` and `stop()`. `FLUXQ_TEST_REDIS=testcontainers` forces the second path.
+ */
+async function stackRedis(): Promise<RedisServer> {
+  if (process.env.FLUXQ_TEST_REDIS?.trim() !== 'testcontainers' && findRedisServerBinary()) {
+    return startRedisServer({ appendonly: true });
+  }
+  const found = await redisForTests({ appendonly: true });
+  const unusable = async () => {
+    throw new Error(`Redis from ${found.source} cannot be killed or restarted by a test`);
+  };
+  return {
+    url: found.url,
+    port: Number(new URL(found.url).port),
+    dir: '',
+    stop: found.stop,
+    kill: unusable,
+    restart: unusable,
+    logs: () => [],
   };
 }
 
