@@ -83,21 +83,21 @@ async function redisShardBench(): Promise<void> {
       {
         measure: 'end to end, jobs/s (whole system on this machine)',
         fluxq: fmt(load.jobsPerSecond, 1),
-        baseline: '',
-        ratio: '',
+        baseline: '—',
+        ratio: '—',
       },
       {
         measure: 'Redis CPU during the run, % of one core (INFO cpu)',
         fluxq: fmt(load.redisCpuShare * 100, 1),
-        baseline: '',
-        ratio: '',
+        baseline: '—',
+        ratio: '—',
       },
-      { measure: 'Redis CPU per job, ms', fluxq: fmt(load.redisCpuMsPerJob, 3), baseline: '', ratio: '' },
+      { measure: 'Redis CPU per job, ms', fluxq: fmt(load.redisCpuMsPerJob, 3), baseline: '—', ratio: '—' },
       {
         measure: 'jobs/s at which one Redis shard saturates (1 core ÷ CPU per job)',
         fluxq: fmt(load.shardCeilingJobsPerSecond),
-        baseline: '',
-        ratio: '',
+        baseline: '—',
+        ratio: '—',
       },
     ];
     const body = [
