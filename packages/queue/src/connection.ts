@@ -71,6 +71,10 @@ export function isRedisUnavailableError(err: unknown): boolean {
     err.name === 'MaxRetriesPerRequestError' ||
     /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|enableOfflineQueue/i.test(
       err.message,
+    ) ||
+    // What a failover looks like from a Cluster or Sentinel connection until a replica is promoted.
+    /CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|Too many Cluster redirections|None of startup nodes|All sentinels are unreachable|READONLY|LOADING|MASTERDOWN/.test(
+      err.message,
     )
   );
 }
