@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type RedisTarget, redisTargetFromEnv } from './redis-target.js';
 
@@ -35,9 +36,13 @@ export function createRedis({ url, target, role, name }: RedisConnectionOptions)
 }
 
 function open(target: RedisTarget, common: RedisOptions): Redis {
-  if (target.kind === 'standalone') return new Redis(target.url, common);
-  const { username, password, tls } = target.auth;
-  const secured: RedisOptions = { ...common, username, password, ...(tls ? { tls: {} } : {}) };
+  if (target.kind === 'standalone') {
+    const ca = target.caFile && target.url.startsWith('rediss:') ? readFileSync(target.caFile) : undefined;
+    return new Redis(target.url, ca ? { ...common, tls: { ca } } : common);
+  }
+  const { username, password, tls, caFile } = target.auth;
+  const tlsOptions = caFile ? { ca: readFileSync(caFile) } : {};
+  const secured: RedisOptions = { ...common, username, password, ...(tls ? { tls: tlsOptions } : {}) };
   if (target.kind === 'sentinel') {
     return new Redis({
       ...secured,
@@ -45,7 +50,7 @@ function open(target: RedisTarget, common: RedisOptions): Redis {
       name: target.name,
       sentinelUsername: username,
       sentinelPassword: password,
-      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tlsOptions } : {}),
       // After a failover the old master may come back as a replica: reconnect on READONLY.
       reconnectOnError: (err) => /READONLY/.test(err.message),
     });

@@ -8,10 +8,11 @@
  *   to whichever node the sentinels promote.
  * - else `REDIS_URL` (`redis://` or `rediss://` for TLS): one server.
  *
- * Credentials and TLS for cluster/sentinel nodes: `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_TLS=1`.
+ * Credentials and TLS for cluster/sentinel nodes: `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_TLS=1`;
+ * `REDIS_TLS_CA_FILE` (all modes) trusts a private CA.
  */
 export type RedisTarget =
-  | { kind: 'standalone'; url: string }
+  | { kind: 'standalone'; url: string; caFile?: string }
   | { kind: 'cluster'; nodes: HostPort[]; auth: RedisAuth }
   | { kind: 'sentinel'; sentinels: HostPort[]; name: string; auth: RedisAuth };
 
@@ -24,6 +25,8 @@ export interface RedisAuth {
   username?: string;
   password?: string;
   tls: boolean;
+  /** PEM file of the CA that signed the servers' certificates (a private CA). */
+  caFile?: string;
 }
 
 export class RedisTargetError extends Error {
@@ -56,6 +59,7 @@ export function redisTargetFromEnv(
     username: env.REDIS_USERNAME?.trim() || undefined,
     password: env.REDIS_PASSWORD || undefined,
     tls: env.REDIS_TLS === '1' || env.REDIS_TLS === 'true',
+    caFile: env.REDIS_TLS_CA_FILE?.trim() || undefined,
   };
   const cluster = env.REDIS_CLUSTER_NODES?.trim();
   const sentinels = env.REDIS_SENTINELS?.trim();
@@ -71,7 +75,9 @@ export function redisTargetFromEnv(
   }
   if (!/^rediss?:\/\//.test(fallbackUrl))
     throw new RedisTargetError('REDIS_URL must be a redis:// or rediss:// URL');
-  return { kind: 'standalone', url: fallbackUrl };
+  return auth.caFile
+    ? { kind: 'standalone', url: fallbackUrl, caFile: auth.caFile }
+    : { kind: 'standalone', url: fallbackUrl };
 }
 
 /** One line for logs, without passwords. */
