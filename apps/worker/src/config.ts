@@ -1,9 +1,11 @@
 import {
+  checkRedisModes,
   envBool,
   envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
   envLogLevel,
+  envRedisNodes,
   envRedisUrl,
   envUrlAllowList,
   parseEnv,
@@ -19,6 +21,10 @@ export const SIMULATOR_KEY = 'fluxq-simulator';
 export const workerEnvSchema = z
   .object({
     REDIS_URL: envRedisUrl,
+    // Redis Cluster or Sentinel instead of REDIS_URL (packages/queue/src/redis-target.ts).
+    REDIS_CLUSTER_NODES: envRedisNodes,
+    REDIS_SENTINELS: envRedisNodes,
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
     FAL_KEY: z.string().min(1).optional(),
     FAL_BASE_URL: z.url().default(DEFAULT_FAL_BASE_URL),
     /** Where fal's storage upload handshake goes; follows FAL_BASE_URL when that is not fal's own. */
@@ -120,6 +126,7 @@ export const workerEnvSchema = z
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {
+    checkRedisModes(env, ctx);
     if (env.FAL_ATTEMPT_TIMEOUT_MIN_MS > env.FAL_ATTEMPT_TIMEOUT_MAX_MS) {
       ctx.addIssue({
         code: 'custom',
