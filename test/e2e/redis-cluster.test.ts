@@ -41,7 +41,9 @@ async function allKeys(): Promise<string[]> {
 }
 
 describe('Redis Cluster', () => {
-  it('runs jobs and batches through a master failover, and keeps every key in the {fluxq} slot', async () => {
+  it('runs jobs and batches through a master failover, and keeps every key in the {fluxq} slot', async ({
+    annotate,
+  }) => {
     const slot = await cluster.slotOf('{fluxq}');
     const { stallMs, accepted, refused } = await runJobsThroughFailover(stack, async () => {
       const { killed, promoted } = await cluster.killMasterOf(slot);
@@ -55,6 +57,8 @@ describe('Redis Cluster', () => {
       join(repoRoot, '.data', 'failover-stall.log'),
       `${new Date().toISOString()} cluster stall_ms=${stallMs} accepted=${accepted} refused=${refused}\n`,
     );
+    // Recorded in the test report (vitest annotations) as well as printed.
+    await annotate(`cluster failover stalled work ${stallMs} ms`, 'failover-stall');
     expect(stallMs).toBeLessThan(30_000);
 
     // After a full run: keys exist, and all of them hash to the one slot.
