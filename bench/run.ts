@@ -3,6 +3,7 @@ import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-thro
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
+import { measureRedisShard } from './redis-shard.js';
 import { type Row, recordSection, table } from './report.js';
 import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
 
@@ -61,10 +62,71 @@ async function batchBench(): Promise<void> {
   }
 }
 
+const SHARD_JOBS = Number(process.env.BENCH_SHARD_JOBS ?? 600);
+const SHARD_WORKERS = Number(process.env.BENCH_SHARD_WORKERS ?? 3);
+
+/**
+ * Where one Redis shard saturates: the whole system at zero simulated latency with several
+ * workers, and Redis's own CPU time (`INFO cpu`) per job. Recorded as the `redis-shard` section.
+ */
+async function redisShardBench(): Promise<void> {
+  const stack = await startBenchStack();
+  try {
+    for (let i = 0; i < SHARD_WORKERS; i++) await stack.startWorker(WORKER_CONCURRENCY);
+    console.log(
+      `redis shard: ${SHARD_JOBS} jobs, ${SHARD_WORKERS} workers × concurrency ${WORKER_CONCURRENCY} …`,
+    );
+    // A first pass warms the processes (JIT, sharp) so the measured one reflects steady state.
+    await measureRedisShard(stack, Math.min(100, SHARD_JOBS), 16);
+    const load = await measureRedisShard(stack, SHARD_JOBS, 32);
+    const rows: Row[] = [
+      {
+        measure: 'end to end, jobs/s (whole system on this machine)',
+        fluxq: fmt(load.jobsPerSecond, 1),
+        baseline: '—',
+        ratio: '—',
+      },
+      {
+        measure: 'Redis CPU during the run, % of one core (INFO cpu)',
+        fluxq: fmt(load.redisCpuShare * 100, 1),
+        baseline: '—',
+        ratio: '—',
+      },
+      { measure: 'Redis CPU per job, ms', fluxq: fmt(load.redisCpuMsPerJob, 3), baseline: '—', ratio: '—' },
+      {
+        measure: 'jobs/s at which one Redis shard saturates (1 core ÷ CPU per job)',
+        fluxq: fmt(load.shardCeilingJobsPerSecond),
+        baseline: '—',
+        ratio: '—',
+      },
+    ];
+    const body = [
+      '## One Redis shard: where the single `{fluxq}` slot saturates',
+      '',
+      `Command: \`npm run bench\` (or \`BENCH_ONLY=redis-shard npm run bench\`) · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      table(rows),
+      '',
+      `${fmt(SHARD_JOBS)} jobs through the API, ${SHARD_WORKERS} worker processes and fal-sim at zero latency. Every fluxq key is in`,
+      'one hash slot, so one Redis thread carries all of it however many masters a cluster has. Redis',
+      'reports its own CPU time; dividing one core by the CPU time per job gives the rate at which that',
+      'thread is saturated. On a machine where the API, workers and simulator share the cores with Redis',
+      'the system tops out first (first row); the last row is the ceiling a bigger fleet of workers meets.',
+      'How to go past it: docs/scaling.md.',
+    ].join('\n');
+    console.log(`\n${table(rows)}\n`);
+    await recordSection('redis-shard', body);
+  } finally {
+    await stack.close();
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   if (only === undefined || only === 'batch') await batchBench();
   if (only === 'batch') return;
+  if (only === undefined || only === 'redis-shard') await redisShardBench();
+  if (only === 'redis-shard') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);

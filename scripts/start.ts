@@ -1,6 +1,7 @@
 // `npm start`: Redis (found or launched), the fal simulator (without FAL_KEY), the API and
 // one worker, with their logs prefixed, until Ctrl-C. See scripts/README.md.
 import { join } from 'node:path';
+import { describeRedisTarget, redisTargetFromEnv } from '@fluxq/queue';
 import {
   type RedisServer,
   repoRoot,
@@ -123,8 +124,11 @@ async function main(): Promise<void> {
     let redisUrl: string;
     if (choice.kind === 'url') {
       redisUrl = choice.url;
+      const target = redisTargetFromEnv(env, redisUrl);
       say(
-        `fluxq: Redis at ${redactRedisUrl(redisUrl)} (${choice.source === 'env' ? 'REDIS_URL' : 'already running'})`,
+        target.kind === 'standalone'
+          ? `fluxq: Redis at ${redactRedisUrl(redisUrl)} (${choice.source === 'env' ? 'REDIS_URL' : 'already running'})`
+          : `fluxq: ${describeRedisTarget(target)}`,
       );
     } else {
       const dir = join(repoRoot, '.data', 'redis');

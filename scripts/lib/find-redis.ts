@@ -20,7 +20,7 @@ export interface FindRedisOptions {
 }
 
 /**
- * DESIGN §2: `REDIS_URL` if set; else a Redis answering on 127.0.0.1:6379; else a private
+ * DESIGN §2: `REDIS_URL` (or `REDIS_CLUSTER_NODES` / `REDIS_SENTINELS`) if set; else a Redis answering on 127.0.0.1:6379; else a private
  * `redis-server` if the binary is on PATH; else one line that says how to get Redis.
  */
 export async function findRedis(options: FindRedisOptions): Promise<RedisChoice> {
@@ -31,7 +31,11 @@ export async function findRedis(options: FindRedisOptions): Promise<RedisChoice>
     findBinary = findRedisServerBinary,
   } = options;
   const configured = env.REDIS_URL?.trim();
-  if (configured) return { kind: 'url', url: configured, source: 'env' };
+  // Cluster and Sentinel are never launched here: the API and workers connect to them (see connection.ts).
+  const clustered = env.REDIS_CLUSTER_NODES?.trim() || env.REDIS_SENTINELS?.trim();
+  if (configured || clustered) {
+    return { kind: 'url', url: configured || 'redis://127.0.0.1:6379', source: 'env' };
+  }
 
   const answer = await probe(port);
   if (answer.status === 'pong') return { kind: 'url', url: `redis://127.0.0.1:${port}`, source: 'local' };

@@ -47,6 +47,20 @@ describe('findRedis', () => {
       { kind: 'launch', bin: '/usr/bin/redis-server', port: 6379 },
     ],
     [
+      'launches nothing for a Redis Cluster (the services connect to REDIS_CLUSTER_NODES)',
+      { REDIS_CLUSTER_NODES: 'a:7000,b:7001' },
+      { status: 'refused' },
+      '/usr/bin/redis-server',
+      { kind: 'url', url: 'redis://127.0.0.1:6379', source: 'env' },
+    ],
+    [
+      'launches nothing for Sentinel',
+      { REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'fluxq' },
+      { status: 'pong' },
+      '/usr/bin/redis-server',
+      { kind: 'url', url: 'redis://127.0.0.1:6379', source: 'env' },
+    ],
+    [
       'says how to get Redis when there is neither',
       { REDIS_URL: '  ' },
       { status: 'refused' },

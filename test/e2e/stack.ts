@@ -5,8 +5,10 @@ import { createFalSim, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
 import {
   apiKeysOf,
   assertNoSecretsIn,
+  findRedisServerBinary,
   getFreePort,
   type RedisServer,
+  redisForTests,
   type Service,
   spawnService,
   startRedisServer,
@@ -33,18 +35,23 @@ export interface StackOptions {
   workers?: number;
   /** fal reports completions by webhook to the API (verified against the simulator's JWKS). */
   falWebhooks?: boolean;
+  /**
+   * Run on Redis the caller started (a Cluster or Sentinel set): these variables reach the API
+   * and workers instead of a private redis-server's `REDIS_URL`; `stack.redis` is then unusable.
+   */
+  redisEnv?: Record<string, string>;
 }
 
 const SIGNING_SECRET = 'e2e-signing-secret-e2e-signing-secret';
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const redis = await startRedisServer({ appendonly: true });
+  const redis = options.redisEnv ? externalRedis() : await stackRedis();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0, ...options.sim });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-e2e-'));
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const common = {
-    REDIS_URL: redis.url,
+    ...(options.redisEnv ?? { REDIS_URL: redis.url }),
     STORAGE_DIR: storageDir,
     LOG_LEVEL: 'info',
     JOB_BACKOFF_MS: '50',
@@ -115,5 +122,51 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ],
       );
     },
+  };
+}
+
+/**
+ * A private redis-server (AOF on, so crash tests can `kill()`/`restart()` it) when one is on PATH;
+ * otherwise what `redisForTests` finds (Testcontainers when a Docker engine answers), with only
+ * `url` and `stop()`. `FLUXQ_TEST_REDIS=testcontainers` forces the second path.
+ */
+async function stackRedis(): Promise<RedisServer> {
+  if (process.env.FLUXQ_TEST_REDIS?.trim() !== 'testcontainers' && findRedisServerBinary()) {
+    return startRedisServer({ appendonly: true });
+  }
+  const found = await redisForTests({ appendonly: true });
+  const unusable = async () => {
+    throw new Error(`Redis from ${found.source} cannot be killed or restarted by a test`);
+  };
+  return {
+    url: found.url,
+    port: Number(new URL(found.url).port),
+    dir: '',
+    stop: found.stop,
+    kill: unusable,
+    restart: unusable,
+    logs: () => [],
+  };
+}
+
+/** Stands in for `stack.redis` when the caller owns Redis: only `stop()` works (and does nothing). */
+function externalRedis(): RedisServer {
+  const unusable = () => {
+    throw new Error('this stack runs on Redis its test started (redisEnv): use that instead of stack.redis');
+  };
+  return {
+    get url(): string {
+      return unusable();
+    },
+    get port(): number {
+      return unusable();
+    },
+    get dir(): string {
+      return unusable();
+    },
+    stop: async () => {},
+    kill: async () => unusable(),
+    restart: async () => unusable(),
+    logs: () => [],
   };
 }

@@ -1,9 +1,11 @@
 import {
+  checkRedisModes,
   envBool,
   envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
   envLogLevel,
+  envRedisNodes,
   envRedisUrl,
   envUrlAllowList,
   parseEnv,
@@ -21,6 +23,10 @@ export const apiEnvSchema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     PUBLIC_BASE_URL: z.url().optional(),
     REDIS_URL: envRedisUrl,
+    // Redis Cluster or Sentinel instead of REDIS_URL (packages/queue/src/redis-target.ts).
+    REDIS_CLUSTER_NODES: envRedisNodes,
+    REDIS_SENTINELS: envRedisNodes,
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
     STORAGE_DRIVER: z.enum(['local']).default('local'),
     STORAGE_DIR: z.string().min(1).default('.data/storage'),
     /** HMAC key for file URLs; at least 32 characters. Unset: a random one per process. */
@@ -109,6 +115,7 @@ export const apiEnvSchema = z
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {
+    checkRedisModes(env, ctx);
     const keyed = Boolean(env.API_KEYS || env.API_KEYS_FILE);
     if (!keyed && env.NODE_ENV === 'production') {
       ctx.addIssue({

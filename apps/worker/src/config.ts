@@ -1,9 +1,11 @@
 import {
+  checkRedisModes,
   envBool,
   envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
   envLogLevel,
+  envRedisNodes,
   envRedisUrl,
   envUrlAllowList,
   parseEnv,
@@ -23,6 +25,10 @@ const falBaseUrlOf = (env: { FAL_KEY?: string; FAL_BASE_URL?: string; FAL_SIM_UR
 export const workerEnvSchema = z
   .object({
     REDIS_URL: envRedisUrl,
+    // Redis Cluster or Sentinel instead of REDIS_URL (packages/queue/src/redis-target.ts).
+    REDIS_CLUSTER_NODES: envRedisNodes,
+    REDIS_SENTINELS: envRedisNodes,
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
     FAL_KEY: z.string().min(1).optional(),
     /** fal's queue; unset: fal's own, or FAL_SIM_URL when no FAL_KEY is set. */
     FAL_BASE_URL: z.url().optional(),
@@ -130,6 +136,7 @@ export const workerEnvSchema = z
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {
+    checkRedisModes(env, ctx);
     if (env.FAL_ATTEMPT_TIMEOUT_MIN_MS > env.FAL_ATTEMPT_TIMEOUT_MAX_MS) {
       ctx.addIssue({
         code: 'custom',

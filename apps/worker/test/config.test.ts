@@ -43,4 +43,25 @@ describe('loadWorkerConfig', () => {
   ])('stops on a bad %s, naming it', (name, value) => {
     expect(() => loadWorkerConfig({ FAL_KEY: 'k', [name]: value })).toThrow(new RegExp(name));
   });
+
+  it('refuses malformed Redis Cluster / Sentinel settings, naming the variable', () => {
+    const sim = { FAL_BASE_URL: 'http://127.0.0.1:8090' };
+    expect(() => loadWorkerConfig({ ...sim, REDIS_CLUSTER_NODES: 'redis-a' })).toThrow(
+      /REDIS_CLUSTER_NODES: must be host:port/,
+    );
+    expect(() => loadWorkerConfig({ ...sim, REDIS_SENTINELS: 's1:26379' })).toThrow(
+      /REDIS_SENTINEL_NAME: must name the master/,
+    );
+    expect(() =>
+      loadWorkerConfig({
+        ...sim,
+        REDIS_CLUSTER_NODES: 'a:1',
+        REDIS_SENTINELS: 'b:2',
+        REDIS_SENTINEL_NAME: 'm',
+      }),
+    ).toThrow(/REDIS_SENTINELS: cannot be set together/);
+    expect(loadWorkerConfig({ ...sim, REDIS_CLUSTER_NODES: 'a:7000,[::1]:7001' }).REDIS_CLUSTER_NODES).toBe(
+      'a:7000,[::1]:7001',
+    );
+  });
 });

@@ -18,6 +18,35 @@ export const envRedisUrl = z
   .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
   .default('redis://127.0.0.1:6379');
 
+/** `host:port,host:port` (Redis Cluster nodes or sentinels); the connection factory reads it. */
+export const envRedisNodes = z
+  .string()
+  .regex(/^\s*(\[[^\]]+\]|[^,:\s[]+):\d{1,5}(\s*,\s*(\[[^\]]+\]|[^,:\s[]+):\d{1,5})*\s*,?\s*$/, {
+    error: 'must be host:port pairs separated by commas',
+  })
+  .optional();
+
+/** Cluster and Sentinel exclude each other, and Sentinel needs the master's name. */
+export function checkRedisModes(
+  env: { REDIS_CLUSTER_NODES?: string; REDIS_SENTINELS?: string; REDIS_SENTINEL_NAME?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_SENTINELS'],
+      message: 'cannot be set together with REDIS_CLUSTER_NODES',
+    });
+  }
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_SENTINEL_NAME'],
+      message: 'must name the master when REDIS_SENTINELS is set',
+    });
+  }
+}
+
 /** HMAC key for file URLs (at least 32 characters); the API and the workers must share it. */
 export const envFilesSigningSecret = z
   .string()

@@ -1,8 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type RedisTarget, redisTargetFromEnv } from './redis-target.js';
 
 export interface RedisConnectionOptions {
-  /** `redis://` or `rediss://` URL. */
-  url: string;
+  /** `redis://` or `rediss://` URL; ignored when `target` (or the cluster/sentinel env) says otherwise. */
+  url?: string;
+  /** Where to connect. @defaultValue `redisTargetFromEnv(process.env, url)` */
+  target?: RedisTarget;
   /**
    * `worker`: commands wait for Redis to come back (BullMQ workers need
    * `maxRetriesPerRequest: null`). `api`: commands fail fast so requests get a 503.
@@ -12,16 +16,57 @@ export interface RedisConnectionOptions {
   name?: string;
 }
 
-/** A Redis connection configured for its role. */
-export function createRedis({ url, role, name }: RedisConnectionOptions): Redis {
+/**
+ * The one factory for every Redis connection the API, workers and launcher open (queues, job
+ * store, pub/sub, blocking BullMQ connections). For Redis Cluster it returns an ioredis
+ * `Cluster`, typed as `Redis`: both take the same commands, and every key we use is under the
+ * `{fluxq}` hash tag, so multi-key commands, MULTI and Lua stay on one node.
+ */
+export function createRedis({ url, target, role, name }: RedisConnectionOptions): Redis {
+  const where = target ?? redisTargetFromEnv(process.env, url);
   const options: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 };
-  const redis = new Redis(url, { ...options, connectionName: name, lazyConnect: false });
+  const common: RedisOptions = { ...options, connectionName: name, lazyConnect: false };
+  const redis = open(where, common);
   // Connection errors are retried by ioredis; without a listener Node prints each one as unhandled.
   redis.on('error', () => {});
   return redis;
+}
+
+function open(target: RedisTarget, common: RedisOptions): Redis {
+  if (target.kind === 'standalone') {
+    const ca = target.caFile && target.url.startsWith('rediss:') ? readFileSync(target.caFile) : undefined;
+    return new Redis(target.url, ca ? { ...common, tls: { ca } } : common);
+  }
+  const { username, password, tls, caFile } = target.auth;
+  const tlsOptions = caFile ? { ca: readFileSync(caFile) } : {};
+  const secured: RedisOptions = { ...common, username, password, ...(tls ? { tls: tlsOptions } : {}) };
+  if (target.kind === 'sentinel') {
+    return new Redis({
+      ...secured,
+      sentinels: target.sentinels,
+      name: target.name,
+      sentinelUsername: username,
+      sentinelPassword: password,
+      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tlsOptions } : {}),
+      // After a failover the old master may come back as a replica: reconnect on READONLY.
+      reconnectOnError: (err) => /READONLY/.test(err.message),
+    });
+  }
+  const cluster = new Cluster(target.nodes, {
+    redisOptions: secured,
+    enableOfflineQueue: common.enableOfflineQueue ?? true,
+    enableReadyCheck: true,
+    // While a failover promotes a replica, keep retrying instead of failing commands.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 200,
+    maxRedirections: 32,
+    slotsRefreshTimeout: 2_000,
+  });
+  return cluster as unknown as Redis;
 }
 
 /** True when an error means Redis could not be reached (as opposed to a bad command). */
@@ -30,6 +75,10 @@ export function isRedisUnavailableError(err: unknown): boolean {
   return (
     err.name === 'MaxRetriesPerRequestError' ||
     /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|enableOfflineQueue/i.test(
+      err.message,
+    ) ||
+    // What a failover looks like from a Cluster or Sentinel connection until a replica is promoted.
+    /CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|Too many Cluster redirections|None of startup nodes|All sentinels are unreachable|READONLY|LOADING|MASTERDOWN/.test(
       err.message,
     )
   );
@@ -40,7 +89,7 @@ export function isRedisUnavailableError(err: unknown): boolean {
  * start while Redis is down and answer 503 until it returns. Needed for connections
  * without an offline queue, whose first command would otherwise fail while connecting.
  */
-export async function waitForRedis(redis: Redis, timeoutMs = 5_000): Promise<boolean> {
+export async function waitForRedis(redis: Redis | Cluster, timeoutMs = 5_000): Promise<boolean> {
   if (redis.status === 'ready') return true;
   return new Promise<boolean>((resolve) => {
     const done = (ready: boolean) => {

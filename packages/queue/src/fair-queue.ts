@@ -1,7 +1,7 @@
 import type { ImageJobData, Priority } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { enqueueImageJobs, type ImagesQueue } from './images-queue.js';
-import { IMAGES_QUEUE, QUEUE_PREFIX } from './names.js';
+import { IMAGES_QUEUE, QUEUE_PREFIX, storeKeys } from './names.js';
 
 /**
  * Fairness between tenants in front of the `images` queue (design in the README). Accepted
@@ -42,32 +42,40 @@ if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], A
 return #ARGV - 1
 `;
 
-// KEYS[1] wait, KEYS[2] prioritized, KEYS[3] transit, KEYS[4] transit data, then per class ring and
-// ring set (KEYS[5..]). ARGV[1] window, ARGV[2] now ms, ARGV[3] prefix, ARGV[4..] class names.
-// Pops one job per tenant per turn while the window has room; skips jobs no longer queued.
+// KEYS[1] wait, KEYS[2] prioritized, KEYS[3] transit, KEYS[4] transit data, then per class its ring,
+// ring set and the lists of the tenants at the head of its ring. ARGV[1] window, ARGV[2] now ms, then
+// per class the tenant count n and those n tenants (in KEYS order). Pops one job per tenant per turn
+// while the window has room. Every key it touches comes in KEYS (Redis Cluster requires it): a tenant
+// whose list was not passed (another dispatcher moved the ring meanwhile) goes back and ends the class.
 const DISPATCH = `
 local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1]) - redis.call('ZCARD', KEYS[2]) - redis.call('ZCARD', KEYS[3])
 local popped = {}
-local prefix = ARGV[3]
-for c = 4, #ARGV do
-  local cls = ARGV[c]
-  local ring = KEYS[5 + (c - 4) * 2]
-  local ringSet = KEYS[6 + (c - 4) * 2]
+local k = 5
+local a = 3
+while a <= #ARGV do
+  local ring = KEYS[k]
+  local ringSet = KEYS[k + 1]
+  local n = tonumber(ARGV[a])
+  local lists = {}
+  for i = 1, n do lists[ARGV[a + i]] = KEYS[k + 1 + i] end
+  k = k + 2 + n
+  a = a + 1 + n
   while room > 0 do
     local tenant = redis.call('LPOP', ring)
     if not tenant then break end
-    local listKey = prefix .. ':fair:jobs:' .. cls .. ':' .. tenant
+    local listKey = lists[tenant]
+    if not listKey then
+      redis.call('LPUSH', ring, tenant)
+      break
+    end
     local entry = redis.call('LPOP', listKey)
     if redis.call('LLEN', listKey) > 0 then redis.call('RPUSH', ring, tenant) else redis.call('SREM', ringSet, tenant) end
     if entry then
       local id = cjson.decode(entry)['data']['jobId']
-      local status = redis.call('HGET', prefix .. ':job:' .. id, 'status')
-      if status == '"queued"' then
-        redis.call('ZADD', KEYS[3], ARGV[2], id)
-        redis.call('HSET', KEYS[4], id, entry)
-        popped[#popped + 1] = entry
-        room = room - 1
-      end
+      redis.call('ZADD', KEYS[3], ARGV[2], id)
+      redis.call('HSET', KEYS[4], id, entry)
+      popped[#popped + 1] = entry
+      room = room - 1
     end
   end
 end
@@ -127,22 +135,36 @@ export function createFairQueue(
       }
     },
     async dispatch() {
-      const ringKeys = CLASSES.flatMap((cls) => [k.ring(cls), k.ringSet(cls)]);
-      const popped = (await redis.eval(
-        DISPATCH,
-        4 + ringKeys.length,
-        k.wait,
-        k.prioritized,
-        k.transit,
-        k.transitData,
-        ...ringKeys,
-        String(options.window),
-        String(now()),
-        QUEUE_PREFIX,
-        ...CLASSES,
-      )) as string[];
-      await toBullMq(popped.map((entry) => JSON.parse(entry) as FairEntry));
-      return popped.length;
+      // A round pops at most `window` jobs, so only the first `window` tenants of a ring can be reached.
+      const heads = await redis
+        .multi(CLASSES.map((cls) => ['lrange', k.ring(cls), '0', String(options.window - 1)]))
+        .exec();
+      const keys: string[] = [k.wait, k.prioritized, k.transit, k.transitData];
+      const args: string[] = [String(options.window), String(now())];
+      CLASSES.forEach((cls, index) => {
+        const tenants = [...new Set((heads?.[index]?.[1] as string[] | undefined) ?? [])];
+        keys.push(k.ring(cls), k.ringSet(cls), ...tenants.map((tenant) => k.jobs(cls, tenant)));
+        args.push(String(tenants.length), ...tenants);
+      });
+      const popped = ((await redis.eval(DISPATCH, keys.length, ...keys, ...args)) as string[]).map(
+        (entry) => JSON.parse(entry) as FairEntry,
+      );
+      if (popped.length === 0) return 0;
+      // Jobs canceled while they waited stay out of BullMQ (checked here: their hashes are not KEYS).
+      const statuses = await redis
+        .pipeline(popped.map((entry) => ['hget', storeKeys.job(entry.data.jobId), 'status']))
+        .exec();
+      const queued = popped.filter((_, i) => statuses?.[i]?.[1] === '"queued"');
+      const gone = popped.filter((_, i) => statuses?.[i]?.[1] !== '"queued"').map((e) => e.data.jobId);
+      if (gone.length > 0) {
+        await redis
+          .multi()
+          .zrem(k.transit, ...gone)
+          .hdel(k.transitData, ...gone)
+          .exec();
+      }
+      await toBullMq(queued);
+      return queued.length;
     },
     async sweep(olderThanMs = 30_000) {
       const stale = await redis.zrangebyscore(k.transit, '-inf', now() - olderThanMs);

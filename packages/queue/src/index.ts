@@ -53,6 +53,15 @@ export {
   WEBHOOKS_QUEUE,
 } from './names.js';
 export {
+  describeRedisTarget,
+  type HostPort,
+  parseHostPorts,
+  type RedisAuth,
+  type RedisTarget,
+  RedisTargetError,
+  redisTargetFromEnv,
+} from './redis-target.js';
+export {
   markLeftQueue,
   markLeftQueueMany,
   markQueued,

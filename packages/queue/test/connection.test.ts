@@ -1,10 +1,10 @@
-import { getFreePort, type RedisServer, startRedisServer } from '@fluxq/testing';
+import { getFreePort, redisForTests, type TestRedis } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, waitForRedis } from '../src/index.js';
 
-let server: RedisServer;
+let server: TestRedis;
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await redisForTests();
 });
 afterAll(async () => server?.stop());
 

@@ -1,5 +1,5 @@
 import { newId, type Priority } from '@fluxq/core';
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
+import { redisForTests, type TestRedis } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,12 +10,12 @@ import {
   storeKeys,
 } from '../src/index.js';
 
-let server: RedisServer;
+let server: TestRedis;
 let redis: Redis;
 let queue: ImagesQueue;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await redisForTests();
   redis = new Redis(server.url, { maxRetriesPerRequest: null });
   queue = createImagesQueue(redis);
 });

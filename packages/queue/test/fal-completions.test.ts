@@ -1,4 +1,4 @@
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
+import { redisForTests, type TestRedis } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +11,7 @@ import {
   releaseFalWebhook,
 } from '../src/index.js';
 
-let server: RedisServer;
+let server: TestRedis;
 let redis: Redis;
 const connections: Redis[] = [];
 const listeners: FalCompletionListener[] = [];
@@ -34,7 +34,7 @@ let ids = 0;
 const newRequestId = () => `req-${process.pid}-${++ids}`;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await redisForTests();
   redis = connect();
 });
 afterEach(async () => {

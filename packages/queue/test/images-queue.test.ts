@@ -1,5 +1,5 @@
 import { type ImageJobData, newId, type Priority } from '@fluxq/core';
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
+import { redisForTests, type TestRedis } from '@fluxq/testing';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,12 +13,12 @@ import {
   QUEUE_PREFIX,
 } from '../src/index.js';
 
-let server: RedisServer;
+let server: TestRedis;
 let redis: Redis;
 let queue: ImagesQueue;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await redisForTests();
   redis = new Redis(server.url, { maxRetriesPerRequest: null });
 });
 

@@ -1,5 +1,5 @@
 import { type FalRequestRef, type JobRecord, type JobStatus, newId } from '@fluxq/core';
-import { type RedisServer, startRedisServer, waitFor } from '@fluxq/testing';
+import { redisForTests, type TestRedis, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobStore, type JobStore, storeKeys } from '../src/index.js';
@@ -70,12 +70,12 @@ function falRequest(chunk: number): FalRequestRef {
   };
 }
 
-let server: RedisServer;
+let server: TestRedis;
 let redis: Redis;
 let store: JobStore;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await redisForTests();
   redis = new Redis(server.url, { maxRetriesPerRequest: null });
   store = createJobStore(redis);
 });

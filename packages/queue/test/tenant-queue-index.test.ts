@@ -1,4 +1,4 @@
-import { type RedisServer, startRedisServer } from '@fluxq/testing';
+import { redisForTests, type TestRedis } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,11 +10,11 @@ import {
   tenantQueuedKey,
 } from '../src/index.js';
 
-let server: RedisServer;
+let server: TestRedis;
 let redis: Redis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await redisForTests();
   redis = new Redis(server.url);
 });
 afterAll(async () => {

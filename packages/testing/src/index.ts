@@ -12,9 +12,26 @@ export {
   truncated,
 } from './images.js';
 export type { LineListener, OutputStream } from './line-buffer.js';
+export {
+  findRedisCli,
+  type RedisCluster,
+  type RedisClusterOptions,
+  startRedisCluster,
+} from './redis-cluster.js';
 export { type RedisAddress, type RedisReply, RedisReplyError, redisCommand } from './redis-command.js';
-export { redisForTests } from './redis-for-tests.js';
+export {
+  DEFAULT_REDIS_IMAGE,
+  dockerEngineAnswers,
+  type RedisContainerHandle,
+  startRedisContainer,
+} from './redis-container.js';
+export { NoRedisForTestsError, type RedisSource, redisForTests, type TestRedis } from './redis-for-tests.js';
 export { probeRedis, type RedisProbe } from './redis-probe.js';
+export {
+  type RedisSentinelSet,
+  type RedisSentinelSetOptions,
+  startRedisSentinelSet,
+} from './redis-sentinel.js';
 export {
   type RedisServer,
   RedisServerNotFoundError,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +26,13 @@ export interface RedisServerOptions {
   detached?: boolean;
   /** How long to wait for `PONG`. Unit: milliseconds. @defaultValue 10_000 */
   startTimeoutMs?: number;
+  /** More `--name value` arguments after ours (e.g. cluster settings). */
+  args?: string[];
+  /**
+   * Run as a Sentinel with this config (`sentinel monitor …` lines): written once to
+   * `dir/sentinel.conf`, which the sentinel then rewrites with what it learns.
+   */
+  sentinel?: string;
   /** Each line redis-server logs, as it arrives. */
   onLine?: (line: string) => void;
   /** Called when redis-server exits without `stop()`, `kill()` or `restart()` asking it to. */
@@ -90,14 +97,25 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       ['port', String(port)],
       ['bind', '127.0.0.1'],
       ['dir', dir],
-      ['save', ''],
-      ['appendonly', opts.appendonly ? 'yes' : 'no'],
-      ['appendfsync', opts.appendfsync],
-      ['maxmemory-policy', 'noeviction'],
+      ...(opts.sentinel !== undefined
+        ? []
+        : ([
+            ['save', ''],
+            ['appendonly', opts.appendonly ? 'yes' : 'no'],
+            ['appendfsync', opts.appendfsync],
+            ['maxmemory-policy', 'noeviction'],
+          ] as Array<[string, string]>)),
       ['daemonize', 'no'],
       ['logfile', ''],
     ];
-    const args = config.flatMap(([name, value]) => [`--${name}`, value]);
+    let args = config.flatMap(([name, value]) => [`--${name}`, value]);
+    if (opts.sentinel !== undefined) {
+      // A sentinel rewrites its config file with what it learns (replicas, other sentinels).
+      const file = join(dir, 'sentinel.conf');
+      if (!existsSync(file)) writeFileSync(file, opts.sentinel);
+      args = [file, '--sentinel', ...args];
+    }
+    args.push(...(opts.args ?? []));
     const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached });
     const tracked = trackChild(child);
     pipeLines(child.stdout!, (line) => logs.push(line, 'stdout'));
