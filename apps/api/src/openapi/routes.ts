@@ -1,0 +1,395 @@
+import type { z } from 'zod';
+import * as s from './schemas.js';
+
+/** One route of the API as the OpenAPI document describes it. */
+export interface ApiRoute {
+  method: 'get' | 'post';
+  /** Express path, e.g. `/v1/jobs/:id`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  body?: z.ZodType;
+  bodyTypes?: string[];
+  response?: z.ZodType;
+  /** A non-JSON answer (text, JSONL, event stream, image bytes, HTML). */
+  responseContent?: string;
+  responseDescription?: string;
+  status?: number;
+  query?: Record<string, string>;
+  headers?: {
+    name: string;
+    in: 'header';
+    required: false;
+    description: string;
+    schema: { type: 'string' };
+  }[];
+  errors?: string[];
+  /** Needs no API key. */
+  public?: boolean;
+}
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header' as const,
+  required: false as const,
+  description: 'Replays the first answer for the same key and body for 24 h',
+  schema: { type: 'string' as const },
+};
+const listQuery = {
+  limit: 'Page size (1–100, default 20)',
+  after: 'Cursor: the next_cursor of the previous page',
+};
+const submitErrors = ['400', '401', '402', '409', '413', '415', '422', '429', '500', '503'];
+const syncErrors = [...submitErrors, '502', '504'];
+
+/** Every route `createApp` registers. The route-coverage test fails when one is missing here. */
+export const API_ROUTES: ApiRoute[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'health',
+    summary: 'Liveness',
+    tag: 'health',
+    response: s.anyObject,
+    public: true,
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'ready',
+    summary: 'Readiness (Redis reachable)',
+    tag: 'health',
+    response: s.anyObject,
+    public: true,
+    errors: ['503'],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    summary: 'This document',
+    tag: 'docs',
+    response: s.anyObject,
+    public: true,
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'docs',
+    summary: 'Interactive API reference (offline)',
+    tag: 'docs',
+    responseContent: 'text/html',
+    public: true,
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/docs/scalar.js',
+    operationId: 'docsScript',
+    summary: "The reference's bundled script",
+    tag: 'docs',
+    responseContent: 'application/javascript',
+    public: true,
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/',
+    operationId: 'dashboard',
+    summary: 'Web dashboard',
+    tag: 'docs',
+    responseContent: 'text/html',
+    public: true,
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/dashboard/*file',
+    operationId: 'dashboardAsset',
+    summary: 'Dashboard assets',
+    tag: 'docs',
+    responseContent: 'application/javascript',
+    public: true,
+    errors: ['404'],
+  },
+  {
+    method: 'get',
+    path: '/v1/files/*key',
+    operationId: 'getFile',
+    summary: 'A stored image by signed URL',
+    tag: 'files',
+    responseContent: 'application/octet-stream',
+    query: { exp: 'Expiry (unix s)', sig: 'Signature' },
+    public: true,
+    errors: ['400', '403', '404'],
+  },
+  {
+    method: 'post',
+    path: '/fal/webhook',
+    operationId: 'falWebhook',
+    summary: "fal's completion webhook (fal's signature)",
+    tag: 'internal',
+    body: s.anyObject,
+    response: s.anyObject,
+    public: true,
+    errors: ['400', '401', '413'],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics (admin)',
+    tag: 'admin',
+    responseContent: 'text/plain',
+    errors: ['404'],
+  },
+  {
+    method: 'get',
+    path: '/admin/stats',
+    operationId: 'adminStats',
+    summary: 'Per-tenant job counts and queue depths (admin)',
+    tag: 'admin',
+    response: s.anyObject,
+    errors: ['404'],
+  },
+  {
+    method: 'get',
+    path: '/admin/queues',
+    operationId: 'bullBoard',
+    summary: 'Bull Board for the images and webhooks queues (admin)',
+    tag: 'admin',
+    responseContent: 'text/html',
+    errors: ['404'],
+  },
+  {
+    method: 'get',
+    path: '/v1/usage',
+    operationId: 'usage',
+    summary: "The caller's usage against its limits",
+    tag: 'usage',
+    response: s.usage,
+  },
+  {
+    method: 'post',
+    path: '/v1/images/generations',
+    operationId: 'createImage',
+    summary: 'Generate images (OpenAI-compatible, waits)',
+    tag: 'images',
+    body: s.imageRequestBody,
+    response: s.imagesResponse,
+    headers: [idempotencyKey],
+    errors: syncErrors,
+    query: { wait: 'Seconds to wait before answering 202 with the job' },
+  },
+  {
+    method: 'post',
+    path: '/v1/images/edits',
+    operationId: 'createImageEdit',
+    summary: 'Edit images (OpenAI-compatible, JSON or multipart, waits)',
+    tag: 'images',
+    body: s.imageRequestBody,
+    bodyTypes: ['application/json', 'multipart/form-data'],
+    response: s.imagesResponse,
+    headers: [idempotencyKey],
+    errors: syncErrors,
+  },
+  {
+    method: 'post',
+    path: '/v1/jobs',
+    operationId: 'createJob',
+    summary: 'Create a job (202) or quote it (?dry_run=true)',
+    tag: 'jobs',
+    body: s.imageRequestBody,
+    response: s.job,
+    status: 202,
+    query: { dry_run: 'true: quote the cost, create nothing' },
+    headers: [idempotencyKey],
+    errors: submitErrors,
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs',
+    operationId: 'listJobs',
+    summary: "List the caller's jobs",
+    tag: 'jobs',
+    response: s.jobList,
+    query: { ...listQuery, status: 'Filter by status', batch_id: 'Filter by batch' },
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs/:id',
+    operationId: 'getJob',
+    summary: 'Read a job',
+    tag: 'jobs',
+    response: s.job,
+  },
+  {
+    method: 'post',
+    path: '/v1/jobs/:id/cancel',
+    operationId: 'cancelJob',
+    summary: 'Cancel a job',
+    tag: 'jobs',
+    response: s.job,
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs/:id/events',
+    operationId: 'jobEvents',
+    summary: "A job's status changes as server-sent events",
+    tag: 'jobs',
+    responseContent: 'text/event-stream',
+  },
+  {
+    method: 'post',
+    path: '/v1/batches',
+    operationId: 'createBatch',
+    summary: 'Create a batch (JSON or OpenAI Batch JSONL, ≤ 50,000 lines)',
+    tag: 'batches',
+    body: s.batchBody,
+    bodyTypes: ['application/json', 'application/jsonl'],
+    response: s.batch,
+    status: 202,
+    headers: [idempotencyKey],
+    errors: submitErrors,
+  },
+  {
+    method: 'get',
+    path: '/v1/batches',
+    operationId: 'listBatches',
+    summary: "List the caller's batches",
+    tag: 'batches',
+    response: s.batchList,
+    query: listQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/:id',
+    operationId: 'getBatch',
+    summary: 'Read a batch',
+    tag: 'batches',
+    response: s.batch,
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/:id/results',
+    operationId: 'batchResults',
+    summary: "A batch's results as JSONL",
+    tag: 'batches',
+    responseContent: 'application/x-ndjson',
+  },
+  {
+    method: 'post',
+    path: '/v1/batches/:id/cancel',
+    operationId: 'cancelBatch',
+    summary: 'Cancel a batch',
+    tag: 'batches',
+    response: s.batch,
+  },
+  {
+    method: 'post',
+    path: '/v1/uploads',
+    operationId: 'createUpload',
+    summary: 'Upload an input image once (multipart)',
+    tag: 'uploads',
+    body: s.anyObject,
+    bodyTypes: ['multipart/form-data'],
+    response: s.upload,
+    errors: ['400', '401', '413', '415', '429', '500'],
+  },
+  {
+    method: 'get',
+    path: '/v1/uploads/:id',
+    operationId: 'getUpload',
+    summary: 'Read an upload',
+    tag: 'uploads',
+    response: s.upload,
+  },
+  {
+    method: 'get',
+    path: '/v1/models',
+    operationId: 'listModels',
+    summary: 'Models and their prices',
+    tag: 'models',
+    response: s.modelList,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/:id',
+    operationId: 'getModel',
+    summary: 'One model',
+    tag: 'models',
+    response: s.model,
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/secret',
+    operationId: 'webhookSecret',
+    summary: "The tenant's webhook signing secret",
+    tag: 'webhooks',
+    response: s.webhookSecret,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/secret/rotate',
+    operationId: 'rotateWebhookSecret',
+    summary: 'Rotate the webhook secret (old one valid for the overlap)',
+    tag: 'webhooks',
+    response: s.webhookSecret,
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/deliveries',
+    operationId: 'listDeliveries',
+    summary: 'Webhook deliveries with their attempt log',
+    tag: 'webhooks',
+    response: s.deliveryList,
+    query: { ...listQuery, status: 'Filter by status', job_id: 'Filter by job' },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/deliveries/:id',
+    operationId: 'getDelivery',
+    summary: 'One delivery',
+    tag: 'webhooks',
+    response: s.delivery,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/deliveries/:id/resend',
+    operationId: 'resendDelivery',
+    summary: 'Send a delivery again',
+    tag: 'webhooks',
+    response: s.delivery,
+    status: 202,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/recover',
+    operationId: 'recoverDeliveries',
+    summary: 'Resend failed deliveries since a time',
+    tag: 'webhooks',
+    body: s.recoverBody,
+    response: s.anyObject,
+    status: 202,
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/endpoints/disabled',
+    operationId: 'disabledEndpoints',
+    summary: 'Endpoints disabled by a 410',
+    tag: 'webhooks',
+    response: s.anyObject,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/endpoints/enable',
+    operationId: 'enableEndpoint',
+    summary: 'Enable a disabled endpoint again',
+    tag: 'webhooks',
+    body: s.enableBody,
+    response: s.anyObject,
+  },
+];
