@@ -146,6 +146,25 @@ describe('OpenAPI document', () => {
     expect(generate({ n: 1 })).toBe(false);
   });
 
+  it('documents the error envelope with the codes of each status, matching a real error answer', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    const full = doc as unknown as { components: { schemas: { Error: object } } };
+    ajv.addSchema(full.components.schemas.Error, '#/components/schemas/Error');
+    const response = await fetch(`${api.url}/v1/jobs/job_nope`);
+    const body = await response.json();
+    expect(response.status).toBe(404);
+    const op = doc.paths['/v1/jobs/{id}']!.get as unknown as {
+      responses: Record<string, { content: Record<string, { schema: { allOf: object[] } }> }>;
+    };
+    const schema = op.responses['404']!.content['application/json']!.schema;
+    const narrowed = schema.allOf[1] as {
+      properties: { error: { properties: { code: { enum: string[] } } } };
+    };
+    expect(narrowed.properties.error.properties.code.enum).toContain('job_not_found');
+    expect(ajv.validate(full.components.schemas.Error, body), JSON.stringify(ajv.errors)).toBe(true);
+    expect(ajv.validate(narrowed, body)).toBe(true);
+  });
+
   it('serves /docs with the bundled reference, no CDN', async () => {
     const html = await (await fetch(`${api.url}/docs`)).text();
     expect(html).toContain('/openapi.json');

@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@fluxq/core';
 import { z } from 'zod';
 import { API_ROUTES, type ApiRoute } from './routes.js';
 import { errorEnvelope } from './schemas.js';
@@ -20,10 +21,25 @@ export function openApiPath(expressPath: string): string {
   return expressPath.replace(/[:*]([A-Za-z_]+)/g, '{$1}');
 }
 
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
+/** The error envelope narrowed to the codes that travel with `status` (from `ERROR_CODES`). */
+const errorResponse = (status: string, description: string) => {
+  const codes = Object.entries(ERROR_CODES)
+    .filter(([, code]) => String(code) === status)
+    .map(([name]) => name);
+  return {
+    description,
+    content: {
+      'application/json': {
+        schema: {
+          allOf: [
+            { $ref: '#/components/schemas/Error' },
+            { properties: { error: { properties: { code: { enum: codes } } } } },
+          ],
+        },
+      },
+    },
+  };
+};
 
 function operation(route: ApiRoute) {
   const params = [...openApiPath(route.path).matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
@@ -50,7 +66,7 @@ function operation(route: ApiRoute) {
     },
   };
   for (const status of route.errors ?? ['400', '401', '404', '429', '500']) {
-    responses[status] = errorResponse(ERROR_STATUS_DESCRIPTIONS[status] ?? 'Error');
+    responses[status] = errorResponse(status, ERROR_STATUS_DESCRIPTIONS[status] ?? 'Error');
   }
   const requestBody = route.body
     ? {

@@ -39,6 +39,10 @@ export const errorEnvelope = z.object({
     code: z.enum(Object.keys(ERROR_CODES) as [string, ...string[]]),
     message: z.string(),
     param: z.string().nullable(),
+    // invalid_batch lists every bad line.
+    errors: z
+      .array(z.looseObject({ line: z.number().int(), code: z.string(), message: z.string() }))
+      .optional(),
   }),
 });
 
