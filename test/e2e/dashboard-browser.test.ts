@@ -153,4 +153,28 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-other-tenant.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
+
+  it('renders the API reference at /docs offline', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const outside: string[] = [];
+    // Nothing may leave this origin: the reference is bundled.
+    page.on('request', (request) => {
+      if (!request.url().startsWith(stack.apiUrl) && !request.url().startsWith('data:'))
+        outside.push(request.url());
+    });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${stack.apiUrl}/docs`);
+    // The sidebar lists the document's operations by their summaries (groups start folded but health).
+    await page.getByText('Readiness (Redis reachable)').first().waitFor({ timeout: 30_000 });
+    expect(await page.innerText('body')).toContain('webhooks');
+    await page.screenshot({ path: join(ARTIFACTS, 'docs.png') });
+    expect(outside).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

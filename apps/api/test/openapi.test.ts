@@ -167,8 +167,10 @@ describe('OpenAPI document', () => {
 
   it('serves /docs with the bundled reference, no CDN', async () => {
     const html = await (await fetch(`${api.url}/docs`)).text();
-    expect(html).toContain('/openapi.json');
     expect(html).not.toMatch(/https?:\/\//);
+    const init = await (await fetch(`${api.url}/docs/init.js`)).text();
+    expect(init).toContain('"url":"/openapi.json"');
+    expect(init).toContain('"withDefaultFonts":false');
     const script = await fetch(`${api.url}/docs/scalar.js`);
     expect(script.status).toBe(200);
     expect(Number(script.headers.get('content-length'))).toBeGreaterThan(100_000);

@@ -97,6 +97,16 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'get',
+    path: '/docs/init.js',
+    operationId: 'docsInit',
+    summary: "The reference's options",
+    tag: 'docs',
+    responseContent: 'application/javascript',
+    public: true,
+    errors: [],
+  },
+  {
+    method: 'get',
     path: '/',
     operationId: 'dashboard',
     summary: 'Web dashboard',
