@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
+import { dashboardBench } from './dashboard-section.js';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
@@ -127,6 +128,8 @@ async function main(): Promise<void> {
   if (only === 'batch') return;
   if (only === undefined || only === 'redis-shard') await redisShardBench();
   if (only === 'redis-shard') return;
+  if (only === undefined || only === 'dashboard') await dashboardBench();
+  if (only === 'dashboard') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);

@@ -5,6 +5,9 @@ import { refuseEncodedBodies, requestContext, securityHeaders } from './hardenin
 import { rateLimit } from './limits/rate-limit.js';
 import { adminRouter } from './routes/admin.js';
 import { batchesRouter } from './routes/batches.js';
+import { bullBoardRouter } from './routes/bull-board.js';
+import { dashboardRouter } from './routes/dashboard.js';
+import { docsRouter } from './routes/docs.js';
 import { falWebhookRouter } from './routes/fal-webhook.js';
 import { filesRouter } from './routes/files.js';
 import { healthRouter } from './routes/health.js';
@@ -30,6 +33,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use(securityHeaders());
   app.use(refuseEncodedBodies);
   app.use(healthRouter(deps));
+  // The API reference and the dashboard's page and script need no key (the page asks for one).
+  app.use(docsRouter());
+  app.use(dashboardRouter());
   // File URLs carry their own signature, so they work without a key (e.g. in an <img>).
   app.use(filesRouter(deps));
   // fal's completion webhooks carry fal's signature, not an API key (always mounted: without
@@ -39,6 +45,7 @@ export function createApp(deps: ApiDeps): Express {
   // Admin key only; everyone else gets the plain 404 of an unknown route.
   app.use(metricsRouter(deps));
   app.use(adminRouter(deps));
+  app.use(bullBoardRouter(deps));
   app.use(rateLimit(deps));
   app.use(usageRouter(deps));
   app.use(jobsRouter(deps));
