@@ -1,3 +1,4 @@
+import type { AttemptLogEntry } from '@fluxq/sdk';
 import { waitFor } from '@fluxq/testing';
 import sharp from 'sharp';
 
@@ -21,24 +22,7 @@ export interface Job {
     attempts_ms: number | null;
     retry_wait_ms: number | null;
   };
-  attempt_log: Array<{
-    attempt: number;
-    counted: boolean;
-    started_ms: number;
-    ended_ms: number | null;
-    outcome: string | null;
-    error_code: string | null;
-    requests: Array<{
-      request_id: string;
-      chunk: number;
-      hedge: boolean;
-      submitted_ms: number;
-      running_ms: number | null;
-      ended_ms: number | null;
-      outcome: string | null;
-    }>;
-    hedges: Array<{ chunk: number; due_ms: number; decision: string }>;
-  }>;
+  attempt_log: AttemptLogEntry[];
 }
 
 /** `headers` go out with the request (e.g. `authorization` when the API has keys). */
