@@ -146,6 +146,15 @@ describe('fluxq edit', () => {
     });
     expect(summary.cost_usd).toBeGreaterThan(0);
     expect(second.stderr()).not.toMatch(/uploading/);
+    // --json: progress on stderr as JSON lines, the last one the finished batch.
+    const events = second
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Json);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((event) => event.type === 'progress')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'progress', succeeded: 30, failed: 0, total: 30 });
 
     const outputs = (await readdir(out)).filter((name) => name.endsWith('.webp')).sort();
     expect(outputs).toEqual(

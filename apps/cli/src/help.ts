@@ -26,7 +26,8 @@ export const EDIT_HELP = `Usage: fluxq edit <files | dirs | globs…> --prompt "
 Uploads every image (a directory gives its png/jpg/jpeg/webp files; a glob may use * and ?
 in its last part), submits ONE batch of edits (custom_id = the file's relative path), and
 saves each output in DIR as <name>.<format> (<name>-<i>.<format> when -n > 1) as soon as it
-is done. Progress goes to stderr. DIR/.fluxq-state.json records the uploads, the batch and
+is done. Progress goes to stderr: a bar on a terminal (done, failed, rate, ETA, cost), plain
+lines otherwise. DIR/.fluxq-state.json records the uploads, the batch and
 the downloads: after Ctrl-C (the batch keeps running on the server) run again with --resume.
 
 Options:
@@ -39,7 +40,8 @@ Options:
       --resume            continue from DIR/.fluxq-state.json: no re-upload, no new batch
   -c, --concurrency N     parallel uploads and downloads (default 4)
       --poll-interval MS  between batch reads (default 1000)
-      --json              print a JSON summary on stdout instead of the text one
+      --json              print a JSON summary on stdout instead of the text one, and progress
+                          on stderr as JSON lines ({"type":"progress",…})
 
 ${CONNECTION}
 Exit codes: 0 every item succeeded, 1 some failed, 2 usage error, 130 interrupted.

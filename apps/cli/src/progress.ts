@@ -9,6 +9,34 @@ export interface ProgressSnapshot {
   costUsd: number;
   /** Estimated time to the end, when there is a rate to go by. Unit: ms. */
   etaMs?: number;
+  /** Requests finished per second in this run, when there is one to go by. */
+  ratePerS?: number;
+}
+
+/** Width of the terminal bar, in cells. */
+const BAR_WIDTH = 24;
+
+/** `[██████░░░░░░]  40%`: the share of requests finished (succeeded or failed). */
+export function formatBar(finished: number, total: number, width = BAR_WIDTH): string {
+  const share = total > 0 ? Math.min(1, Math.max(0, finished / total)) : 1;
+  const filled = Math.round(share * width);
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%`;
+}
+
+/** `2.5/s`, or `0.12/s` below one a second. */
+export function formatRate(perS: number): string {
+  return `${perS >= 1 ? perS.toFixed(1) : perS.toFixed(2)}/s`;
+}
+
+/** Requests per second finished in this run (those done before it excluded); undefined before any. */
+export function estimateRate(
+  finished: number,
+  finishedAtStart: number,
+  elapsedMs: number,
+): number | undefined {
+  const progressed = finished - finishedAtStart;
+  if (progressed <= 0 || elapsedMs <= 0) return undefined;
+  return (progressed * 1000) / elapsedMs;
 }
 
 /** `m:ss`, or `h:mm:ss` from an hour. */
@@ -39,6 +67,7 @@ export function estimateEta(finished: number, total: number, finishedAtStart: nu
 
 export function formatProgress(p: ProgressSnapshot): string {
   const parts = [`${p.succeeded + p.failed}/${p.total} done`, `${p.failed} failed`, `${p.downloaded} saved`];
+  if (p.ratePerS !== undefined) parts.push(formatRate(p.ratePerS));
   if (p.succeeded + p.failed < p.total)
     parts.push(`ETA ${p.etaMs === undefined ? '?' : formatDuration(p.etaMs)}`);
   parts.push(formatCost(p.costUsd));
@@ -51,8 +80,10 @@ export interface ProgressStream {
 }
 
 /**
- * Draws the progress line on stderr: one line rewritten in place (`\r`) on a terminal,
- * otherwise a plain line: when the counts changed (at most every `minIntervalMs`), else every `intervalMs`.
+ * Draws the progress on stderr: on a terminal one line with a bar, rewritten in place (`\r`);
+ * otherwise a plain line when the counts changed (at most every `minIntervalMs`), else every
+ * `intervalMs`; with `json`, the same throttling but one JSON object a line
+ * (`{"type":"progress", succeeded, failed, total, downloaded, cost_usd, rate_per_s, eta_ms}`) for scripts.
  */
 export class ProgressLine {
   private lastLine = '';
@@ -66,14 +97,17 @@ export class ProgressLine {
       minIntervalMs?: number;
       now?: () => number;
       prefix?: string;
+      /** JSON lines instead of text, whatever the stream is. */
+      json?: boolean;
     } = {},
   ) {}
 
   /** `force` prints a plain line even when one was printed just now (the final state). */
   update(snapshot: ProgressSnapshot, force = false): void {
     const line = `${this.options.prefix ?? 'fluxq: '}${formatProgress(snapshot)}`;
-    if (this.stream.isTTY) {
-      this.stream.write(`\r${line}\x1b[K`);
+    if (this.stream.isTTY && !this.options.json) {
+      const bar = formatBar(snapshot.succeeded + snapshot.failed, snapshot.total);
+      this.stream.write(`\r${bar} ${line}\x1b[K`);
       this.drawn = true;
       return;
     }
@@ -86,7 +120,7 @@ export class ProgressLine {
         ? since >= (this.options.minIntervalMs ?? 2_000)
         : since >= (this.options.intervalMs ?? 10_000);
     if (!due && !force) return;
-    this.stream.write(`${line}\n`);
+    this.stream.write(this.options.json ? `${JSON.stringify(progressEvent(snapshot))}\n` : `${line}\n`);
     this.lastLine = key;
     this.lastPrintedAt = now;
   }
@@ -96,4 +130,18 @@ export class ProgressLine {
     if (this.drawn) this.stream.write('\n');
     this.drawn = false;
   }
+}
+
+/** The `--json` progress event: snake_case like the API, null for what is not known yet. */
+export function progressEvent(p: ProgressSnapshot) {
+  return {
+    type: 'progress' as const,
+    succeeded: p.succeeded,
+    failed: p.failed,
+    total: p.total,
+    downloaded: p.downloaded,
+    cost_usd: p.costUsd,
+    rate_per_s: p.ratePerS ?? null,
+    eta_ms: p.etaMs === undefined ? null : Math.round(p.etaMs),
+  };
 }

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   estimateEta,
+  estimateRate,
+  formatBar,
   formatCost,
   formatDuration,
   formatProgress,
+  formatRate,
   ProgressLine,
   type ProgressSnapshot,
 } from '../src/progress.js';
@@ -46,7 +49,59 @@ describe('formatting', () => {
   });
 });
 
+describe('bar and rate', () => {
+  it('fills the bar by the share finished', () => {
+    expect(formatBar(0, 30, 10)).toBe(`[${'░'.repeat(10)}]   0%`);
+    expect(formatBar(15, 30, 10)).toBe(`[${'█'.repeat(5)}${'░'.repeat(5)}]  50%`);
+    expect(formatBar(30, 30, 10)).toBe(`[${'█'.repeat(10)}] 100%`);
+    expect(formatBar(0, 0, 4)).toBe('[████] 100%');
+  });
+
+  it('measures the rate of this run only, and shows it in the line', () => {
+    expect(estimateRate(10, 0, 4_000)).toBe(2.5);
+    expect(estimateRate(10, 10, 4_000)).toBeUndefined();
+    expect(formatRate(2.5)).toBe('2.5/s');
+    expect(formatRate(0.125)).toBe('0.13/s');
+    expect(formatProgress(snap({ ratePerS: 2.5 }))).toBe(
+      '11/30 done, 1 failed, 9 saved, 2.5/s, ETA 0:42, $0.0333',
+    );
+  });
+});
+
 describe('ProgressLine', () => {
+  it('writes JSON progress events with --json, even on a terminal', () => {
+    const written: string[] = [];
+    const line = new ProgressLine(
+      { isTTY: true, write: (text: string) => written.push(text) },
+      { json: true },
+    );
+    line.update(snap({ ratePerS: 2.5 }));
+    line.update(snap({ succeeded: 29, failed: 1, etaMs: undefined }), true);
+    line.end();
+    expect(written.map((text) => JSON.parse(text))).toEqual([
+      {
+        type: 'progress',
+        succeeded: 10,
+        failed: 1,
+        total: 30,
+        downloaded: 9,
+        cost_usd: 0.0333,
+        rate_per_s: 2.5,
+        eta_ms: 42_000,
+      },
+      {
+        type: 'progress',
+        succeeded: 29,
+        failed: 1,
+        total: 30,
+        downloaded: 9,
+        cost_usd: 0.0333,
+        rate_per_s: null,
+        eta_ms: null,
+      },
+    ]);
+  });
+
   it('rewrites one line in place on a terminal', () => {
     const written: string[] = [];
     const line = new ProgressLine({ isTTY: true, write: (text: string) => written.push(text) });
@@ -54,8 +109,8 @@ describe('ProgressLine', () => {
     line.update(snap({ succeeded: 11 }));
     line.end();
     expect(written).toEqual([
-      '\rfluxq: 11/30 done, 1 failed, 9 saved, ETA 0:42, $0.0333\x1b[K',
-      '\rfluxq: 12/30 done, 1 failed, 9 saved, ETA 0:42, $0.0333\x1b[K',
+      `\r${formatBar(11, 30)} fluxq: 11/30 done, 1 failed, 9 saved, ETA 0:42, $0.0333\x1b[K`,
+      `\r${formatBar(12, 30)} fluxq: 12/30 done, 1 failed, 9 saved, ETA 0:42, $0.0333\x1b[K`,
       '\n',
     ]);
   });

@@ -18,7 +18,7 @@ import { apiErrorParts } from '../errors.js';
 import { collectImages, outputFileName } from '../files.js';
 import { EDIT_HELP } from '../help.js';
 import { EXIT, type Io } from '../io.js';
-import { estimateEta, formatCost, ProgressLine } from '../progress.js';
+import { estimateEta, estimateRate, formatCost, ProgressLine } from '../progress.js';
 import { type EditParams, type EditState, loadState, newState, StateStore, statePath } from '../state.js';
 
 export interface EditOptions extends CommonOptions {
@@ -110,7 +110,7 @@ class EditRun {
     private readonly io: Io,
     private readonly client: FluxqClient,
   ) {
-    this.progress = new ProgressLine(io.stderr);
+    this.progress = new ProgressLine(io.stderr, { json: options.json });
   }
 
   private get state(): EditState {
@@ -290,6 +290,7 @@ class EditRun {
         downloaded: this.state.downloaded.length,
         costUsd: batch.cost?.usd ?? 0,
         etaMs: estimateEta(finished, counts.total, finishedAtStart, Date.now() - startedAt),
+        ratePerS: estimateRate(finished, finishedAtStart, Date.now() - startedAt),
       },
       force,
     );
