@@ -78,6 +78,15 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes ?? {})).toEqual(expect.arrayContaining(['redis-data', 'outputs']));
   });
 
+  it('health-checks api and worker on their /healthz and /readyz', () => {
+    const probe = (name: string) =>
+      JSON.stringify((compose.services[name] as { healthcheck?: unknown }).healthcheck);
+    expect(probe('api')).toContain('http://127.0.0.1:8080/healthz');
+    const workerPort = environmentOf(service('worker')).METRICS_PORT;
+    expect(workerPort).toBeTruthy();
+    expect(probe('worker')).toContain(`http://127.0.0.1:${workerPort}/readyz`);
+  });
+
   it('runs each app from the same image with its own command', () => {
     expect(commandOf(service('api'))).toContain('apps/api/src/main.ts');
     expect(commandOf(service('worker'))).toContain('apps/worker/src/main.ts');

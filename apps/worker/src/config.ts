@@ -103,6 +103,10 @@ export const workerEnvSchema = z
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+    /** Port of the worker's `/healthz` and `/readyz` (probes, compose healthchecks); unset: none. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+    /** Where that server listens; 0.0.0.0 in a container, so the orchestrator reaches it. */
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** Attempts a job may spend; attempts lost to a fal outage (breaker not closed) are not counted. */
     JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     /** After this long from submission a job is not retried any more. */

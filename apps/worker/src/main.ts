@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@fluxq/core';
 import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
@@ -21,6 +22,7 @@ import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
+import { type HealthServer, startHealthServer } from './health-server.js';
 import { createImageWorker } from './image-worker.js';
 import { createTenantGate } from './tenant-gate.js';
 import { createWebhookWorker } from './webhook-worker.js';
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
   });
 
   let closing: Promise<void> | undefined;
+  let health: HealthServer | undefined;
   const shutdown = (signal: string) => {
     closing ??= (async () => {
       logger.info({ signal }, 'worker stopping: no new jobs, finishing in-flight ones');
@@ -139,6 +142,7 @@ async function main(): Promise<void> {
       }
       await resilience.close().catch(() => {});
       await statusFeed.close().catch(() => {});
+      await health?.close();
       try {
         await redis.quit();
       } catch {
@@ -154,6 +158,19 @@ async function main(): Promise<void> {
   void worker.run();
   void webhookWorker.run();
   await Promise.all([worker.waitUntilReady(), webhookWorker.waitUntilReady()]);
+  if (config.METRICS_PORT !== undefined) {
+    health = await startHealthServer({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      // Not ready while stopping (a rolling update sends no work to it) or when Redis is gone.
+      // BullMQ's connection queues commands while Redis is away: bound the ping.
+      isReady: async () =>
+        !closing &&
+        worker.isRunning() &&
+        (await Promise.race([redis.ping(), sleep(2_000).then(() => 'timeout')])) === 'PONG',
+    });
+    logger.info({ port: health.port }, 'health server listening (/healthz, /readyz)');
+  }
   logger.info(
     {
       concurrency: config.WORKER_CONCURRENCY,
