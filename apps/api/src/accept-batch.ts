@@ -30,7 +30,7 @@ import {
   type ParsedBatch,
 } from './batch-input.js';
 import type { ApiDeps } from './deps.js';
-import { dispatchNow } from './dispatch.js';
+import { confirmReplicated, dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
 import { parseJobWebhook } from './job-webhook.js';
@@ -369,6 +369,7 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
     }
   }
   await dispatchNow(deps);
+  await confirmReplicated(deps);
   const accepted = await deps.batches.get(batchId);
   if (!accepted) throw new Error(`batch ${batchId} disappeared after it was accepted`);
   return accepted;

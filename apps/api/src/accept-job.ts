@@ -9,7 +9,7 @@ import {
 } from '@fluxq/core';
 import { prepareInputImage, storeInputImage } from '@fluxq/images';
 import type { ApiDeps } from './deps.js';
-import { dispatchNow } from './dispatch.js';
+import { confirmReplicated, dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-options.js';
 import { parseJobWebhook } from './job-webhook.js';
@@ -125,6 +125,7 @@ export async function acceptImageJob(
       throw err;
     }
     await dispatchNow(deps);
+    await confirmReplicated(deps);
     return record;
   } catch (err) {
     // Not accepted: its queued place, its spend and the inputs it stored are given back.

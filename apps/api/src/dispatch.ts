@@ -1,3 +1,4 @@
+import { waitForReplica } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -10,5 +11,19 @@ export async function dispatchNow(deps: Pick<ApiDeps, 'fair' | 'logger'>): Promi
     await deps.fair.dispatch();
   } catch (err) {
     deps.logger.warn({ err }, 'dispatch after accept failed; the workers will dispatch it');
+  }
+}
+
+/**
+ * Before a 2xx for accepted work: with Sentinel or Cluster, one replica holds it too, so a
+ * master lost right after cannot take the job with it (`waitForReplica`). No replica in time
+ * (one is down): the job stays on the master and is accepted anyway, with a warning.
+ */
+export async function confirmReplicated(deps: Pick<ApiDeps, 'redis' | 'logger'>): Promise<void> {
+  try {
+    const replicas = await waitForReplica(deps.redis);
+    if (replicas === 0) deps.logger.warn('no Redis replica confirmed the accepted work within 1 s');
+  } catch (err) {
+    deps.logger.warn({ err }, 'could not confirm replication of accepted work');
   }
 }

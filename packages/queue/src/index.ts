@@ -61,6 +61,7 @@ export {
   RedisTargetError,
   redisTargetFromEnv,
 } from './redis-target.js';
+export { clusterKeySlot, waitForReplica } from './replica-ack.js';
 export {
   markLeftQueue,
   markLeftQueueMany,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clusterKeySlot,
   describeRedisTarget,
   isRedisUnavailableError,
   RedisTargetError,
@@ -58,5 +59,15 @@ describe('redisTargetFromEnv', () => {
       true,
     );
     expect(isRedisUnavailableError(new Error('WRONGTYPE Operation against a key'))).toBe(false);
+  });
+});
+
+describe('clusterKeySlot', () => {
+  it('matches Redis Cluster slots, hash tags included', () => {
+    expect(clusterKeySlot('123456789')).toBe(0x31c3 % 16_384);
+    expect(clusterKeySlot('foo')).toBe(12_182);
+    expect(clusterKeySlot('somekey')).toBe(11_058);
+    expect(clusterKeySlot('{fluxq}:images:wait')).toBe(clusterKeySlot('{fluxq}'));
+    expect(clusterKeySlot('{fluxq}')).toBe(clusterKeySlot('fluxq'));
   });
 });
