@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium } from '@fluxq/testing';
 import type { BenchStack } from './harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 export interface DashboardFigures {
   /** HTML, CSS and script of the page (what ships with the API). */
@@ -26,9 +24,9 @@ export async function measureDashboard(
   jobs: number,
   runs = 5,
 ): Promise<DashboardFigures | undefined> {
-  if (!existsSync(CHROMIUM)) {
+  if (!existsSync(CHROMIUM_PATH)) {
     console.error(
-      `!!!!! dashboard bench skipped: ${CHROMIUM} is missing (apt-get install -y chromium) !!!!!`,
+      `!!!!! dashboard bench skipped: ${CHROMIUM_PATH} is missing (apt-get install -y chromium) !!!!!`,
     );
     return undefined;
   }
@@ -42,19 +40,7 @@ export async function measureDashboard(
   for (let done = 0; done < jobs; done += 20)
     await Promise.all(Array.from({ length: Math.min(20, jobs - done) }, submit));
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const times: number[] = [];
     let assetBytes = 0;

@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeDataUri, makeImage, repoRoot, startWebhookReceiver, type WebhookReceiver } from '@fluxq/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import {
+  CHROMIUM_PATH,
+  launchChromium,
+  makeDataUri,
+  makeImage,
+  repoRoot,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '@fluxq/testing';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** The parts of an <img> read in the page (this file is typed without the DOM library). */
@@ -20,18 +28,17 @@ import { type Stack, startStack } from './stack.js';
  * sees none of it. Screenshots go to test-artifacts/; UPDATE_DOCS_SCREENSHOT=1 refreshes docs/dashboard.png.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const A_KEY = 'fq_acme_dashboard_key';
 const B_KEY = 'fq_globex_dashboard_key';
 const ARTIFACTS = join(repoRoot, 'test-artifacts');
 
-if (!existsSync(CHROMIUM)) {
+if (!existsSync(CHROMIUM_PATH)) {
   console.error(
-    `\n\n!!!!! dashboard browser test SKIPPED: ${CHROMIUM} is missing. Install it: apt-get install -y chromium (.ci/run does) !!!!!\n\n`,
+    `\n\n!!!!! dashboard browser test SKIPPED: ${CHROMIUM_PATH} is missing. Install it: apt-get install -y chromium (.ci/run does) !!!!!\n\n`,
   );
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
+describe.skipIf(!existsSync(CHROMIUM_PATH))('dashboard in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let receiver: WebhookReceiver;
@@ -57,20 +64,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
       // Slow enough that the bar is seen moving, fast enough for a short test.
       sim: { timeScale: 0.02 },
     });
-    // playwright gives every launch a fresh temporary --user-data-dir of its own (it refuses one passed in).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const requests = Array.from({ length: 20 }, (_, i) => ({
       custom_id: `tile-${i}`,
       model: 'flux.2-dev-turbo',

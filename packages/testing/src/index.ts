@@ -1,4 +1,5 @@
 export { bmpImage, crc32, pngHeaderDeclaring } from './bad-images.js';
+export { CHROMIUM_PATH, launchChromium } from './chromium.js';
 export { findExecutable, findRedisServerBinary } from './find-executable.js';
 export { getFreePort } from './free-port.js';
 export {
