@@ -1,15 +1,13 @@
 # syntax=docker/dockerfile:1
 #
 # One image for api, worker and fal-sim: the api by default, the others via `command:` in
-# docker-compose.yml. The apps run from their TypeScript sources through tsx's loader with
-# the `@fluxq/source` export condition (as `npm start` and the tests do), so there is no
-# compile step, and node_modules is kept as `npm ci` installed it, dev dependencies
-# included, because tsx is one of them. The simplest image that runs exactly the tested
-# code; a `tsc` build plus `npm ci --omit=dev` can shrink it later.
+# docker-compose.yml. They run as compiled JavaScript with plain node: the build stage
+# compiles every workspace (`npm run build`), and the runtime stage holds that output and
+# only production dependencies (`npm ci --omit=dev`), so no tsx, TypeScript or test tools.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Just the workspace manifests, so the `npm ci` layer below is rebuilt only when a
+# Just the workspace manifests, so the `npm ci` layers below are rebuilt only when a
 # package.json or the lockfile changes, not on every source edit.
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
@@ -17,6 +15,7 @@ COPY apps ./apps
 COPY packages ./packages
 RUN find apps packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
 
+# Everything, dev dependencies included: what compiling needs.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -24,9 +23,19 @@ COPY --from=manifests /app/apps ./apps
 COPY --from=manifests /app/packages ./packages
 RUN --mount=type=cache,target=/root/.npm npm ci
 
-# Sources on top of the installed dependencies. Nothing to compile (see above).
 FROM deps AS build
 COPY . .
+RUN npm run build && sh scripts/docker/runtime-files.sh /out
+
+# The services' production dependencies (`npm ci --omit=dev`), and nothing of the SDK, the
+# CLI or the test harness: see scripts/docker/production-deps.mjs for why npm needs help.
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+COPY --from=manifests /app/apps ./apps
+COPY --from=manifests /app/packages ./packages
+COPY scripts/docker/production-deps.mjs /tmp/
+RUN --mount=type=cache,target=/root/.npm node /tmp/production-deps.mjs
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -36,10 +45,11 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Code and dependencies stay root-owned (read-only to the app); only .data is writable.
 # A named volume mounted on .data/storage starts with this directory's owner.
-COPY --from=build /app /app
+COPY --from=prod-deps /app /app
+COPY --from=build /out/ /app/
 RUN mkdir -p /app/.data/storage && chown -R node:node /app/.data
 USER node
 EXPOSE 8080
-# One node process (no tsx CLI wrapper), so `docker stop`'s SIGTERM reaches the app's
-# graceful shutdown directly.
-CMD ["node", "--import", "tsx", "--conditions=@fluxq/source", "apps/api/src/main.ts"]
+# One node process and no wrapper, so `docker stop`'s SIGTERM reaches the
+# app's graceful shutdown directly.
+CMD ["node", "apps/api/dist/main.js"]

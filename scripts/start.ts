@@ -6,6 +6,7 @@ import {
   type RedisServer,
   repoRoot,
   type Service,
+  type ServiceRuntime,
   type SpawnServiceOptions,
   spawnService,
   startRedisServer,
@@ -16,6 +17,13 @@ import { formatLogLine, prefixLines } from './lib/log-format.js';
 import { loadSigningSecret } from './lib/signing-secret.js';
 
 type ServiceName = 'api' | 'worker' | 'fal-sim';
+/**
+ * `npm start` runs this file through tsx, and the services from their TypeScript sources;
+ * `npm run start:prod` runs its compiled copy (scripts/dist/start.js) with plain node, and
+ * the services' compiled dist/ as well: what the launcher is made of decides what it runs, so
+ * a production start can never pick up tsx by accident.
+ */
+const RUNTIME: ServiceRuntime = import.meta.url.endsWith('.ts') ? 'source' : 'built';
 /** Stop order: take no more requests, finish in-flight jobs, then what they depend on. */
 const STOP_ORDER: readonly ServiceName[] = ['api', 'worker', 'fal-sim'];
 /**
@@ -109,6 +117,7 @@ async function main(): Promise<void> {
       detached: true, // Ctrl-C reaches only us, and we stop the children in order
       onLine: printer(name),
       signal: aborter.signal,
+      runtime: RUNTIME,
       ...options,
     });
     services.set(name, service);

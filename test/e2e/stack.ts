@@ -10,6 +10,7 @@ import {
   type RedisServer,
   redisForTests,
   type Service,
+  type ServiceRuntime,
   spawnService,
   startRedisServer,
   WELL_KNOWN_TEST_SECRETS,
@@ -40,6 +41,10 @@ export interface StackOptions {
    * and workers instead of a private redis-server's `REDIS_URL`; `stack.redis` is then unusable.
    */
   redisEnv?: Record<string, string>;
+  /** Run the API and workers from their compiled dist/ with plain node. @defaultValue 'source' */
+  runtime?: ServiceRuntime;
+  /** Where the services' files are (a production layout elsewhere). @defaultValue the repository */
+  root?: string;
 }
 
 const SIGNING_SECRET = 'e2e-signing-secret-e2e-signing-secret';
@@ -60,9 +65,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     FILES_SIGNING_SECRET: SIGNING_SECRET,
     PUBLIC_BASE_URL: apiUrl,
   };
+  const where = { runtime: options.runtime, root: options.root };
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',
+    ...where,
     env: {
       ...common,
       PORT: String(port),
@@ -77,6 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const worker = await spawnService({
       name: `worker-${workers.length + 1}`,
       entry: 'apps/worker/src/main.ts',
+      ...where,
       env: {
         ...common,
         // No FAL_KEY, as `npm start` runs it: the simulator still gets an Authorization header.

@@ -49,9 +49,12 @@ export {
 } from './secrets.js';
 export { readServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
 export {
+  builtEntry,
   type Service,
+  type ServiceRuntime,
   ServiceStartError,
   type SpawnServiceOptions,
+  serviceNodeArgs,
   spawnService,
   tsNodeArgs,
 } from './spawn-service.js';

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { trackChild } from './child-exit.js';
 import { createLineBuffer, formatTail, type LineListener, pipeLines } from './line-buffer.js';
@@ -11,8 +12,12 @@ import { type ServiceReadiness, waitUntilReady } from './wait-until-ready.js';
 export interface SpawnServiceOptions {
   /** Label for echoed logs and errors, e.g. `'api'`. */
   name: string;
-  /** TypeScript entry point relative to the repository root, e.g. `'apps/api/src/main.ts'`. */
+  /** TypeScript entry point relative to `root`, e.g. `'apps/api/src/main.ts'`. */
   entry: string;
+  /** How the entry runs: its TypeScript source, or its compiled twin. @defaultValue 'source' */
+  runtime?: ServiceRuntime;
+  /** Directory the entry is relative to and the process runs in. @defaultValue the repository root */
+  root?: string;
   /** Merged over `process.env`; a key set to `undefined` is removed. */
   env?: Record<string, string | undefined>;
   /** When the service counts as started (all given conditions). @defaultValue as soon as it is spawned */
@@ -59,18 +64,49 @@ export class ServiceStartError extends Error {
 }
 
 /**
+ * `'source'`: the TypeScript entry through tsx's loader (development, tests). `'built'`: the
+ * JavaScript `npm run build` emitted for it, with plain node and no loader, as production runs.
+ */
+export type ServiceRuntime = 'source' | 'built';
+
+/**
+ * Where tsc puts an entry's JavaScript: a workspace compiles `src/` to `dist/`
+ * (`apps/api/src/main.ts` → `apps/api/dist/main.js`), the launcher its folder to `dist/` in it
+ * (`scripts/start.ts` → `scripts/dist/start.js`).
+ */
+export function builtEntry(entry: string): string {
+  if (!entry.endsWith('.ts')) throw new Error(`${entry} is not a TypeScript entry`);
+  const js = entry.replace(/\.ts$/, '.js');
+  return /(^|\/)src\//.test(js)
+    ? js.replace(/(^|\/)src\//, '$1dist/')
+    : join(dirname(js), 'dist', basename(js));
+}
+
+/** The node arguments that run `entry` under `runtime`; a missing build is named, not a crash. */
+export function serviceNodeArgs(
+  entry: string,
+  runtime: ServiceRuntime = 'source',
+  root = repoRoot,
+): string[] {
+  if (runtime === 'source') return tsNodeArgs(entry, root);
+  const file = builtEntry(isAbsolute(entry) ? entry : join(root, entry));
+  if (!existsSync(file)) throw new Error(`${file} does not exist: run \`npm run build\` first`);
+  return [file];
+}
+
+/**
  * The node arguments that run a TypeScript entry the way `tsx` does, with workspace
  * packages resolved to their sources. tsx's loader is imported into one node process
  * rather than running the `tsx` CLI, which forks a second process: signals (SIGKILL
  * above all) must reach the service itself.
  */
-export function tsNodeArgs(entry: string): string[] {
-  const loader = createRequire(join(repoRoot, 'package.json')).resolve('tsx');
-  const file = isAbsolute(entry) ? entry : join(repoRoot, entry);
+export function tsNodeArgs(entry: string, root = repoRoot): string[] {
+  const loader = createRequire(join(root, 'package.json')).resolve('tsx');
+  const file = isAbsolute(entry) ? entry : join(root, entry);
   return ['--import', pathToFileURL(loader).href, '--conditions=@fluxq/source', file];
 }
 
-/** Runs a TypeScript entry point of this repo as a child process and waits until it is ready. */
+/** Runs an entry point of this repo (source or built) as a child process and waits until it is ready. */
 export async function spawnService(options: SpawnServiceOptions): Promise<Service> {
   const opts = { timeoutMs: 30_000, stopTimeoutMs: 10_000, maxLogLines: 2_000, detached: false, ...options };
   const { name } = opts;
@@ -84,8 +120,15 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
     logs.subscribe((line) => process.stderr.write(`[${name}] ${line}\n`));
   if (opts.onLine) logs.subscribe(opts.onLine);
 
-  const child = spawn(process.execPath, tsNodeArgs(opts.entry), {
-    cwd: repoRoot,
+  const root = opts.root ?? repoRoot;
+  let args: string[];
+  try {
+    args = serviceNodeArgs(opts.entry, opts.runtime, root);
+  } catch (error) {
+    throw new ServiceStartError(`${name}: ${(error as Error).message}`, []);
+  }
+  const child = spawn(process.execPath, args, {
+    cwd: root,
     env,
     // An IPC channel only when readiness is signalled over it: other services must not see one.
     stdio: opts.ready?.ipcEvent ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
