@@ -231,6 +231,9 @@ describe('GET /v1/stats against the jobs it describes', () => {
   it('refuses an unknown window with a 400 naming it', async () => {
     const response = await fetch(`${stack.apiUrl}/v1/stats?window=90d`, { headers: auth(ACME_KEY) });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as Json).error).toMatchObject({ code: 'invalid_parameter', param: 'window' });
+    expect(((await response.json()) as Json).error).toMatchObject({
+      code: 'invalid_parameter',
+      param: 'window',
+    });
   });
 });
