@@ -68,8 +68,12 @@ function histogramChart(figure, label) {
   if (buckets.length === 0) return '';
   const width = 180;
   const height = 36;
-  const lo = Math.log(buckets[0].le_ms / 1.1);
-  const hi = Math.log(buckets[buckets.length - 1].le_ms);
+  // At least a decade of time on the axis, so one full bucket does not fill the chart.
+  const first = Math.log(buckets[0].le_ms / 1.1);
+  const last = Math.log(buckets[buckets.length - 1].le_ms);
+  const pad = Math.max(0, Math.log(10) - (last - first)) / 2;
+  const lo = first - pad;
+  const hi = last + pad;
   const x = (msValue) => ((Math.log(msValue) - lo) / Math.max(hi - lo, 1e-9)) * (width - 4) + 2;
   const max = Math.max(...buckets.map((b) => b.count));
   const bars = buckets
@@ -86,7 +90,7 @@ function histogramChart(figure, label) {
         `<line x1="${x(figure[k]).toFixed(1)}" x2="${x(figure[k]).toFixed(1)}" y1="0" y2="${height - 10}" stroke="#b42318" stroke-width="1"><title>${k.slice(0, 3)} ${ms(figure[k])}</title></line>`,
     )
     .join('');
-  return `<svg class="chart" data-chart="${esc(label)}" width="${width}" height="${height}" role="img" aria-label="${esc(label)} histogram">${bars}${marks}<text x="2" y="${height - 1}">${ms(buckets[0].le_ms)}</text><text x="${width - 2}" y="${height - 1}" text-anchor="end">${ms(buckets[buckets.length - 1].le_ms)}</text></svg>`;
+  return `<svg class="chart" data-chart="${esc(label)}" width="${width}" height="${height}" role="img" aria-label="${esc(label)} histogram">${bars}${marks}<text x="2" y="${height - 1}">${ms(Math.exp(lo))}</text><text x="${width - 2}" y="${height - 1}" text-anchor="end">${ms(Math.exp(hi))}</text></svg>`;
 }
 
 let statsWindow = '24h';
@@ -111,23 +115,20 @@ async function renderStats() {
     ? table(
         [
           'model',
-          'operation',
-          'fal p50 / p95 / p99',
+          'fal generation p50 / p95 / p99',
           'fal success',
-          'time to first byte p50 / p95 / p99',
-          'fal generation',
+          'fal first byte p50 / p95 / p99',
           'delivered',
           'end-to-end p50 / p95 / p99',
-          'end-to-end',
           'hedged',
           'retried',
-          'fal submits / job',
+          'submits / job',
           'cost / image',
         ],
         rows.map((row) => {
           const p = row.provider;
           const d = row.delivered;
-          return `<tr data-stats-row="${esc(`${row.model}:${row.operation}`)}" data-delivered-jobs="${d.jobs}"><td>${esc(row.model)}</td><td>${esc(row.operation)}</td><td>${quantiles(p.generation)}</td><td>${rate(p.success_rate)}</td><td>${quantiles(p.time_to_first_byte)}</td><td>${histogramChart(p.generation, 'fal generation')}</td><td>${rate(d.success_rate)}</td><td>${quantiles(d.end_to_end)}</td><td>${histogramChart(d.end_to_end, 'end-to-end')}</td><td>${rate(d.hedge_rate)}</td><td>${rate(d.retry_rate)}</td><td>${rate(d.fal_submits_per_job, (v) => (typeof v === 'number' ? v.toFixed(2) : '–'))}</td><td>${rate(d.cost_per_image_usd, (v) => (typeof v === 'number' ? usd(v) : '–'))}</td></tr>`;
+          return `<tr data-stats-row="${esc(`${row.model}:${row.operation}`)}" data-delivered-jobs="${d.jobs}"><td>${esc(row.model)}<br><small>${esc(row.operation)}</small></td><td>${quantiles(p.generation)}<br>${histogramChart(p.generation, 'fal generation')}</td><td>${rate(p.success_rate)}</td><td>${quantiles(p.time_to_first_byte)}</td><td>${rate(d.success_rate)}</td><td>${quantiles(d.end_to_end)}<br>${histogramChart(d.end_to_end, 'end-to-end')}</td><td>${rate(d.hedge_rate)}</td><td>${rate(d.retry_rate)}</td><td>${rate(d.fal_submits_per_job, (v) => (typeof v === 'number' ? v.toFixed(2) : '–'))}</td><td>${rate(d.cost_per_image_usd, (v) => (typeof v === 'number' ? usd(v) : '–'))}</td></tr>`;
         }),
       )
     : `No traffic in the last ${esc(statsWindow)}.`;
