@@ -237,3 +237,21 @@ describe('GET /v1/stats against the jobs it describes', () => {
     });
   });
 });
+
+describe('STATS_ENABLED=false on the worker', () => {
+  let quiet: Stack;
+  beforeAll(async () => {
+    quiet = await startStack({ workerEnv: { STATS_ENABLED: 'false' } });
+  }, 60_000);
+  afterAll(async () => quiet?.close());
+
+  it('records nothing: the table stays empty while jobs succeed', async () => {
+    // Two jobs one after the other: the first one's record would long be written by the second's end.
+    for (const prompt of ['one', 'two']) {
+      const job = await waitForTerminal(quiet.apiUrl, (await submitJob(quiet.apiUrl, { prompt })).id);
+      expect(job.status).toBe('succeeded');
+    }
+    const table = (await (await fetch(`${quiet.apiUrl}/v1/stats?window=1h`)).json()) as Json;
+    expect(table.data).toEqual([]);
+  });
+});
