@@ -1,4 +1,5 @@
 import { HISTOGRAM_GROWTH, HISTOGRAM_MIN_MS } from '@fluxq/resilience';
+import { createClient } from '@fluxq/sdk';
 import { makeDataUri, makeImage, waitFor } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJob, type Job, submitJob, waitForTerminal } from './jobs-client.js';
@@ -138,6 +139,10 @@ beforeAll(async () => {
       JOB_ATTEMPTS: '2',
       HEDGE_PRIORITIES: 'interactive',
       HEDGE_BUDGET_MIN: '100',
+      // The breaker stays out of it: an open breaker only delays the jobs (seconds each), and
+      // a quarter of requests failing would open it now and then.
+      BREAKER_CONSECUTIVE_FAILURES: '0',
+      BREAKER_FAILURE_RATIO: '1',
     },
   });
   const png = makeDataUri(await makeImage({ width: 640, height: 480, format: 'png' }), 'image/png');
@@ -226,6 +231,14 @@ describe('GET /v1/stats against the jobs it describes', () => {
         oneHour.data.map(({ window: _w, ...row }: Json) => row),
       );
     }
+  });
+
+  it('reads the same table through the SDK', async () => {
+    const client = createClient({ baseURL: stack.apiUrl, apiKey: ADMIN_KEY });
+    const table = await client.stats({ window: '1h', histogram: true, tenant: 'globex' });
+    expect(table).toEqual(await stats(ADMIN_KEY, '?window=1h&histogram=true&tenant=globex'));
+    expect(table.tenant).toBe('globex');
+    expect(table.data[0]?.delivered.end_to_end.histogram?.length).toBeGreaterThan(0);
   });
 
   it('refuses an unknown window with a 400 naming it', async () => {
