@@ -9,6 +9,7 @@ import {
   repoRoot,
   startWebhookReceiver,
   type WebhookReceiver,
+  waitFor,
 } from '@fluxq/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +130,27 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('dashboard in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-detail.png') });
     await page.locator('#detail-close').click();
 
+    // The provider table: once the workers have recorded every job, a row per series used,
+    // with this tenant's delivered counts and the latency histograms drawn.
+    await waitFor(
+      async () => {
+        const response = await fetch(`${stack.apiUrl}/v1/stats?window=1h`, {
+          headers: { authorization: `Bearer ${A_KEY}` },
+        });
+        const rows = ((await response.json()) as { data: Array<{ delivered: { jobs: number } }> }).data;
+        return rows.reduce((sum, r) => sum + r.delivered.jobs, 0) === 21 || undefined;
+      },
+      { timeoutMs: 10_000, message: 'the table to hold all 21 jobs' },
+    );
+    await page.locator('#stats-window').selectOption('1h');
+    const generate = page.locator('tr[data-stats-row="flux.2-dev-turbo:generate"][data-delivered-jobs="20"]');
+    await generate.waitFor();
+    await page.locator('tr[data-stats-row="flux.2-dev-turbo:edit"][data-delivered-jobs="1"]').waitFor();
+    expect(await generate.locator('svg[data-chart="fal generation"] rect').count()).toBeGreaterThan(0);
+    expect(await generate.locator('svg[data-chart="end-to-end"] rect').count()).toBeGreaterThan(0);
+    expect(await generate.textContent()).toContain('n=20');
+    await page.locator('#stats').screenshot({ path: join(ARTIFACTS, 'dashboard-stats.png') });
+
     // Its webhook delivery: resend it from the page, and the attempt log grows by one.
     const row = page.locator('tr[data-delivery]', { hasText: editId }).first();
     await row.locator('.attempt-count', { hasText: /^[1-9]/ }).waitFor({ timeout: 30_000 });
@@ -146,6 +168,12 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('dashboard in Chromium', () => {
     await expect.poll(() => page.locator('#jobs').textContent()).toBe('No jobs.');
     expect(await page.locator('#batches').textContent()).toBe('No batches.');
     expect(await page.locator('#deliveries').textContent()).toBe('No deliveries.');
+    // fal's columns are everyone's; the delivered ones hold none of acme's jobs.
+    await page.locator('#stats-window').selectOption('1h');
+    await page.locator('tr[data-stats-row="flux.2-dev-turbo:generate"][data-delivered-jobs="0"]').waitFor();
+    expect(
+      await page.locator('tr[data-stats-row][data-delivered-jobs]:not([data-delivered-jobs="0"])').count(),
+    ).toBe(0);
     expect(await page.content()).not.toContain(editId);
     expect(await page.content()).not.toContain(batchId);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-other-tenant.png'), fullPage: true });

@@ -64,6 +64,8 @@ describe('Redis Cluster', () => {
     // After a full run: keys exist, and all of them hash to the one slot.
     const keys = await allKeys();
     expect(keys.length).toBeGreaterThan(10);
+    // The provider table's buckets (one MULTI per finished job) were written on the Cluster too.
+    expect(keys.some((key) => key.startsWith('{fluxq}:stats:'))).toBe(true);
     const [live] = await cluster.masters();
     const stray: string[] = [];
     for (const key of keys) {

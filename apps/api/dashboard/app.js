@@ -52,32 +52,53 @@ async function renderUsage() {
 }
 
 // ---- provider table (GET /v1/stats; absent on older servers) ----
-/** p50/p95/p99 of one row as a small bar chart (inline SVG). */
-function latencyChart(values) {
-  const entries = Object.entries(values).filter(([, v]) => typeof v === 'number');
-  if (entries.length === 0) return '';
-  const max = Math.max(...entries.map(([, v]) => v)) || 1;
-  const bars = entries
-    .map(([label, v], i) => {
-      const h = Math.max(1, (v / max) * 30);
-      return `<rect x="${i * 34}" y="${32 - h}" width="28" height="${h}" fill="#175cd3"><title>${esc(label)} ${ms(v)}</title></rect><text x="${i * 34}" y="44">${esc(label)}</text>`;
+const pct = (v) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '–');
+/** A rate figure `{value, samples}` with its sample count. */
+const rate = (f, show = pct) => (f ? `${show(f.value)} <small>n=${f.samples}</small>` : '');
+/** p50 / p95 / p99 of a latency figure with its sample count. */
+const quantiles = (f) =>
+  f?.samples ? `${ms(f.p50_ms)} / ${ms(f.p95_ms)} / ${ms(f.p99_ms)} <small>n=${f.samples}</small>` : '–';
+
+/**
+ * A latency histogram as an inline SVG bar chart: one bar per bucket on a log time axis
+ * (the buckets are log-spaced), height by count, p50/p95/p99 marked.
+ */
+function histogramChart(figure, label) {
+  const buckets = figure?.histogram || [];
+  if (buckets.length === 0) return '';
+  const width = 180;
+  const height = 36;
+  // At least a decade of time on the axis, so one full bucket does not fill the chart.
+  const first = Math.log(buckets[0].le_ms / 1.1);
+  const last = Math.log(buckets[buckets.length - 1].le_ms);
+  const pad = Math.max(0, Math.log(10) - (last - first)) / 2;
+  const lo = first - pad;
+  const hi = last + pad;
+  const x = (msValue) => ((Math.log(msValue) - lo) / Math.max(hi - lo, 1e-9)) * (width - 4) + 2;
+  const max = Math.max(...buckets.map((b) => b.count));
+  const bars = buckets
+    .map((b) => {
+      const left = x(b.le_ms / 1.1);
+      const h = Math.max(1, (b.count / max) * (height - 12));
+      return `<rect x="${left.toFixed(1)}" y="${(height - 10 - h).toFixed(1)}" width="${Math.max(1.5, x(b.le_ms) - left - 0.5).toFixed(1)}" height="${h.toFixed(1)}" fill="#175cd3"><title>≤ ${ms(b.le_ms)}: ${b.count}</title></rect>`;
     })
     .join('');
-  return `<svg class="chart" width="${entries.length * 34}" height="46" role="img">${bars}</svg>`;
+  const marks = ['p50_ms', 'p95_ms', 'p99_ms']
+    .filter((k) => typeof figure[k] === 'number' && figure[k] > 0)
+    .map(
+      (k) =>
+        `<line x1="${x(figure[k]).toFixed(1)}" x2="${x(figure[k]).toFixed(1)}" y1="0" y2="${height - 10}" stroke="#b42318" stroke-width="1"><title>${k.slice(0, 3)} ${ms(figure[k])}</title></line>`,
+    )
+    .join('');
+  return `<svg class="chart" data-chart="${esc(label)}" width="${width}" height="${height}" role="img" aria-label="${esc(label)} histogram">${bars}${marks}<text x="2" y="${height - 1}">${ms(Math.exp(lo))}</text><text x="${width - 2}" y="${height - 1}" text-anchor="end">${ms(Math.exp(hi))}</text></svg>`;
 }
 
-function flatten(obj, prefix = '', out = {}) {
-  for (const [k, v] of Object.entries(obj || {})) {
-    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, `${prefix}${k}.`, out);
-    else out[prefix + k] = v;
-  }
-  return out;
-}
+let statsWindow = '24h';
 
 async function renderStats() {
   let stats;
   try {
-    stats = await api('/v1/stats');
+    stats = await api(`/v1/stats?window=${statsWindow}&histogram=true`);
   } catch (err) {
     $('stats').textContent =
       err.status === 404
@@ -85,33 +106,37 @@ async function renderStats() {
         : `Could not read stats: ${err.message}`;
     return;
   }
+  const windows = ['1h', '24h', '7d', '30d']
+    .map((w) => `<option${w === statsWindow ? ' selected' : ''}>${w}</option>`)
+    .join('');
+  const picker = `<label>window <select id="stats-window">${windows}</select></label> <small>${stats.tenant === null ? 'delivered: every tenant' : `delivered: ${esc(stats.tenant)}`} · fal: all traffic</small>`;
   const rows = Array.isArray(stats.data) ? stats.data : [];
-  if (rows.length === 0) {
-    $('stats').textContent = 'No traffic in the window yet.';
-    return;
-  }
-  const flat = rows.map((row) => flatten(row));
-  const columns = [...new Set(flat.flatMap((row) => Object.keys(row)))];
-  const pick = (row, group) =>
-    Object.fromEntries(
-      Object.entries(row)
-        .filter(([k]) => k.startsWith(group) && /p(50|95|99)/.test(k))
-        .map(([k, v]) => [k.slice(group.length).replace(/_ms$/, ''), v]),
-    );
-  $('stats').innerHTML = table(
-    [...columns, 'fal latency', 'end-to-end'],
-    flat.map((row) => {
-      const falGroup =
-        Object.keys(row)
-          .find((k) => /fal.*p50/.test(k))
-          ?.replace(/p50.*$/, '') ?? 'fal.';
-      const e2eGroup =
-        Object.keys(row)
-          .find((k) => /e2e.*p50|end_to_end.*p50/.test(k))
-          ?.replace(/p50.*$/, '') ?? 'e2e.';
-      return `<tr>${columns.map((c) => `<td>${esc(typeof row[c] === 'number' && !Number.isInteger(row[c]) ? row[c].toFixed(3) : row[c])}</td>`).join('')}<td>${latencyChart(pick(row, falGroup))}</td><td>${latencyChart(pick(row, e2eGroup))}</td></tr>`;
-    }),
-  );
+  const body = rows.length
+    ? table(
+        [
+          'model',
+          'fal generation p50 / p95 / p99',
+          'fal success',
+          'fal first byte p50 / p95 / p99',
+          'delivered',
+          'end-to-end p50 / p95 / p99',
+          'hedged',
+          'retried',
+          'submits / job',
+          'cost / image',
+        ],
+        rows.map((row) => {
+          const p = row.provider;
+          const d = row.delivered;
+          return `<tr data-stats-row="${esc(`${row.model}:${row.operation}`)}" data-delivered-jobs="${d.jobs}"><td>${esc(row.model)}<br><small>${esc(row.operation)}</small></td><td>${quantiles(p.generation)}<br>${histogramChart(p.generation, 'fal generation')}</td><td>${rate(p.success_rate)}</td><td>${quantiles(p.time_to_first_byte)}</td><td>${rate(d.success_rate)}</td><td>${quantiles(d.end_to_end)}<br>${histogramChart(d.end_to_end, 'end-to-end')}</td><td>${rate(d.hedge_rate)}</td><td>${rate(d.retry_rate)}</td><td>${rate(d.fal_submits_per_job, (v) => (typeof v === 'number' ? v.toFixed(2) : '–'))}</td><td>${rate(d.cost_per_image_usd, (v) => (typeof v === 'number' ? usd(v) : '–'))}</td></tr>`;
+        }),
+      )
+    : `No traffic in the last ${esc(statsWindow)}.`;
+  $('stats').innerHTML = `${picker}${body}`;
+  $('stats-window').addEventListener('change', (event) => {
+    statsWindow = event.target.value;
+    renderStats().catch((err) => console.warn(err));
+  });
 }
 
 // ---- batches ----

@@ -15,6 +15,7 @@ import { imagesRouter } from './routes/images.js';
 import { jobsRouter } from './routes/jobs.js';
 import { metricsRouter } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
+import { statsRouter } from './routes/stats.js';
 import { uploadsRouter } from './routes/uploads.js';
 import { usageRouter } from './routes/usage.js';
 import { webhooksRouter } from './routes/webhooks.js';
@@ -48,6 +49,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(bullBoardRouter(deps));
   app.use(rateLimit(deps));
   app.use(usageRouter(deps));
+  app.use(statsRouter(deps));
   app.use(jobsRouter(deps));
   app.use(batchesRouter(deps));
   app.use(uploadsRouter(deps));

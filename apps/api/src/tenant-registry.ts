@@ -45,7 +45,7 @@ export interface TenantRegistry {
   tenants(): string[];
 }
 
-const TENANT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const TENANT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const HASHED = /^sha256:([0-9a-f]{64})$/;
 
 const limitsSchema = z

@@ -136,6 +136,8 @@ export const workerEnvSchema = z
       .default(25 * 1024 * 1024),
     /** Lets input image URLs use plain http (local development and tests only). */
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
+    /** Record finished jobs into the provider table (`GET /v1/stats`); off only to measure its cost. */
+    STATS_ENABLED: envBool.default(true),
     FAIR_WINDOW: envFairWindow,
     LOG_LEVEL: envLogLevel,
   })

@@ -2,7 +2,7 @@ import type { JobRecord, Logger, Priority, WebhookEventType } from '@fluxq/core'
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queue';
-import type { Budget, CircuitBreaker, LatencyTracker } from '@fluxq/resilience';
+import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
 import type { ImageFetchLimits } from './fetch-image-url.js';
 import type { SlotKeeper } from './slot-keeper.js';
@@ -63,6 +63,8 @@ export interface ProcessorDeps {
   tenantGate?: TenantGate;
   /** Job status changes, so a held job learns of its cancel at once; unset = the poll loop's check only. */
   statusFeed?: JobStatusFeed;
+  /** The provider table's recorder (`GET /v1/stats`); unset = not recorded (STATS_ENABLED=false). */
+  stats?: ProviderStats;
   /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */
   rateLimit: (ms: number) => Promise<void>;
   /** Clock in ms; injectable for tests. */

@@ -4,6 +4,7 @@ import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
 import { settleBatchOf } from './job-webhook-events.js';
 import { createImageProcessor } from './processor.js';
+import { recordJobStats } from './record-stats.js';
 
 export interface ImageWorkerOptions {
   connection: ConnectionOptions;
@@ -57,6 +58,7 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
       )
       .then(async (result) => {
         const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
+        if (record) await recordJobStats(record, 'failed', deps.now(), deps);
         if (record) await settleBatchOf(record, deps);
         if (record?.webhook?.events.includes('job.failed')) await deps.emitEvent(record, 'job.failed');
       })

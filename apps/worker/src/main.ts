@@ -17,6 +17,7 @@ import {
   emitJobEvent,
   runDispatcher,
 } from '@fluxq/queue';
+import { createProviderStats } from '@fluxq/resilience';
 import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     logger,
     now: Date.now,
     resilience: resilience.parts,
+    ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
     tenantGate: createTenantGate(redis, { logger }),
     rateLimit: async () => {},
     settings: {

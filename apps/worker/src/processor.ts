@@ -7,6 +7,7 @@ import { JobCanceledError } from './fal-wait.js';
 import { classifyFailure } from './job-failure.js';
 import { emitStored, TERMINAL_EVENTS } from './job-webhook-events.js';
 import { decideNextStep } from './next-step.js';
+import { recordJobStats } from './record-stats.js';
 import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
 import { tenantWaitMs } from './tenant-gate.js';
 
@@ -178,7 +179,7 @@ async function failJob(
 ): Promise<never> {
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'failed', nowMs: completedMs, errorCode: code });
-  await deps.store.update(
+  const failed = await deps.store.update(
     record.id,
     {
       status: 'failed',
@@ -193,6 +194,7 @@ async function failJob(
     },
     { ifStatusIn: ['queued', 'running'] },
   );
+  if (failed?.applied) await recordJobStats(record, 'failed', completedMs, deps);
   await emitStored(record.id, 'job.failed', deps);
   throw new UnrecoverableError(`${code}: ${message}`);
 }

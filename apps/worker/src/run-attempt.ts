@@ -15,6 +15,7 @@ import { awaitChunk, type ChunkResult } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
 import { prepareInputs } from './prepare-inputs.js';
+import { recordJobStats } from './record-stats.js';
 import { storeOutputs } from './store-outputs.js';
 
 async function outputSize(
@@ -80,7 +81,13 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
   );
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'succeeded', nowMs: completedMs });
-  await deps.store.update(
+  const cost = priceRequest({
+    model: record.model,
+    references: inputs.dimensions,
+    output: size,
+    n: record.input.n,
+  });
+  const stored = await deps.store.update(
     record.id,
     {
       status: 'succeeded',
@@ -93,15 +100,11 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
         total_ms: completedMs - record.created_ms,
       },
       attempt_log: record.attempt_log,
-      cost: priceRequest({
-        model: record.model,
-        references: inputs.dimensions,
-        output: size,
-        n: record.input.n,
-      }),
+      cost,
     },
     { ifStatusIn: ['running'] },
   );
+  if (stored?.applied) await recordJobStats({ ...record, output, cost }, 'succeeded', completedMs, deps);
 }
 
 /** A canceled job's requests still at fal are cancelled there and their slots freed. */

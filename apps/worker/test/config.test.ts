@@ -27,6 +27,12 @@ describe('loadWorkerConfig', () => {
     );
   });
 
+  it('records the provider table unless STATS_ENABLED=false', () => {
+    const env = { FAL_BASE_URL: 'http://127.0.0.1:8090' };
+    expect(loadWorkerConfig(env).STATS_ENABLED).toBe(true);
+    expect(loadWorkerConfig({ ...env, STATS_ENABLED: 'false' }).STATS_ENABLED).toBe(false);
+  });
+
   it("keeps fal's storage host next to fal's queue host", () => {
     const config = loadWorkerConfig({ FAL_KEY: 'id:secret' });
     expect(config).toMatchObject({

@@ -30,6 +30,12 @@ export {
   retryAfterMsOf,
 } from './failure-taxonomy.js';
 export {
+  distinctRequests,
+  type JobStatsFacts,
+  jobStatsFacts,
+  type RequestFacts,
+} from './job-stats-facts.js';
+export {
   type BucketCounts,
   bucketOf,
   bucketUpperMs,
@@ -50,3 +56,17 @@ export {
   type LatencyTracker,
   type LatencyTrackerOptions,
 } from './latency-tracker.js';
+export {
+  createProviderStats,
+  DEFAULT_STATS_WINDOW,
+  isStatsWindow,
+  type LatencyFigure,
+  type ProviderStats,
+  type ProviderStatsOptions,
+  type RateFigure,
+  STATS_WINDOWS,
+  type StatsQuery,
+  type StatsRow,
+  type StatsTable,
+  type StatsWindow,
+} from './provider-stats.js';

@@ -4,7 +4,7 @@ import { Images } from './resources/images.js';
 import { Jobs } from './resources/jobs.js';
 import { Uploads } from './resources/uploads.js';
 import { Webhooks } from './resources/webhooks.js';
-import type { Usage } from './types.js';
+import type { StatsList, StatsParams, Usage } from './types.js';
 
 /** A fluxq API client. Make one per base URL and key, and share it. */
 export class FluxqClient {
@@ -31,6 +31,17 @@ export class FluxqClient {
   /** `GET /v1/usage`: spend today and the caller's limits. */
   async usage(options: RequestOptions = {}): Promise<Usage> {
     const res = await this.http.request<Usage>({ ...options, method: 'GET', path: '/v1/usage' });
+    return res.data;
+  }
+
+  /** `GET /v1/stats`: the provider table per model and operation over a window. */
+  async stats(params: StatsParams = {}, options: RequestOptions = {}): Promise<StatsList> {
+    const res = await this.http.request<StatsList>({
+      ...options,
+      method: 'GET',
+      path: '/v1/stats',
+      query: { window: params.window, histogram: params.histogram, tenant: params.tenant },
+    });
     return res.data;
   }
 }

@@ -317,3 +317,67 @@ export interface Usage {
   max_running_jobs: number | null;
   requests_per_minute: number | null;
 }
+
+/** Windows of `GET /v1/stats`. */
+export type StatsWindow = '1h' | '24h' | '7d' | '30d';
+
+export interface StatsParams {
+  /** @defaultValue '24h' */
+  window?: StatsWindow;
+  /** Include each latency figure's histogram buckets. */
+  histogram?: boolean;
+  /** Admin key only: one tenant's delivered figures (default: every tenant). */
+  tenant?: string;
+}
+
+/** Quantiles read from a log-bucketed histogram (within 10 %), with the samples it holds. */
+export interface LatencyFigure {
+  samples: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  histogram?: Array<{ le_ms: number; count: number }>;
+}
+
+/** A ratio and the count it is a ratio of (`value` null when that count is 0). */
+export interface RateFigure {
+  value: number | null;
+  samples: number;
+}
+
+/** One row of the provider table: a model and operation. */
+export interface StatsRow {
+  object: 'provider_stats';
+  window: StatsWindow;
+  model: string;
+  operation: 'generate' | 'edit';
+  /** fal's side, from every tenant's traffic. */
+  provider: {
+    requests: number;
+    success_rate: RateFigure;
+    generation: LatencyFigure;
+    time_to_first_byte: LatencyFigure;
+  };
+  /** What fluxq delivered: the caller's tenant (every tenant for the admin key). */
+  delivered: {
+    jobs: number;
+    succeeded: number;
+    failed: number;
+    success_rate: RateFigure;
+    end_to_end: LatencyFigure;
+    hedge_rate: RateFigure;
+    retry_rate: RateFigure;
+    fal_submits_per_job: RateFigure;
+    cost_per_image_usd: RateFigure;
+  };
+}
+
+export interface StatsList {
+  object: 'list';
+  window: StatsWindow;
+  /** Unix seconds: start of the window's first bucket. */
+  since: number;
+  /** Whose delivered figures; null = every tenant. */
+  tenant: string | null;
+  data: StatsRow[];
+}

@@ -183,6 +183,20 @@ export const API_ROUTES: ApiRoute[] = [
     response: s.usage,
   },
   {
+    method: 'get',
+    path: '/v1/stats',
+    operationId: 'stats',
+    summary: 'The provider table: fal and delivered figures per model and operation',
+    tag: 'usage',
+    response: s.statsList,
+    query: {
+      window: 'One of 1h, 24h (default), 7d, 30d',
+      histogram: 'true adds the latency histograms’ buckets',
+      tenant: 'Admin key only: one tenant’s delivered figures (default: every tenant)',
+    },
+    errors: ['400', '401', '429', '503'],
+  },
+  {
     method: 'post',
     path: '/v1/images/generations',
     operationId: 'createImage',

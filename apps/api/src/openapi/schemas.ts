@@ -137,3 +137,52 @@ export const deliveryList = listOf(delivery);
 export const recoverBody = z.looseObject({ since: z.number().int().optional() });
 export const enableBody = z.object({ url: z.string() });
 export const anyObject = z.looseObject({});
+
+/** A latency figure of `GET /v1/stats`: quantiles from a log-bucketed histogram (±10 %). */
+const latencyFigure = z.object({
+  samples: z.number().int().describe('Samples in the histogram'),
+  p50_ms: z.number().nullable(),
+  p95_ms: z.number().nullable(),
+  p99_ms: z.number().nullable(),
+  histogram: z
+    .array(z.object({ le_ms: z.number(), count: z.number().int() }))
+    .optional()
+    .describe('Non-empty buckets by upper bound (with `histogram=true`)'),
+});
+/** A ratio and the count it is a ratio of. */
+const rateFigure = z.object({ value: z.number().nullable(), samples: z.number().int() });
+
+export const statsRow = z.object({
+  object: z.literal('provider_stats'),
+  window: z.enum(['1h', '24h', '7d', '30d']),
+  model: z.string(),
+  operation: z.enum(['generate', 'edit']),
+  provider: z
+    .object({
+      requests: z.number().int().describe('fal requests that reached an end (result, error or lost)'),
+      success_rate: rateFigure.describe('Completed / reached an end'),
+      generation: latencyFigure.describe('Submit → result of completed first requests'),
+      time_to_first_byte: latencyFigure.describe('Submit → fal reported the request in progress'),
+    })
+    .describe("fal's side, from every tenant's traffic"),
+  delivered: z
+    .object({
+      jobs: z.number().int().describe('Jobs that ended (succeeded or failed)'),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      success_rate: rateFigure,
+      end_to_end: latencyFigure.describe('Accepted → stored, of succeeded jobs'),
+      hedge_rate: rateFigure.describe('Jobs with a hedge sent / jobs'),
+      retry_rate: rateFigure.describe('Jobs that took more than one attempt / jobs'),
+      fal_submits_per_job: rateFigure.describe('fal requests submitted / succeeded jobs'),
+      cost_per_image_usd: rateFigure.describe('Price of delivered images / images (samples: images)'),
+    })
+    .describe("What fluxq delivered: the caller's tenant, or every tenant for the admin key"),
+});
+export const statsList = z.object({
+  object: z.literal('list'),
+  window: z.enum(['1h', '24h', '7d', '30d']),
+  since: z.number().int().describe('Unix seconds: start of the first bucket read'),
+  tenant: z.string().nullable().describe('Whose delivered figures; null = every tenant'),
+  data: z.array(statsRow),
+});
