@@ -6,6 +6,7 @@ import type { ProcessorDeps } from './deps.js';
 import { JobCanceledError } from './fal-wait.js';
 import { classifyFailure } from './job-failure.js';
 import { emitStored, TERMINAL_EVENTS } from './job-webhook-events.js';
+import { metricsOf } from './metrics/metrics-of.js';
 import { decideNextStep } from './next-step.js';
 import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
 import { tenantWaitMs } from './tenant-gate.js';
@@ -133,6 +134,11 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
       log.info('job canceled while running');
       closeAttempt(record, { outcome: 'canceled', nowMs: deps.now() });
       await deps.store.update(jobId, { attempt_log: record.attempt_log });
+      metricsOf(deps).jobFinished(record, {
+        status: 'canceled',
+        errorCode: 'canceled',
+        totalMs: deps.now() - record.created_ms,
+      });
       await cancelOutstanding(record, deps);
       return;
     }
@@ -160,6 +166,8 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
       },
       { ifStatusIn: ['running'] },
     );
+    if (next.kind === 'rate-limit') metricsOf(deps).falRateLimited(record);
+    else metricsOf(deps).retryScheduled(record, { errorCode: failure.code, reason: next.reason });
     if (next.kind === 'rate-limit') {
       // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
       await deps.rateLimit(Math.max(100, next.delayMs));
@@ -178,7 +186,7 @@ async function failJob(
 ): Promise<never> {
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'failed', nowMs: completedMs, errorCode: code });
-  await deps.store.update(
+  const stored = await deps.store.update(
     record.id,
     {
       status: 'failed',
@@ -193,6 +201,13 @@ async function failJob(
     },
     { ifStatusIn: ['queued', 'running'] },
   );
+  if (stored?.applied) {
+    metricsOf(deps).jobFinished(record, {
+      status: 'failed',
+      errorCode: code,
+      totalMs: completedMs - record.created_ms,
+    });
+  }
   await emitStored(record.id, 'job.failed', deps);
   throw new UnrecoverableError(`${code}: ${message}`);
 }

@@ -14,6 +14,7 @@ import { closeAttempt } from './attempt-log.js';
 import { awaitChunk, type ChunkResult } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
+import { metricsOf } from './metrics/metrics-of.js';
 import { prepareInputs } from './prepare-inputs.js';
 import { storeOutputs } from './store-outputs.js';
 
@@ -80,7 +81,7 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
   );
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'succeeded', nowMs: completedMs });
-  await deps.store.update(
+  const stored = await deps.store.update(
     record.id,
     {
       status: 'succeeded',
@@ -102,6 +103,9 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
     },
     { ifStatusIn: ['running'] },
   );
+  if (stored?.applied) {
+    metricsOf(deps).jobFinished(record, { status: 'succeeded', totalMs: completedMs - record.created_ms });
+  }
 }
 
 /** A canceled job's requests still at fal are cancelled there and their slots freed. */
