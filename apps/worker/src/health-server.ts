@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearerMatches } from './metrics/bearer.js';
+import { bearerMatches } from '@fluxq/core';
 
 export interface HealthServer {
   readonly port: number;
