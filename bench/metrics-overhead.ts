@@ -1,0 +1,156 @@
+import { getFreePort } from '@fluxq/testing';
+import { Redis } from 'ioredis';
+import { measureFluxqEndToEnd } from './end-to-end.js';
+import { startBenchStack } from './harness.js';
+import { describeMachine } from './machine.js';
+import { type Row, recordSection, table } from './report.js';
+import { measureApiSubmit } from './submit-throughput.js';
+
+/**
+ * One configuration under test: environment added to the API and to the worker. The metrics
+ * endpoints get their ports here (`METRICS_PORT: 'free'` is replaced by a free port).
+ */
+export interface OverheadArm {
+  name: string;
+  apiEnv: Record<string, string>;
+  workerEnv: Record<string, string>;
+}
+
+/**
+ * The arms, the first being the baseline. Stats recording (issue 13 §1) adds
+ * `STATS_ENABLED`: add an arm `{ name: 'metrics on, stats off', apiEnv: { STATS_ENABLED:
+ * 'false' }, workerEnv: { METRICS_PORT: 'free', STATS_ENABLED: 'false' } }` and give the
+ * baseline `STATS_ENABLED: 'false'` too, so the table shows each one's share.
+ */
+export const OVERHEAD_ARMS: readonly OverheadArm[] = [
+  { name: 'metrics off', apiEnv: { METRICS_ENABLED: 'false' }, workerEnv: {} },
+  { name: 'metrics on, scraped every second', apiEnv: {}, workerEnv: { METRICS_PORT: 'free' } },
+];
+
+const CONNECTIONS = 32;
+const SUBMIT_DURATION_S = Number(process.env.BENCH_METRICS_SUBMIT_S ?? 5);
+const JOBS = Number(process.env.BENCH_METRICS_JOBS ?? 200);
+/** Arms run interleaved, this many times each, so drift on a shared machine hits all of them. */
+const ROUNDS = Number(process.env.BENCH_METRICS_ROUNDS ?? 2);
+const WORKER_CONCURRENCY = 50;
+const SCRAPE_EVERY_MS = 1_000;
+
+interface ArmFigures {
+  submitPerSecond: number[];
+  endToEndPerSecond: number[];
+  scrapes: number;
+}
+
+/** Scrapes `urls` every second until stopped, as a (very eager) Prometheus would. */
+function scrapeLoop(urls: string[]): { stop(): Promise<number> } {
+  let scrapes = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(
+        urls.map(async (url) => {
+          const response = await fetch(url);
+          if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+          await response.text();
+          scrapes++;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, SCRAPE_EVERY_MS));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return scrapes;
+    },
+  };
+}
+
+async function runArm(arm: OverheadArm, figures: ArmFigures): Promise<void> {
+  const stack = await startBenchStack({ apiEnv: arm.apiEnv });
+  try {
+    const workerEnv = { ...arm.workerEnv };
+    if (workerEnv.METRICS_PORT === 'free') workerEnv.METRICS_PORT = String(await getFreePort());
+    const urls = [
+      ...(arm.apiEnv.METRICS_ENABLED === 'false' ? [] : [`${stack.apiUrl}/metrics`]),
+      ...(workerEnv.METRICS_PORT ? [`http://127.0.0.1:${workerEnv.METRICS_PORT}/metrics`] : []),
+    ];
+    // The API alone first (its metrics are scraped meanwhile): submit throughput.
+    const apiScraper = scrapeLoop(urls.filter((url) => url.startsWith(stack.apiUrl)));
+    const submit = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
+    figures.scrapes += await apiScraper.stop();
+    if (submit.errors > 0) throw new Error(`${arm.name}: ${submit.errors} submits failed`);
+    figures.submitPerSecond.push(submit.perSecond);
+    const admin = new Redis(stack.redis.url);
+    await admin.flushall();
+    await admin.quit();
+    await stack.startWorker(WORKER_CONCURRENCY, workerEnv);
+    const scraper = scrapeLoop(urls);
+    figures.endToEndPerSecond.push(await measureFluxqEndToEnd(stack, JOBS, 16));
+    figures.scrapes += await scraper.stop();
+  } finally {
+    await stack.close();
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/**
+ * What metrics (and, once it exists, stats recording) add per job: submit and end-to-end
+ * throughput with them on and off, in the same run, interleaved. Recorded as `metrics-overhead`.
+ */
+export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHEAD_ARMS): Promise<void> {
+  const figures = new Map(
+    arms.map((arm) => [arm.name, { submitPerSecond: [], endToEndPerSecond: [], scrapes: 0 } as ArmFigures]),
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const arm of arms) {
+      console.log(`metrics overhead, round ${round}/${ROUNDS}: ${arm.name} …`);
+      await runArm(arm, figures.get(arm.name)!);
+    }
+  }
+  const base = figures.get(arms[0]!.name)!;
+  const rows: Row[] = arms.flatMap((arm) => {
+    const f = figures.get(arm.name)!;
+    const vs = (values: number[], baseline: number[]) =>
+      arm === arms[0] ? '—' : `${fmt((median(values) / median(baseline) - 1) * 100, 1)} %`;
+    return [
+      {
+        measure: `${arm.name}: submit, jobs/s (${CONNECTIONS} clients, POST /v1/jobs)`,
+        fluxq: fmt(median(f.submitPerSecond)),
+        baseline: fmt(median(base.submitPerSecond)),
+        ratio: vs(f.submitPerSecond, base.submitPerSecond),
+      },
+      {
+        measure: `${arm.name}: end to end, jobs/s (${JOBS} jobs, one worker × ${WORKER_CONCURRENCY})`,
+        fluxq: fmt(median(f.endToEndPerSecond), 1),
+        baseline: fmt(median(base.endToEndPerSecond), 1),
+        ratio: vs(f.endToEndPerSecond, base.endToEndPerSecond),
+      },
+    ];
+  });
+  const scrapes = arms.map((arm) => `${arm.name}: ${figures.get(arm.name)!.scrapes}`).join(', ');
+  const body = [
+    '## What metrics and stats add per job',
+    '',
+    `Command: \`BENCH_ONLY=metrics npm run bench\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    table(rows),
+    '',
+    `Baseline column: the first arm (${arms[0]!.name}); ratio: the change against it. Each arm ran ${ROUNDS}`,
+    'times, the arms interleaved, each on a fresh stack (private redis-server, API process, fal-sim at zero',
+    'latency, one worker process); figures are medians. With metrics on, the API and the worker were',
+    `scraped every ${SCRAPE_EVERY_MS / 1000} s during both measurements (Prometheus usually scrapes every 15–60 s), so the`,
+    `collection on scrape (queue counts, slots, breaker state from Redis) is included (scrapes: ${scrapes}).`,
+    'On a machine shared with other work a difference of a few per cent is within the noise between rounds.',
+  ].join('\n');
+  console.log(`\n${table(rows)}\n`);
+  await recordSection('metrics-overhead', body);
+}
