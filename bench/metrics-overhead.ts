@@ -137,6 +137,11 @@ export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHE
     ];
   });
   const scrapes = arms.map((arm) => `${arm.name}: ${figures.get(arm.name)!.scrapes}`).join(', ');
+  // Every round's figure, so the noise between rounds can be set against the differences.
+  const rounds = arms.map((arm) => {
+    const f = figures.get(arm.name)!;
+    return `- ${arm.name}: submit ${f.submitPerSecond.map((v) => fmt(v)).join(', ')} jobs/s; end to end ${f.endToEndPerSecond.map((v) => fmt(v, 1)).join(', ')} jobs/s`;
+  });
   const body = [
     '## What metrics and stats add per job',
     '',
@@ -149,7 +154,10 @@ export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHE
     'latency, one worker process); figures are medians. With metrics on, the API and the worker were',
     `scraped every ${SCRAPE_EVERY_MS / 1000} s during both measurements (Prometheus usually scrapes every 15–60 s), so the`,
     `collection on scrape (queue counts, slots, breaker state from Redis) is included (scrapes: ${scrapes}).`,
-    'On a machine shared with other work a difference of a few per cent is within the noise between rounds.',
+    'On a machine shared with other work a difference of a few per cent is within the noise between rounds;',
+    "each round's figures:",
+    '',
+    ...rounds,
   ].join('\n');
   console.log(`\n${table(rows)}\n`);
   await recordSection('metrics-overhead', body);
