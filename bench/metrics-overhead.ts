@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { measureFluxqEndToEnd } from './end-to-end.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
+import { processCpuMs } from './process-cpu.js';
 import { type Row, recordSection, table } from './report.js';
 import { measureApiSubmit } from './submit-throughput.js';
 
@@ -38,6 +39,10 @@ const SCRAPE_EVERY_MS = 1_000;
 interface ArmFigures {
   submitPerSecond: number[];
   endToEndPerSecond: number[];
+  /** The API's CPU ms per accepted job while submitting. */
+  submitCpuMsPerJob: number[];
+  /** API + worker CPU ms per job end to end. */
+  endToEndCpuMsPerJob: number[];
   scrapes: number;
 }
 
@@ -78,16 +83,21 @@ async function runArm(arm: OverheadArm, figures: ArmFigures): Promise<void> {
     ];
     // The API alone first (its metrics are scraped meanwhile): submit throughput.
     const apiScraper = scrapeLoop(urls.filter((url) => url.startsWith(stack.apiUrl)));
+    const apiCpuBefore = processCpuMs(stack.api.pid);
     const submit = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
+    figures.submitCpuMsPerJob.push((processCpuMs(stack.api.pid) - apiCpuBefore) / submit.total);
     figures.scrapes += await apiScraper.stop();
     if (submit.errors > 0) throw new Error(`${arm.name}: ${submit.errors} submits failed`);
     figures.submitPerSecond.push(submit.perSecond);
     const admin = new Redis(stack.redis.url);
     await admin.flushall();
     await admin.quit();
-    await stack.startWorker(WORKER_CONCURRENCY, workerEnv);
+    const worker = await stack.startWorker(WORKER_CONCURRENCY, workerEnv);
     const scraper = scrapeLoop(urls);
+    const cpuNow = () => processCpuMs(stack.api.pid) + processCpuMs(worker.pid);
+    const cpuBefore = cpuNow();
     figures.endToEndPerSecond.push(await measureFluxqEndToEnd(stack, JOBS, 16));
+    figures.endToEndCpuMsPerJob.push((cpuNow() - cpuBefore) / JOBS);
     figures.scrapes += await scraper.stop();
   } finally {
     await stack.close();
@@ -108,7 +118,16 @@ const fmt = (n: number, digits = 0) =>
  */
 export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHEAD_ARMS): Promise<void> {
   const figures = new Map(
-    arms.map((arm) => [arm.name, { submitPerSecond: [], endToEndPerSecond: [], scrapes: 0 } as ArmFigures]),
+    arms.map((arm) => [
+      arm.name,
+      {
+        submitPerSecond: [],
+        endToEndPerSecond: [],
+        submitCpuMsPerJob: [],
+        endToEndCpuMsPerJob: [],
+        scrapes: 0,
+      } as ArmFigures,
+    ]),
   );
   for (let round = 1; round <= ROUNDS; round++) {
     for (const arm of arms) {
@@ -134,13 +153,26 @@ export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHE
         baseline: fmt(median(base.endToEndPerSecond), 1),
         ratio: vs(f.endToEndPerSecond, base.endToEndPerSecond),
       },
+      {
+        measure: `${arm.name}: API CPU per submitted job, ms`,
+        fluxq: fmt(median(f.submitCpuMsPerJob), 3),
+        baseline: fmt(median(base.submitCpuMsPerJob), 3),
+        ratio: vs(f.submitCpuMsPerJob, base.submitCpuMsPerJob),
+      },
+      {
+        measure: `${arm.name}: API + worker CPU per job end to end, ms`,
+        fluxq: fmt(median(f.endToEndCpuMsPerJob), 2),
+        baseline: fmt(median(base.endToEndCpuMsPerJob), 2),
+        ratio: vs(f.endToEndCpuMsPerJob, base.endToEndCpuMsPerJob),
+      },
     ];
   });
   const scrapes = arms.map((arm) => `${arm.name}: ${figures.get(arm.name)!.scrapes}`).join(', ');
   // Every round's figure, so the noise between rounds can be set against the differences.
   const rounds = arms.map((arm) => {
     const f = figures.get(arm.name)!;
-    return `- ${arm.name}: submit ${f.submitPerSecond.map((v) => fmt(v)).join(', ')} jobs/s; end to end ${f.endToEndPerSecond.map((v) => fmt(v, 1)).join(', ')} jobs/s`;
+    const list = (values: number[], digits: number) => values.map((v) => fmt(v, digits)).join(', ');
+    return `- ${arm.name}: submit ${list(f.submitPerSecond, 0)} jobs/s, ${list(f.submitCpuMsPerJob, 3)} API CPU ms/job; end to end ${list(f.endToEndPerSecond, 1)} jobs/s, ${list(f.endToEndCpuMsPerJob, 2)} CPU ms/job`;
   });
   const body = [
     '## What metrics and stats add per job',
@@ -154,8 +186,9 @@ export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHE
     'latency, one worker process); figures are medians. With metrics on, the API and the worker were',
     `scraped every ${SCRAPE_EVERY_MS / 1000} s during both measurements (Prometheus usually scrapes every 15–60 s), so the`,
     `collection on scrape (queue counts, slots, breaker state from Redis) is included (scrapes: ${scrapes}).`,
-    'On a machine shared with other work a difference of a few per cent is within the noise between rounds;',
-    "each round's figures:",
+    "CPU per job is the processes' own CPU time (/proc) over the jobs they handled: on a machine shared with",
+    'other work it is the steadier figure; throughput there moves by tens of per cent between rounds. Each',
+    "round's figures:",
     '',
     ...rounds,
   ].join('\n');

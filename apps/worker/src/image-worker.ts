@@ -3,6 +3,7 @@ import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
 import { settleBatchOf } from './job-webhook-events.js';
+import { metricsOf } from './metrics/metrics-of.js';
 import { createImageProcessor } from './processor.js';
 
 export interface ImageWorkerOptions {
@@ -57,6 +58,10 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
       )
       .then(async (result) => {
         const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
+        if (record) {
+          const totalMs = deps.now() - record.created_ms;
+          metricsOf(deps).jobFinished(record, { status: 'failed', errorCode: 'internal_error', totalMs });
+        }
         if (record) await settleBatchOf(record, deps);
         if (record?.webhook?.events.includes('job.failed')) await deps.emitEvent(record, 'job.failed');
       })

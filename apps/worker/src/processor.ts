@@ -166,13 +166,13 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
       },
       { ifStatusIn: ['running'] },
     );
-    if (next.kind === 'rate-limit') metricsOf(deps).falRateLimited(record);
-    else metricsOf(deps).retryScheduled(record, { errorCode: failure.code, reason: next.reason });
     if (next.kind === 'rate-limit') {
+      metricsOf(deps).falRateLimited(record);
       // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
       await deps.rateLimit(Math.max(100, next.delayMs));
       throw new RateLimitError();
     }
+    metricsOf(deps).retryScheduled(record, { errorCode: failure.code, reason: next.reason });
     await run.delayJob(next.delayMs);
   }
 }

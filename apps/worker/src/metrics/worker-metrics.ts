@@ -19,7 +19,10 @@ export interface BreakerTransition {
  * Every call is synchronous and in memory: an update costs no Redis round trip.
  */
 export interface WorkerMetrics {
-  /** The job reached a terminal status; `totalMs` is accepted → stored (or → failed). */
+  /**
+   * The job reached a terminal status in this worker; `totalMs` is accepted → stored (or → failed).
+   * Jobs canceled before a worker took them are the API's, not counted here.
+   */
   jobFinished(
     job: JobLabels,
     end: { status: 'succeeded' | 'failed' | 'canceled'; errorCode?: JobErrorCode; totalMs: number },
