@@ -1,5 +1,6 @@
 import { getFreePort } from '@fluxq/testing';
 import { Redis } from 'ioredis';
+import { createPrometheusWorkerMetrics } from '../apps/worker/src/metrics/prometheus-worker-metrics.js';
 import { measureFluxqEndToEnd } from './end-to-end.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
@@ -104,6 +105,36 @@ async function runArm(arm: OverheadArm, figures: ArmFigures): Promise<void> {
   }
 }
 
+/**
+ * The worker's own instrumentation of one job, in process: what it records for a job with one
+ * fal request (submit, the request's end, the job's end, a webhook attempt), in µs of CPU.
+ * No Redis, no I/O: the part of the cost that lands on every job's path.
+ */
+function instrumentationUsPerJob(): number {
+  const { metrics } = createPrometheusWorkerMetrics({
+    tenantLabels: false,
+    sources: {
+      slotsInUse: async () => 0,
+      slotsLimit: 10,
+      slotsHeld: () => 0,
+      breaker: { state: async () => ({ state: 'closed', failures: 0, successes: 0, streak: 0 }) },
+    },
+  });
+  const job = { model: 'flux.2-dev-turbo', operation: 'generate', tenant: 'local' } as const;
+  const once = (i: number) => {
+    metrics.falSubmitted(job, 'first');
+    metrics.falRequestSettled(job, { outcome: 'succeeded', hedge: false, durationMs: 2_000 + (i % 500) });
+    metrics.jobFinished(job, { status: 'succeeded', totalMs: 2_500 + (i % 700) });
+    metrics.webhookAttempt('delivered');
+  };
+  for (let i = 0; i < 20_000; i++) once(i); // warm-up (JIT)
+  const count = 200_000;
+  const started = process.cpuUsage();
+  for (let i = 0; i < count; i++) once(i);
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / count;
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -135,6 +166,7 @@ export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHE
       await runArm(arm, figures.get(arm.name)!);
     }
   }
+  const instrumentationUs = instrumentationUsPerJob();
   const base = figures.get(arms[0]!.name)!;
   const rows: Row[] = arms.flatMap((arm) => {
     const f = figures.get(arm.name)!;
@@ -166,6 +198,13 @@ export async function metricsOverheadBench(arms: readonly OverheadArm[] = OVERHE
         ratio: vs(f.endToEndCpuMsPerJob, base.endToEndCpuMsPerJob),
       },
     ];
+  });
+  rows.push({
+    measure:
+      'worker instrumentation per job, in process (submit, request end, job end, webhook attempt), µs of CPU',
+    fluxq: fmt(instrumentationUs, 2),
+    baseline: '',
+    ratio: '',
   });
   const scrapes = arms.map((arm) => `${arm.name}: ${figures.get(arm.name)!.scrapes}`).join(', ');
   // Every round's figure, so the noise between rounds can be set against the differences.
