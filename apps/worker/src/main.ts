@@ -17,7 +17,7 @@ import {
   emitJobEvent,
   runDispatcher,
 } from '@fluxq/queue';
-import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
+import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
@@ -31,6 +31,8 @@ import { createWebhookWorker } from './webhook-worker.js';
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  // A missing bucket or refused credentials stop start-up here, with one line naming the variable.
+  const storage = await openStorage(config);
   const redis = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker' });
   const resilience = await buildResilience(config, redis);
   const store = createJobStore(redis);
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     intervalMs: 50,
     onError: (err) => logger.warn({ err }, 'fair dispatch failed'),
   });
-  if (!config.FILES_SIGNING_SECRET) {
+  if (storage.driver === 'local' && !config.FILES_SIGNING_SECRET) {
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs in webhook bodies will not verify at the API');
   }
   const signer = createUrlSigner({
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
     },
     emitEvent: (record, type) =>
       emitJobEvent({ deliveries, queue: webhooksQueue, now: Date.now }, record, type),
-    storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
+    storage,
     fal: createFalQueueClient({
       baseUrl: config.FAL_BASE_URL,
       restBaseUrl: config.FAL_REST_URL,
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
     {
       deliveries,
       settings: createWebhookSettingsStore(redis, { generate: generateWebhookSecret }),
-      view: { signer, fileUrlTtlS: config.FILE_URL_TTL_S },
+      view: { fileUrls: createFileUrls(storage, signer), fileUrlTtlS: config.FILE_URL_TTL_S },
       logger: logger.child({ queue: 'webhooks' }),
       now: Date.now,
       delivery: {

@@ -48,6 +48,9 @@ export function createLocalStorage(options: LocalStorageOptions): BlobStorage {
   return {
     driver: 'local',
 
+    // Nothing to check: the root is created on first write, and a bad path fails that write.
+    async check() {},
+
     async put(key: string, bytes: Uint8Array, { contentType }: PutOptions = {}) {
       const file = fileFor(key);
       const expected = contentTypeForKey(key);
