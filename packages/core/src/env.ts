@@ -112,7 +112,9 @@ export const envStorageFields = {
   S3_FORCE_PATH_STYLE: envBool.default(false),
   S3_PREFIX: z
     .string()
-    .regex(/^\/*([A-Za-z0-9_-][A-Za-z0-9._-]*\/*)*$/, { error: 'must be /-separated [A-Za-z0-9._-] segments' })
+    .regex(/^\/*([A-Za-z0-9_-][A-Za-z0-9._-]*\/*)*$/, {
+      error: 'must be /-separated [A-Za-z0-9._-] segments',
+    })
     .optional(),
   /** Inputs, uploads and outputs are deleted this many days after they were written. */
   OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(30),

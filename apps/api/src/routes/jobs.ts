@@ -42,7 +42,10 @@ export function jobsRouter(deps: ApiDeps): Router {
       () => acceptImageJob(req.body, req.tenant, deps),
     );
     if (replayed) res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
-    res.status(202).location(`/v1/jobs/${record.id}`).json(await viewJob(record, view));
+    res
+      .status(202)
+      .location(`/v1/jobs/${record.id}`)
+      .json(await viewJob(record, view));
   });
 
   router.get('/v1/jobs', async (req, res) => {
