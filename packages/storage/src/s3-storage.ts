@@ -83,8 +83,9 @@ export function createS3Storage(options: S3StorageOptions): BlobStorage {
     new StorageError(STORAGE_ERROR_CODES.READ, `Could not read blob "${key}"`, { key, cause: err });
 
   async function head(key: string) {
+    const Key = objectKey(key);
     try {
-      return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      return await client.send(new HeadObjectCommand({ Bucket: bucket, Key }));
     } catch (err) {
       if (isAbsent(err)) return undefined;
       throw readError(key, err);
@@ -92,8 +93,9 @@ export function createS3Storage(options: S3StorageOptions): BlobStorage {
   }
 
   async function open(key: string) {
+    const Key = objectKey(key);
     try {
-      return await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      return await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
     } catch (err) {
       if (isAbsent(err)) return undefined;
       throw readError(key, err);
