@@ -154,6 +154,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
       // No instance metadata service here: the default chain must not wait for one.
       AWS_EC2_METADATA_DISABLED: 'true',
+      // The SDK warns on Node 20 that its 2027 releases will need Node 22; the lockfile pins one that runs here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     }),
     logs: () => logs.lines(),
     stop() {
