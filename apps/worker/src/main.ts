@@ -17,7 +17,7 @@ import {
   emitJobEvent,
   runDispatcher,
 } from '@fluxq/queue';
-import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
+import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
@@ -51,6 +51,18 @@ async function main(): Promise<void> {
     secret: config.FILES_SIGNING_SECRET ?? randomBytes(32).toString('hex'),
     baseUrl: config.PUBLIC_BASE_URL,
   });
+  // Local disk only: S3 buckets expire objects with a lifecycle rule (README "Storage").
+  const sweeper =
+    storage.driver === 'local'
+      ? startRetentionSweep({
+          rootDir: config.STORAGE_DIR,
+          maxAgeMs: config.OUTPUT_RETENTION_DAYS * 86_400_000,
+          onSwept: (swept) => {
+            if (swept.deleted > 0) logger.info(swept, 'retention sweep deleted expired blobs');
+          },
+          onError: (err) => logger.warn({ err }, 'retention sweep failed'),
+        })
+      : undefined;
   const batches = createBatchStore(redis);
   // Pub/sub needs a connection of its own: a cancel reaches the job's attempt at once.
   const statusFeed = await createJobStatusFeed(
@@ -135,6 +147,7 @@ async function main(): Promise<void> {
       try {
         await Promise.all([worker.close(), webhookWorker.close()]);
         dispatcher.stop();
+        sweeper?.stop();
         await webhooksQueue.close();
         await imagesQueue.close();
       } catch (err) {
