@@ -13,6 +13,7 @@ export interface StorageConfig {
   STORAGE_DIR: string;
   S3_BUCKET?: string;
   S3_ENDPOINT?: string;
+  S3_PUBLIC_ENDPOINT?: string;
   S3_REGION?: string;
   S3_FORCE_PATH_STYLE?: boolean;
   S3_PREFIX?: string;
@@ -28,6 +29,7 @@ export function createStorage(
     ...extra,
     bucket: config.S3_BUCKET,
     endpoint: config.S3_ENDPOINT,
+    publicEndpoint: config.S3_PUBLIC_ENDPOINT,
     region: config.S3_REGION,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
     prefix: config.S3_PREFIX,

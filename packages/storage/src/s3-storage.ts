@@ -27,6 +27,13 @@ export interface S3StorageOptions {
   bucket: string;
   /** Custom endpoint (MinIO, R2, Ceph, B2, a test server). Unset: AWS for `region`. */
   endpoint?: string;
+  /**
+   * The endpoint clients reach, when it differs from `endpoint` (a store inside a private
+   * network, `http://minio:9000`, published as `https://files.example.com`). Presigned URLs
+   * are signed for it: SigV4 covers the host, so a URL cannot be re-pointed afterwards.
+   * @defaultValue endpoint
+   */
+  publicEndpoint?: string;
   /** @defaultValue 'us-east-1' */
   region?: string;
   /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (MinIO, Ceph). @defaultValue false */
@@ -66,13 +73,20 @@ export function createS3Storage(options: S3StorageOptions): BlobStorage {
   const prefix = normalizePrefix(options.prefix);
   const multipartBytes = Math.max(5 * MIB, options.multipartBytes ?? 8 * MIB);
   const region = options.region ?? 'us-east-1';
-  const client = new S3Client({
-    ...options.client,
-    region,
-    endpoint: options.endpoint,
-    forcePathStyle: options.forcePathStyle ?? false,
-    credentials: options.credentials,
-  });
+  const clientFor = (endpoint: string | undefined) =>
+    new S3Client({
+      ...options.client,
+      region,
+      endpoint,
+      forcePathStyle: options.forcePathStyle ?? false,
+      credentials: options.credentials,
+    });
+  const client = clientFor(options.endpoint);
+  // Presigning is local computation: this client never sends a request.
+  const presigner =
+    options.publicEndpoint && options.publicEndpoint !== options.endpoint
+      ? clientFor(options.publicEndpoint)
+      : client;
 
   function objectKey(key: string): string {
     assertValidKey(key);
@@ -180,7 +194,7 @@ export function createS3Storage(options: S3StorageOptions): BlobStorage {
         throw new RangeError('ttlSeconds must be a positive integer');
       }
       const command = new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) });
-      return getSignedUrl(client, command, { expiresIn: ttlSeconds });
+      return getSignedUrl(presigner, command, { expiresIn: ttlSeconds });
     },
 
     async check() {

@@ -199,6 +199,26 @@ describe('s3 storage driver', () => {
       }
     });
 
+    it('are signed for S3_PUBLIC_ENDPOINT when clients reach the store elsewhere', async () => {
+      // The driver talks to 127.0.0.1; clients are told `localhost`, as with compose's `minio:9000`.
+      const published = createS3Storage({
+        bucket: server.bucket,
+        endpoint: server.endpoint,
+        publicEndpoint: `http://localhost:${server.port}`,
+        forcePathStyle: true,
+        prefix: 'test-run',
+        credentials: credentialsOf(server),
+      });
+      const url = await published.presignGet!(key, 60);
+      expect(url.startsWith(`http://localhost:${server.port}/${server.bucket}/test-run/${key}?`)).toBe(true);
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(webp)).toBe(true);
+      // Re-pointing it at the internal host breaks the signature (SigV4 covers the host).
+      const moved = url.replace(`//localhost:${server.port}`, `//127.0.0.1:${server.port}`);
+      expect((await fetch(moved)).status).toBe(403);
+    });
+
     it('are refused with 403 once expired', async () => {
       const url = await storage.presignGet!(key, 60);
       expect((await fetch(url)).status).toBe(200);
