@@ -14,13 +14,14 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+/** `env` reaches the API and every worker (e.g. an S3 server's storage variables). */
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
   const redis = await startRedisServer();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-'));
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn' };
+  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn', ...env };
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',
