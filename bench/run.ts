@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { startS3Server } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
@@ -132,6 +133,7 @@ const STORAGE_E2E_JOBS = Number(process.env.BENCH_STORAGE_E2E_JOBS ?? 200);
  * SigV4 front, on this machine), same run, same images. Recorded as the `storage` section.
  */
 async function storageBench(): Promise<void> {
+  const loadAtStart = loadavg()[0] ?? 0;
   const s3 = await startS3Server();
   try {
     console.log(`storage driver: ${STORAGE_OUTPUTS} outputs per driver …`);
@@ -198,6 +200,7 @@ async function storageBench(): Promise<void> {
       "a loopback store with no network latency, and a Node one, so these are the SDK's and the protocol's",
       "costs, not a real store's (add your region's round trip, tens of ms per put, for AWS). End to end",
       'runs the whole system (API → worker → fal-sim → stored output, inputs none) once per driver.',
+      `Load average when the section started: ${fmt(loadAtStart, 1)} (the machine may be shared; compare the columns, not runs).`,
     ].join('\n');
     console.log(`\n${table(rows)}\n`);
     await recordSection('storage', body);
