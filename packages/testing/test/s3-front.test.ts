@@ -9,13 +9,20 @@ import { AwsChunkedError, decodeAwsChunked, type S3Server, startS3Server } from 
 // Requests are signed here by the AWS SDK's own signer, not by the front's verifier.
 
 /** node:crypto as the SDK signer's hash constructor. */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytesOf = (data: SourceData) =>
+  typeof data === 'string'
+    ? data
+    : ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
 class NodeSha256 {
   private readonly hash: Hash | Hmac;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
   }
-  update(data: string | Uint8Array) {
-    this.hash.update(data);
+  update(data: SourceData) {
+    this.hash.update(bytesOf(data));
   }
   async digest() {
     return new Uint8Array(this.hash.digest());
