@@ -18,7 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStorage, BlobStream, PutOptions } from './blob-storage.js';
-import { contentTypeForKey, sameMediaType } from './content-type.js';
+import { blobContentType, contentTypeForKey } from './content-type.js';
 import { STORAGE_ERROR_CODES, StorageError } from './errors.js';
 import { assertValidKey } from './keys.js';
 import { describeS3StartupError } from './s3-startup-error.js';
@@ -121,14 +121,7 @@ export function createS3Storage(options: S3StorageOptions): BlobStorage {
 
     async put(key: string, bytes: Uint8Array, { contentType }: PutOptions = {}) {
       const Key = objectKey(key);
-      const expected = contentTypeForKey(key);
-      if (contentType !== undefined && !sameMediaType(contentType, expected)) {
-        throw new StorageError(
-          STORAGE_ERROR_CODES.WRITE,
-          `Content type "${contentType}" does not match the key's extension (${expected})`,
-          { key },
-        );
-      }
+      const expected = blobContentType(key, contentType);
       // A Buffer body has a known length: the SDK sends Content-Length, not aws-chunked framing.
       const Body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const params = { Bucket: bucket, Key, Body, ContentType: expected };
