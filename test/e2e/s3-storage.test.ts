@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createS3Storage } from '@fluxq/storage';
 import {
   makeDataUri,
   makeImage,
@@ -97,6 +98,14 @@ describe('S3 storage, end to end: API and two workers on separate disks', () => 
 
   it('runs an edit from an upload, stored in and served by the bucket', async () => {
     const uploadId = await upload(await makeImage({ width: 640, height: 480, format: 'png' }));
+    // The API put the upload in the bucket (open mode's tenant is `local`), where the workers find it.
+    const bucket = createS3Storage({
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    expect(await bucket.stat(`uploads/local/${uploadId}.png`)).toMatchObject({ contentType: 'image/png' });
     const jobs = await Promise.all(
       ['autumn', 'winter', 'spring'].map((prompt) =>
         submitJob(stack.apiUrl, {
