@@ -62,9 +62,13 @@ export function normalizePrefix(prefix: string | undefined): string {
   return `${trimmed}/`;
 }
 
-/** The SDK's "no such object" shapes: GetObject names it, HeadObject has only a status. */
+/**
+ * The SDK's "no such object" shapes: GetObject names it, HeadObject has only a status. A bucket
+ * that went away is a failure, not an absent blob.
+ */
 function isAbsent(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (e?.name === 'NoSuchBucket') return false;
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 
