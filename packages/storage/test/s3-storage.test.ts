@@ -264,6 +264,10 @@ describe('s3 storage driver', () => {
       );
       const err = (await missing.check().catch((e: unknown) => e)) as Error;
       expect(err.message).toBe(`S3_BUCKET: bucket "no-such-bucket" does not exist at ${server.endpoint}`);
+      // Past start-up, a bucket that is gone fails reads instead of passing for an absent blob.
+      const read = await missing.get('outputs/t/j/0.png').catch((e: unknown) => e);
+      expect(read).toBeInstanceOf(StorageError);
+      expect((read as StorageError).code).toBe('STORAGE_ERR_READ');
     });
   });
 });
