@@ -51,7 +51,7 @@ export function streamJobEvents(
         if (!record || closed) return close();
         if (record.status === lastStatus) return;
         lastStatus = record.status;
-        res.write(`event: job.${record.status}\ndata: ${JSON.stringify(viewJob(record, view))}\n\n`);
+        res.write(`event: job.${record.status}\ndata: ${JSON.stringify(await viewJob(record, view))}\n\n`);
         if (isTerminalStatus(record.status)) close();
       })
       .catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import {
   checkRedisModes,
+  checkStorageEnv,
   envBool,
   envFairWindow,
   envFilesSigningSecret,
@@ -7,6 +8,7 @@ import {
   envLogLevel,
   envRedisNodes,
   envRedisUrl,
+  envStorageFields,
   envUrlAllowList,
   parseEnv,
 } from '@fluxq/core';
@@ -132,8 +134,7 @@ export const workerEnvSchema = z
     /** Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); tests use a small one. */
     WEBHOOK_SCHEDULE_SCALE: z.coerce.number().positive().default(1),
     URL_ALLOW_LIST: envUrlAllowList,
-    STORAGE_DRIVER: z.enum(['local']).default('local'),
-    STORAGE_DIR: z.string().min(1).default('.data/storage'),
+    ...envStorageFields,
     IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
     IMAGE_FETCH_MAX_BYTES: z.coerce
       .number()
@@ -149,6 +150,7 @@ export const workerEnvSchema = z
   })
   .superRefine((env, ctx) => {
     checkRedisModes(env, ctx);
+    checkStorageEnv(env, ctx);
     if (env.FAL_ATTEMPT_TIMEOUT_MIN_MS > env.FAL_ATTEMPT_TIMEOUT_MAX_MS) {
       ctx.addIssue({
         code: 'custom',
