@@ -6,7 +6,7 @@ import { ALL_MODES, FLUXQ_MODES } from './modes.js';
 import { runNaive } from './naive.js';
 import { describeFluxq, tailReport } from './report.js';
 import { startTailStack } from './stack.js';
-import { type RunResult, tailTable } from './stats.js';
+import { type RunResult, tailTable, targetsOf } from './stats.js';
 
 /**
  * `npm run bench:tail`: NAIVE (one fal attempt, polling, fixed timeout) against FLUXQ (API +
@@ -91,12 +91,13 @@ async function main(): Promise<void> {
               // The workers' job deadline (900 s real), then some slack.
               drainMs: 900_000 * SCALE + 15_000,
               onSubmitError: (message) => submitErrors.push(`${model}: ${message}`),
+              lateAfterMs: targetsOf(model).p99S * 1000 * SCALE,
             })
           : await runNaive(stack.sim, model, offsets, SCALE);
         result.mode = mode;
         results.push(result);
         const unfinished = result.unfinished > 0 ? `, ${result.unfinished} unfinished` : '';
-        const extra = variant ? `, ${describeFluxq(result)}` : '';
+        const extra = variant ? `, ${describeFluxq(result)}; ${result.lateJobs}` : '';
         console.log(
           `${result.succeeded} succeeded${unfinished}${extra} in ${fmt((performance.now() - started) / 1000, 1)} s`,
         );

@@ -21,6 +21,8 @@ export interface RunResult {
   retriedJobs?: number;
   /** FLUXQ only: hedge requests that delivered the job's image. */
   hedgesWon?: number;
+  /** FLUXQ only: jobs past the p99 target and why, from their attempt logs. */
+  lateJobs?: string;
 }
 
 /** The job shape every bench job uses: text to image, one 512×512 output. */

@@ -42,6 +42,7 @@ export {
   totalCount,
 } from './latency-histogram.js';
 export { latencySeries, modelLatencyPrior } from './latency-series.js';
+export { createTokenBudget, type TokenBudget, type TokenBudgetOptions } from './token-budget.js';
 export {
   createLatencyTracker,
   type LatencyQuantiles,

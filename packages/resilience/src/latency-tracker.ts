@@ -1,7 +1,7 @@
 import type { LatencyPrior } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { bucketOf, lognormalPriorCounts, mergeCounts, quantile } from './latency-histogram.js';
+import { bucketOf, lognormalPriorCounts, mergeCounts, quantile, totalCount } from './latency-histogram.js';
 import { modelLatencyPrior } from './latency-series.js';
 
 /**
@@ -31,6 +31,12 @@ export interface LatencySample {
   queueMs?: number;
   /** Part of it spent running at fal, when known. Unit: milliseconds. */
   runMs?: number;
+  /**
+   * The request was cancelled while still queued at fal (a queued hedge won the race to a
+   * runner): only `queueMs`, a lower bound, is known, so only the queue histogram counts
+   * it. Dropping it instead would shrink the queue tail and with it the queue hedge point.
+   */
+  stillQueued?: boolean;
 }
 
 export interface LatencyQuantiles {
@@ -55,6 +61,8 @@ export interface LatencySnapshot {
   quantile(q: number): number;
   /** Time queued at fal (real samples only). */
   queue: LatencyQuantiles;
+  /** The q-quantile of time queued at fal, in ms; undefined below `minSamples` real queue samples. */
+  queueQuantile(q: number): number | undefined;
   /** Time running at fal (real samples only). */
   run: LatencyQuantiles;
   /** Time to failure (real samples only). */
@@ -167,6 +175,7 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
       usingPrior: priorWeight > 0,
       quantile: (q) => quantile(completion, q) ?? fallbackMs,
       queue: quantiles(histograms.queue),
+      queueQuantile: (q) => (totalCount(histograms.queue) >= minSamples ? quantile(histograms.queue, q) : undefined),
       run: quantiles(histograms.run),
       failure: quantiles(histograms.failed),
     };
@@ -175,6 +184,14 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
   return {
     async record(series, sample) {
       const key = keyOf(series, Math.floor(now() / windowMs));
+      if (sample.stillQueued) {
+        if (sample.queueMs === undefined) return;
+        const replies =
+          (await redis.multi().hincrby(key, `queue:${bucketOf(sample.queueMs)}`, 1).pexpire(key, ttlMs).exec()) ??
+          [];
+        for (const [err] of replies) if (err) throw err;
+        return;
+      }
       const multi = redis
         .multi()
         .hincrby(key, sample.ok ? 'ok' : 'fail', 1)
