@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { FalRequestRef, HedgeDecision } from '@fluxq/core';
+import type { FalRequestRef, HedgeDecision, HedgeTrigger } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
-import { logHedge, logRequest, settleRequest } from './attempt-log.js';
+import { logHedge, logRequest, markRunning, settleRequest } from './attempt-log.js';
 import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
 
@@ -18,6 +18,14 @@ interface Racer {
 }
 
 const HEDGE_DUE = Symbol('hedge due');
+const QUEUE_CHECK_DUE = Symbol('queue check due');
+
+/** A queued hedge's race to a runner ended: `loser` is still queued at fal and is cancelled unbilled. */
+interface RunnerRaceEnd {
+  runnerRace: true;
+  winner?: FalRequestRef;
+  loser?: FalRequestRef;
+}
 
 /** A chunk's output and the request that produced it (the first, a hedge or a resubmit). */
 export interface ChunkResult {
@@ -39,10 +47,13 @@ function endedAtFal(error: unknown): boolean {
 
 /**
  * Waits for one chunk of a job (≤ 4 images, one fal request) and returns the first
- * successful output. Past the tracked p95 an interactive job's request is hedged with a
- * second one (within the hedge budget, only while the breaker is closed); the first
- * success wins and the other is cancelled at fal. A request fal lost (404) is submitted
- * again once. Other failures end the chunk once no request is left running.
+ * successful output. An interactive job's request is hedged with a second one (within the
+ * hedge budget, only while the breaker is closed) when it is still queued at fal past the
+ * tracked queue-time quantile (the two race to a runner; the one still queued is
+ * cancelled at once, unbilled) or when it passes the tracked time-to-result quantile; the
+ * first success wins and the other is cancelled at fal. A queued hedge that won its race
+ * may get one slow hedge of its own. A request fal lost (404) is submitted again once.
+ * Other failures end the chunk once no request is left running.
  */
 export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<ChunkResult> {
   const { deps, record } = ctx;
@@ -68,7 +79,7 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   /** Only first requests describe fal's latency; a hedge's time is biased by the race. */
   const recordLatency = async (
     ref: FalRequestRef,
-    sample: { ok: boolean; queueMs?: number; runMs?: number },
+    sample: { ok: boolean; queueMs?: number; runMs?: number; stillQueued?: boolean },
   ) => {
     if (ref.hedge) return;
     await resilience.latency
@@ -85,33 +96,79 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   if (racers.size === 0) start(await submitFalRequest(ctx, spec));
 
   const primary = [...racers.values()][0]!.ref;
-  const hedgeTimer = new AbortController();
-  let hedgeDue: Promise<typeof HEDGE_DUE> | undefined;
-  if (ctx.hedgeAfterMs !== undefined && racers.size === 1 && !primary.hedge) {
-    const dueInMs = Math.max(0, primary.submitted_at + ctx.hedgeAfterMs - deps.now());
-    hedgeDue = delay(dueInMs, HEDGE_DUE, { signal: hedgeTimer.signal });
-    hedgeDue.catch(() => {});
-  }
+  const timers = new AbortController();
+  const timer = <T>(atMs: number, value: T): Promise<T> => {
+    const due = delay(Math.max(0, atMs - deps.now()), value, { signal: timers.signal });
+    due.catch(() => {});
+    return due;
+  };
+  const fresh = racers.size === 1 && !primary.hedge;
+  let hedgeDue = fresh && ctx.hedge ? timer(ctx.hedge.slowAtMs(primary), HEDGE_DUE) : undefined;
+  let queueCheckDue =
+    fresh && ctx.hedge?.queuedAfterMs !== undefined
+      ? timer(primary.submitted_at + ctx.hedge.queuedAfterMs, QUEUE_CHECK_DUE)
+      : undefined;
+  let runnerRace: Promise<RunnerRaceEnd> | undefined;
   let resubmitted = false;
   let firstError: unknown;
 
+  /** A due hedge: asks the breaker and the budget, logs the decision, sends it if allowed. */
+  const hedge = async (trigger: HedgeTrigger, of: FalRequestRef): Promise<FalRequestRef | undefined> => {
+    const decision = await hedgeDecision(ctx, series);
+    logHedge(record, { chunk: spec.chunk, decision, trigger, of: of.request_id, nowMs: deps.now() });
+    if (decision !== 'sent') return undefined;
+    deps.logger.info(
+      { jobId: record.id, chunk: spec.chunk, trigger, afterMs: deps.now() - of.submitted_at },
+      'hedging a fal request',
+    );
+    const ref = await submitFalRequest(ctx, { ...spec, hedge: true });
+    start(ref);
+    return ref;
+  };
+
+  /** A request still queued at fal when the other got a runner: cancelled now, so it is never billed. */
+  const dropQueued = async (loser: FalRequestRef) => {
+    const racer = racers.get(loser.request_id);
+    if (!racer) return;
+    racers.delete(loser.request_id);
+    racer.stop.abort();
+    settleRequest(record, loser.request_id, { outcome: 'canceled', nowMs: deps.now() });
+    await cancelAtFal(ctx, loser);
+    await finishedAtFal(loser);
+    if (!loser.hedge) {
+      await recordLatency(loser, { ok: true, stillQueued: true, queueMs: deps.now() - loser.submitted_at });
+    }
+    await forgetFalRequest(ctx, loser);
+  };
+
   try {
     while (racers.size > 0) {
-      const next = await Promise.race<Settled | typeof HEDGE_DUE>([
+      const next = await Promise.race<Settled | typeof HEDGE_DUE | typeof QUEUE_CHECK_DUE | RunnerRaceEnd>([
         ...[...racers.values()].map((racer) => racer.settled),
         ...(hedgeDue ? [hedgeDue] : []),
+        ...(queueCheckDue ? [queueCheckDue] : []),
+        ...(runnerRace ? [runnerRace] : []),
       ]);
+      if (next === QUEUE_CHECK_DUE) {
+        queueCheckDue = undefined;
+        // Only a request fal still has queued: a hedge then costs a submit but no run.
+        if (racers.size !== 1 || !racers.has(primary.request_id)) continue;
+        if ((await falStatusOf(ctx, primary)) !== 'IN_QUEUE') continue;
+        const second = await hedge('queued', primary);
+        if (second) runnerRace = raceToRunner(ctx, primary, second, timers.signal);
+        continue;
+      }
       if (next === HEDGE_DUE) {
         hedgeDue = undefined;
-        const decision = await hedgeDecision(ctx, series);
-        logHedge(record, spec.chunk, decision, deps.now());
-        if (decision === 'sent') {
-          deps.logger.info(
-            { jobId: record.id, chunk: spec.chunk, after: ctx.hedgeAfterMs },
-            'hedging a slow fal request',
-          );
-          start(await submitFalRequest(ctx, { ...spec, hedge: true }));
-        }
+        // One request left (the first, or the queued hedge that beat it to a runner): hedge it.
+        const [only] = [...racers.values()];
+        if (racers.size === 1 && only) await hedge('slow', only.ref);
+        continue;
+      }
+      if ('runnerRace' in next) {
+        runnerRace = undefined;
+        // A winner that has meanwhile failed leaves the queued one as the chunk's only hope.
+        if (next.loser && next.winner && racers.has(next.winner.request_id)) await dropQueued(next.loser);
         continue;
       }
       racers.delete(next.ref.request_id);
@@ -170,12 +227,53 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
     }
     throw firstError;
   } finally {
-    hedgeTimer.abort();
+    timers.abort();
     for (const racer of racers.values()) {
       // Left running for the next attempt (another chunk failed or the job stopped).
       racer.stop.abort();
       resilience.slots.forget(slotOf(racer.ref));
     }
+  }
+}
+
+/** fal's status of a request, or undefined when fal could not be asked (then nothing is decided on it). */
+async function falStatusOf(ctx: AttemptContext, ref: FalRequestRef): Promise<string | undefined> {
+  try {
+    const status = (await ctx.deps.fal.status(ref.endpoint, ref.request_id, { signal: ctx.signal })).status;
+    if (status !== 'IN_QUEUE') markRunning(ctx.record, ref.request_id, ctx.deps.now());
+    return status;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Two requests of a chunk, at least one still queued at fal: polls both until one has a
+ * runner and names the other if it is still queued (cancelled then, fal bills it nothing).
+ * Both running, or fal not answering: no loser, the race goes on to the first result.
+ * Polls faster than the status poll, since a queue phase is short and the point is to
+ * cancel before the loser starts running.
+ */
+async function raceToRunner(
+  ctx: AttemptContext,
+  first: FalRequestRef,
+  second: FalRequestRef,
+  signal: AbortSignal,
+): Promise<RunnerRaceEnd> {
+  const everyMs = Math.max(10, Math.round(ctx.deps.settings.pollIntervalMs / 4));
+  try {
+    for (;;) {
+      const [a, b] = await Promise.all([falStatusOf(ctx, first), falStatusOf(ctx, second)]);
+      if (a === undefined || b === undefined || signal.aborted) return { runnerRace: true };
+      const aQueued = a === 'IN_QUEUE';
+      const bQueued = b === 'IN_QUEUE';
+      if (!aQueued && bQueued) return { runnerRace: true, winner: first, loser: second };
+      if (aQueued && !bQueued) return { runnerRace: true, winner: second, loser: first };
+      if (!aQueued && !bQueued) return { runnerRace: true };
+      await delay(everyMs, undefined, { signal });
+    }
+  } catch {
+    return { runnerRace: true };
   }
 }
 

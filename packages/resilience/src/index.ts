@@ -42,7 +42,6 @@ export {
   totalCount,
 } from './latency-histogram.js';
 export { latencySeries, modelLatencyPrior } from './latency-series.js';
-export { createTokenBudget, type TokenBudget, type TokenBudgetOptions } from './token-budget.js';
 export {
   createLatencyTracker,
   type LatencyQuantiles,
@@ -51,3 +50,4 @@ export {
   type LatencyTracker,
   type LatencyTrackerOptions,
 } from './latency-tracker.js';
+export { createTokenBudget, type TokenBudget, type TokenBudgetOptions } from './token-budget.js';

@@ -175,7 +175,8 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
       usingPrior: priorWeight > 0,
       quantile: (q) => quantile(completion, q) ?? fallbackMs,
       queue: quantiles(histograms.queue),
-      queueQuantile: (q) => (totalCount(histograms.queue) >= minSamples ? quantile(histograms.queue, q) : undefined),
+      queueQuantile: (q) =>
+        totalCount(histograms.queue) >= minSamples ? quantile(histograms.queue, q) : undefined,
       run: quantiles(histograms.run),
       failure: quantiles(histograms.failed),
     };
@@ -187,8 +188,11 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
       if (sample.stillQueued) {
         if (sample.queueMs === undefined) return;
         const replies =
-          (await redis.multi().hincrby(key, `queue:${bucketOf(sample.queueMs)}`, 1).pexpire(key, ttlMs).exec()) ??
-          [];
+          (await redis
+            .multi()
+            .hincrby(key, `queue:${bucketOf(sample.queueMs)}`, 1)
+            .pexpire(key, ttlMs)
+            .exec()) ?? [];
         for (const [err] of replies) if (err) throw err;
         return;
       }

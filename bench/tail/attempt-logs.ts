@@ -1,12 +1,18 @@
 /**
- * Why the slowest jobs were slow, from their `attempt_log` (GET /v1/jobs/{id}): the
+ * What the jobs' `attempt_log`s (GET /v1/jobs/{id}) say about a run: hedges and retries
+ * counted, and why the slowest jobs were slow, from their `attempt_log` (GET /v1/jobs/{id}): the
  * diagnosis issue 17 asked for. Each job past the target is put in one class: retried
  * (more than one attempt), a hedge that was due but skipped (by reason), a hedge sent and
  * also slow, or no hedge due at all.
  */
 
 export interface AttemptLogView {
-  requests: Array<{ hedge: boolean; submitted_ms: number; running_ms: number | null; ended_ms: number | null }>;
+  requests: Array<{
+    hedge: boolean;
+    submitted_ms: number;
+    running_ms: number | null;
+    ended_ms: number | null;
+  }>;
   hedges: Array<{ due_ms: number; decision: string; trigger?: string }>;
 }
 
@@ -34,4 +40,22 @@ export function describeLateJobs(jobs: readonly LateJobView[], lateAfterMs: numb
   for (const job of late) counts.set(classOf(job), (counts.get(classOf(job)) ?? 0) + 1);
   const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([what, n]) => `${what} ${n}`);
   return `${late.length} late${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** Hedges sent by trigger, hedges due but not sent, and retries (attempts beyond the first). */
+export function countHedgesAndRetries(jobs: readonly LateJobView[]) {
+  const hedges = { queued: 0, slow: 0 };
+  let skipped = 0;
+  let retries = 0;
+  for (const job of jobs) {
+    retries += Math.max(0, job.attempt_log.length - 1);
+    for (const attempt of job.attempt_log) {
+      for (const hedge of attempt.hedges) {
+        if (hedge.decision !== 'sent') skipped++;
+        else if (hedge.trigger === 'queued') hedges.queued++;
+        else hedges.slow++;
+      }
+    }
+  }
+  return { hedges, hedgesSkipped: skipped, retries };
 }
