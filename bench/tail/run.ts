@@ -2,7 +2,7 @@ import { isModelId, type ModelId } from '@fluxq/core';
 import { recordSection } from '../report.js';
 import { poissonArrivals } from './arrivals.js';
 import { runFluxq } from './fluxq.js';
-import { ALL_MODES, FLUXQ_MODES } from './modes.js';
+import { ALL_MODES, DEFAULT_MODES, FLUXQ_MODES } from './modes.js';
 import { runNaive } from './naive.js';
 import { describeFluxq, tailReport } from './report.js';
 import { startTailStack } from './stack.js';
@@ -55,7 +55,7 @@ const jobsAt = (rate: number) => Math.min(JOBS, Math.round(rate * ARM_S));
 const WORKERS = Math.round(envNumber('BENCH_TAIL_WORKERS', 2));
 const WORKER_CONCURRENCY = Math.round(envNumber('BENCH_TAIL_WORKER_CONCURRENCY', 200));
 const MODELS_RUN = envList('BENCH_TAIL_MODELS', ['flux.2-dev-turbo', 'flux.2-dev-flash']);
-const MODES = envList('BENCH_TAIL_MODES', ALL_MODES);
+const MODES = envList('BENCH_TAIL_MODES', DEFAULT_MODES);
 /** FLUXQ jobs run (and not counted) before each model's measured run: JIT, connections, latency samples. */
 const WARMUP_JOBS = Math.round(envNumber('BENCH_TAIL_WARMUP_JOBS', 80, 0));
 /** BENCH_TAIL_RECORD=0 prints only (for trial runs that must not replace the recorded table). */

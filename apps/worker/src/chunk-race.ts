@@ -31,6 +31,8 @@ interface RunnerRaceEnd {
 export interface ChunkResult {
   output: FalImageOutput;
   ref: FalRequestRef;
+  /** The losers' cancels at fal (they are already settled on the record); await before the job's last write. */
+  cleanup: Promise<void>;
 }
 
 /**
@@ -187,9 +189,12 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
           nowMs: deps.now(),
           runningMs: next.completion.runningSinceMs,
         });
-        await cancelLosers(ctx, [...racers.values()], recordLatency, finishedAtFal);
+        // Settled on the record now; the cancels at fal run while the caller stores the output.
+        const cleanup = cancelLosers(ctx, [...racers.values()], recordLatency, finishedAtFal).catch(
+          (err: unknown) => deps.logger.warn({ err, jobId: record.id }, 'could not clear a lost hedge race'),
+        );
         racers.clear();
-        return { output: next.completion.output, ref: next.ref };
+        return { output: next.completion.output, ref: next.ref, cleanup };
       }
 
       const rule = classifyProviderFailure(next.error);
@@ -287,7 +292,10 @@ async function hedgeDecision(ctx: AttemptContext, series: string): Promise<Hedge
   return 'budget_spent';
 }
 
-/** The race is won: stop waiting on the others and cancel them at fal (a queued one is not billed). */
+/**
+ * The race is won: stop waiting on the others and cancel them at fal (a queued one is not
+ * billed). Each loser is settled on the record synchronously, before the first await.
+ */
 async function cancelLosers(
   ctx: AttemptContext,
   losers: Racer[],

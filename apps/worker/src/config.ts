@@ -68,12 +68,12 @@ export const workerEnvSchema = z
      * still queued is cancelled, which fal does not bill; a long queue also predicts a slow
      * result (cold start, busy runners), so this catches most of the tail early and cheaply.
      */
-    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.95),
+    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.94),
     /**
      * The hedge budget, a token bucket per model and operation: each new fal submission adds
      * this many tokens, a hedge takes one…
      */
-    HEDGE_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.06),
+    HEDGE_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.12),
     /** …and HEDGE_BUDGET_MIN tokens come back every HEDGE_BUDGET_WINDOW_MS however quiet the model is… */
     HEDGE_BUDGET_MIN: z.coerce.number().min(0).default(1),
     HEDGE_BUDGET_WINDOW_MS: z.coerce.number().int().min(10).default(60_000),

@@ -92,6 +92,8 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
     deps,
     ctx.signal,
   );
+  // Lost hedges were being cancelled at fal while the output was stored; done before the job says so.
+  await Promise.all(results.map((result) => result.cleanup));
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'succeeded', nowMs: completedMs });
   await deps.store.update(

@@ -50,7 +50,7 @@ describe('loadWorkerConfig', () => {
       RETRY_BUDGET_WINDOW_MS: 60_000,
       HEDGE_BUDGET_WINDOW_MS: 60_000,
       HEDGE_BUDGET_BURST: 10,
-      HEDGE_QUEUE_PERCENTILE: 0.95,
+      HEDGE_QUEUE_PERCENTILE: 0.94,
     });
     expect(
       loadWorkerConfig({
