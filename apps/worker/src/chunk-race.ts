@@ -4,7 +4,14 @@ import type { FalImageOutput } from '@fluxq/fal';
 import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logHedge, logRequest, markRunning, settleRequest } from './attempt-log.js';
-import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
+import {
+  type ChunkSpec,
+  cancelAtFal,
+  forgetFalRequest,
+  newSlotId,
+  slotOf,
+  submitFalRequest,
+} from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
 
 type Settled =
@@ -116,14 +123,15 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
 
   /** A due hedge: asks the breaker and the budget, logs the decision, sends it if allowed. */
   const hedge = async (trigger: HedgeTrigger, of: FalRequestRef): Promise<FalRequestRef | undefined> => {
-    const decision = await hedgeDecision(ctx, series);
+    const slot = newSlotId(record.id, spec.chunk);
+    const decision = await hedgeDecision(ctx, series, slot);
     logHedge(record, { chunk: spec.chunk, decision, trigger, of: of.request_id, nowMs: deps.now() });
     if (decision !== 'sent') return undefined;
     deps.logger.info(
       { jobId: record.id, chunk: spec.chunk, trigger, afterMs: deps.now() - of.submitted_at },
       'hedging a fal request',
     );
-    const ref = await submitFalRequest(ctx, { ...spec, hedge: true });
+    const ref = await submitFalRequest(ctx, { ...spec, hedge: true }, slot);
     start(ref);
     return ref;
   };
@@ -282,12 +290,18 @@ async function raceToRunner(
   }
 }
 
-/** Hedges stop while the breaker is not closed (fal is struggling) and stay within budget. */
-async function hedgeDecision(ctx: AttemptContext, series: string): Promise<HedgeDecision> {
+/**
+ * Hedges stop while the breaker is not closed (fal is struggling), never wait for a fal
+ * slot (one that waits would start late and take a slot from new work), and stay within
+ * budget. When the answer is `sent`, `slot` is held for the hedge.
+ */
+async function hedgeDecision(ctx: AttemptContext, series: string, slot: string): Promise<HedgeDecision> {
   const { resilience } = ctx.deps;
   const breaker = await resilience.breaker.state(ctx.record.model);
   if (breaker.state !== 'closed') return 'breaker_not_closed';
+  if (!(await resilience.slots.tryAcquire(slot))) return 'no_slot';
   if (await resilience.hedgeBudget.tryConsume(series)) return 'sent';
+  await resilience.slots.release(slot).catch(() => {});
   ctx.deps.logger.info({ jobId: ctx.record.id }, 'hedge budget spent; not hedging');
   return 'budget_spent';
 }

@@ -29,8 +29,8 @@ export interface RequestLogEntry {
   outcome: RequestOutcome | null;
 }
 
-/** Why a due hedge was or was not sent. */
-export type HedgeDecision = 'sent' | 'budget_spent' | 'breaker_not_closed';
+/** Why a due hedge was or was not sent (`no_slot`: the account's fal concurrency was all in use). */
+export type HedgeDecision = 'sent' | 'budget_spent' | 'breaker_not_closed' | 'no_slot';
 
 /**
  * What made a hedge due: `queued` = the request was still waiting in fal's queue past the
