@@ -190,3 +190,41 @@ describe('hedging a request still queued at fal, and at low traffic', () => {
     expect(stack.sim.stats()).toMatchObject({ submits: 6, cancels: 3 });
   });
 });
+
+/** One fal slot for the whole account: a hedge would have to wait for it, so it is not sent. */
+describe('hedging with the account concurrency all in use', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      workerEnv: {
+        FAL_LATENCY_PRIOR_SCALE: '0.02',
+        HEDGE_PERCENTILE: '0.95',
+        FAL_ATTEMPT_TIMEOUT_MIN_MS: '20000',
+        FAL_MAX_CONCURRENCY: '1',
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('skips the hedge as no_slot instead of waiting for a slot, and the first request still delivers', async () => {
+    stack.sim.setFaults([{ on: 'outcome', delayMs: 1_500 }]);
+    const job = await waitForTerminal(
+      stack.apiUrl,
+      (
+        await submitJob(stack.apiUrl, {
+          model: 'flux.2-dev-turbo',
+          prompt: 'a kite',
+          priority: 'interactive',
+        })
+      ).id,
+    );
+    expect(job.status).toBe('succeeded');
+    expect(job.attempt_log[0]?.hedges).toEqual([
+      expect.objectContaining({ trigger: 'slow', decision: 'no_slot' }),
+    ]);
+    expect(stack.sim.stats()).toMatchObject({ submits: 1, cancels: 0 });
+  });
+});
