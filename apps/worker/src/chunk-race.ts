@@ -85,14 +85,18 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
     await resilience.slots.release(slotOf(ref)).catch(() => {});
   };
 
-  /** Only first requests describe fal's latency; a hedge's time is biased by the race. */
+  /**
+   * Only first requests describe fal's latency; a hedge's time is biased by the race. A
+   * cancelled request counts as at least `atLeastMs` (or as long as it had been out).
+   */
   const recordLatency = async (
     ref: FalRequestRef,
-    sample: { ok: boolean; queueMs?: number; runMs?: number; stillQueued?: boolean },
+    sample: { ok: boolean; queueMs?: number; runMs?: number; atLeastMs?: number },
   ) => {
     if (ref.hedge) return;
+    const { atLeastMs = 0, ...rest } = sample;
     await resilience.latency
-      .record(series, { totalMs: deps.now() - ref.submitted_at, ...sample })
+      .record(series, { totalMs: Math.max(atLeastMs, deps.now() - ref.submitted_at), ...rest })
       .catch((err: unknown) => deps.logger.warn({ err }, 'could not record a latency sample'));
   };
 
@@ -145,9 +149,14 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
     settleRequest(record, loser.request_id, { outcome: 'canceled', nowMs: deps.now() });
     await cancelAtFal(ctx, loser);
     await finishedAtFal(loser);
-    if (!loser.hedge) {
-      await recordLatency(loser, { ok: true, stillQueued: true, queueMs: deps.now() - loser.submitted_at });
-    }
+    // A first request still queued past the queue hedge point counts as slower than the slow
+    // hedge point: left out, the tracked tail would lose just the requests the queue check
+    // caught, and the slow hedge point would drift down (more hedges, each less useful).
+    await recordLatency(loser, {
+      ok: true,
+      queueMs: deps.now() - loser.submitted_at,
+      atLeastMs: ctx.hedge ? ctx.hedge.slowAtMs(loser) - loser.submitted_at : 0,
+    });
     await forgetFalRequest(ctx, loser);
   };
 

@@ -31,12 +31,6 @@ export interface LatencySample {
   queueMs?: number;
   /** Part of it spent running at fal, when known. Unit: milliseconds. */
   runMs?: number;
-  /**
-   * The request was cancelled while still queued at fal (a queued hedge won the race to a
-   * runner): only `queueMs`, a lower bound, is known, so only the queue histogram counts
-   * it. Dropping it instead would shrink the queue tail and with it the queue hedge point.
-   */
-  stillQueued?: boolean;
 }
 
 export interface LatencyQuantiles {
@@ -185,17 +179,6 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
   return {
     async record(series, sample) {
       const key = keyOf(series, Math.floor(now() / windowMs));
-      if (sample.stillQueued) {
-        if (sample.queueMs === undefined) return;
-        const replies =
-          (await redis
-            .multi()
-            .hincrby(key, `queue:${bucketOf(sample.queueMs)}`, 1)
-            .pexpire(key, ttlMs)
-            .exec()) ?? [];
-        for (const [err] of replies) if (err) throw err;
-        return;
-      }
       const multi = redis
         .multi()
         .hincrby(key, sample.ok ? 'ok' : 'fail', 1)

@@ -115,19 +115,6 @@ describe('latency tracker', () => {
       expectWithinOneBucket((await t.snapshot(series)).queueQuantile(0.9), 100);
     });
 
-    it('counts a request cancelled while still queued in the queue times only', async () => {
-      const t = tracker({ minSamples: 10 });
-      for (let i = 0; i < 10; i++)
-        await t.record(series, { ok: true, totalMs: 1_000, queueMs: 100, runMs: 900 });
-      for (let i = 0; i < 10; i++)
-        await t.record(series, { ok: true, totalMs: 0, queueMs: 5_000, stillQueued: true });
-      const snapshot = await t.snapshot(series);
-      // Half the queue samples waited 5 s: the queue tail keeps them, completion does not see them.
-      expectWithinOneBucket(snapshot.queueQuantile(0.9), 5_000);
-      expect(snapshot.samples).toBe(10);
-      expectWithinOneBucket(snapshot.quantile(0.9), 1_000);
-    });
-
     it('keeps series apart', async () => {
       const t = tracker();
       await t.record(series, { ok: true, totalMs: 1_000 });
