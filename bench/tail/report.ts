@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { MODELS } from '@fluxq/core';
 import { describeMachine } from '../machine.js';
 import { FLUXQ_MODES } from './modes.js';
@@ -35,7 +36,10 @@ export function tailReport(input: TailReportInput): string {
   return [
     '## Tail latency, delivered success and cost: NAIVE vs FLUXQ',
     '',
-    `Command: \`npm run bench:tail\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}`,
+    `Command: \`npm run bench:tail\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}` +
+      ` · load average at the end ${loadavg()
+        .map((n) => fmt(n, 1))
+        .join(' / ')} (1 / 5 / 15 min; above the core count, other work shared the machine)`,
     '',
     `Time scale ${scale}: the fal simulator's latencies (a lognormal fitted to each model's seed p50/p95,` +
       ` capped at 4 × p95; 5–20 % of each request queued, the rest running) and every fluxq timing setting` +
@@ -55,6 +59,7 @@ export function tailReport(input: TailReportInput): string {
       ' timeouts from the tracked latency distribution, the circuit breaker and fal webhooks; latency is' +
       " the job's `timings.total_ms` (accepted → image stored). Variants: " +
       Object.entries(FLUXQ_MODES)
+        .filter(([mode]) => results.some((r) => r.mode === mode))
         .map(([mode, variant]) => `\`${mode}\` = ${variant.label}`)
         .join('; ') +
       '.',
