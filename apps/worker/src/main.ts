@@ -119,7 +119,11 @@ async function main(): Promise<void> {
         maxMs: config.FAL_ATTEMPT_TIMEOUT_MAX_MS,
       },
       startTimeoutS: config.FAL_START_TIMEOUT_S,
-      hedge: { percentile: config.HEDGE_PERCENTILE, priorities: config.HEDGE_PRIORITIES },
+      hedge: {
+        percentile: config.HEDGE_PERCENTILE,
+        queuePercentile: config.HEDGE_QUEUE_PERCENTILE,
+        priorities: config.HEDGE_PRIORITIES,
+      },
       maxAttempts: config.JOB_ATTEMPTS,
       jobDeadlineMs: config.JOB_DEADLINE_MS,
       backoff: { baseMs: config.JOB_BACKOFF_MS, capMs: config.JOB_BACKOFF_MAX_MS },
