@@ -52,20 +52,15 @@ export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
     try {
       const batch = await deps.batches.get(batchId);
       if (batch?.status === 'cancelling') {
-        const canceled = new Set<string>();
         for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
           const lines = await deps.batches.lines(batchId, start, CANCEL_CHUNK);
           if (lines.length === 0) break;
-          for (const id of await cancelChunk(
+          await cancelChunk(
             batch,
             lines.map((line) => line.jobId),
             deps,
-          ))
-            canceled.add(id);
+          );
         }
-        // Queued jobs may sit in BullMQ's window already: a worker that takes one finds it
-        // canceled and drops it, but take them out so nothing canceled is left queued.
-        await removeFromQueue(canceled, deps);
       }
       await deps.batches.cancelDone(batchId);
     } finally {
@@ -105,12 +100,16 @@ export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
 
 /**
  * One chunk of a batch's jobs: the queued ones in one call, the running ones one by one.
- * Returns the ids of the queued ones it canceled.
+ * A canceled job leaves BullMQ before it is counted, so a batch that reads `cancelled`
+ * (the count of its last job moves it there) has nothing canceled left queued.
  */
-async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancelDeps): Promise<string[]> {
+async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancelDeps): Promise<void> {
   const canceled = await deps.store.cancelQueued(jobIds, deps.now());
   const canceledIds = canceled.map((job) => job.id);
   await markLeftQueueMany(deps.redis, batch.tenant, canceledIds);
+  // Queued jobs may sit in BullMQ's window already: a worker that took one would find it
+  // canceled and drop it, but they would hold places in the window meanwhile.
+  await removeFromQueue(new Set(canceledIds), deps);
   await deps.batches.recordOutcomes(batch.id, canceledIds, 'canceled');
   const withWebhook = canceled.filter((job) => job.webhook).map((job) => job.id);
   const { queue, deliveries } = deps.webhooks;
@@ -124,7 +123,6 @@ async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancel
   for (const record of await deps.store.getMany(runningIds)) {
     if (record) await cancelJob(record, deps);
   }
-  return canceledIds;
 }
 
 /** Removes canceled jobs that BullMQ holds (waiting in the window, or delayed); others are not there. */

@@ -166,7 +166,14 @@ export function createFairQueue(
           .exec();
       }
       await toBullMq(queued);
-      return queued.length;
+      // A cancel that landed between the status check and the add found nothing in BullMQ to
+      // remove; looking again now catches it (its status was written before its removal ran).
+      const after = await redis
+        .pipeline(queued.map((entry) => ['hget', storeKeys.job(entry.data.jobId), 'status']))
+        .exec();
+      const late = queued.filter((_, i) => after?.[i]?.[1] === '"canceled"').map((e) => e.data.jobId);
+      await Promise.all(late.map((id) => queue.remove(id).catch(() => 0)));
+      return queued.length - late.length;
     },
     async sweep(olderThanMs = 30_000) {
       const stale = await redis.zrangebyscore(k.transit, '-inf', now() - olderThanMs);
