@@ -16,10 +16,19 @@
  *          two race to a runner and the one still queued is cancelled (1 = off)
  *   h      slow hedge past this percentile of time to result, counted from the job's start…
  *   hMin   …but never before the request itself reached this percentile (default 0.5)
+ *   keepFirst  when the first request gets a runner before its queued hedge, keep the hedge too
+ *          (only when the first queued past the keepQ queue-time percentile, default 0 = always)
+ *   tq1, h1  a first request still queued at the tq1 queue-time percentile (but running by tq) is
+ *          slow-hedged past the h1 percentile instead of h
  *   lateQ  a retry submitted when the job is older than this share of the p99 target also sends
  *          a second request at once, the two racing to a runner (off when absent)
- *   o      fixed overhead per job (accept → submit, result → stored), s; lag: status-poll lag, s
- *   N      jobs (default 400,000), seed
+ *   backoff  base of the full-jitter backoff between attempts, s (default 1; 0 = retry at once)
+ *   o      fixed overhead per job (accept → submit, result → stored), s; lag: status-poll lag in
+ *          a runner race, s (0.25 = a quarter of the 1 s poll; 0.1 = a tenth); retryGap, s
+ *   N      jobs (default 400,000), seed; causes: 1 prints the late jobs by attempt history
+ *          (Q queued hedge, S slow hedge, D doubled retry)
+ *
+ * Chosen for issue 17 (the defaults): {"tq":0.96,"h":0.95,"keepFirst":1,"lag":0.1,"backoff":0}.
  * Prints late % (past the p99 target), p99, submits and billed requests per delivered job,
  * hedges per job by trigger, and the late jobs by cause.
  */
@@ -138,7 +147,17 @@ function attempt(startAt, doubled) {
 const N = P.N ?? 400_000;
 const latencies = [];
 const causes = new Map();
-const sum = { submits: 0, billed: 0, queued: 0, slow: 0, retries: 0, doubled: 0, hedgeWon: 0, firstWon: 0, bothRan: 0 };
+const sum = {
+  submits: 0,
+  billed: 0,
+  queued: 0,
+  slow: 0,
+  retries: 0,
+  doubled: 0,
+  hedgeWon: 0,
+  firstWon: 0,
+  bothRan: 0,
+};
 for (let job = 0; job < N; job++) {
   let now = 0;
   let done = false;
@@ -147,7 +166,8 @@ for (let job = 0; job < N; job++) {
     const doubled = a > 1 && now >= lateAt;
     if (doubled) sum.doubled++;
     const result = attempt(now, doubled);
-    for (const k of ['submits', 'billed', 'queued', 'slow', 'hedgeWon', 'firstWon', 'bothRan']) sum[k] += result.cost[k];
+    for (const k of ['submits', 'billed', 'queued', 'slow', 'hedgeWon', 'firstWon', 'bothRan'])
+      sum[k] += result.cost[k];
     history += `${a > 1 ? ' → ' : ''}${result.cost.queued ? 'Q' : ''}${result.cost.slow ? 'S' : ''}${doubled ? 'D' : ''}${result.ok ? 'ok' : 'fail'}`;
     if (result.ok) {
       now = result.end;

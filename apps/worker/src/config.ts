@@ -66,11 +66,12 @@ export const workerEnvSchema = z
     HEDGE_PERCENTILE: z.coerce.number().min(0.5).max(0.9999).default(0.95),
     /**
      * …or as soon as the request has waited in fal's queue past this percentile of the tracked
-     * queue time and is still queued (1 = never). The two then race to a runner and the one
-     * still queued is cancelled, which fal does not bill; a long queue also predicts a slow
-     * result (cold start, busy runners), so this catches most of the tail early and cheaply.
+     * queue time and is still queued (1 = never). The two then race to a runner: when the
+     * hedge gets one first, the first request, still queued, is cancelled, which fal does not
+     * bill; when the first gets one first, both go on, since its long queue predicts a slow
+     * result (cold start, busy runners). This catches most of the tail early and cheaply.
      */
-    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.94),
+    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.96),
     /**
      * The hedge budget, a token bucket per model and operation: each new fal submission adds
      * this many tokens, a hedge takes one…
