@@ -60,7 +60,7 @@ export const workerEnvSchema = z
     FAL_START_TIMEOUT_S: z.coerce.number().int().min(2).max(3_600).default(60),
     /**
      * A second fal request is sent past this percentile of the tracked time to result (of this
-     * model and operation; for a retry, counted from the job's start, so a job already late
+     * model and operation; for a retry, counted from the job's first fal submit, so a job already late
      * after a failed attempt is hedged sooner)…
      */
     HEDGE_PERCENTILE: z.coerce.number().min(0.5).max(0.9999).default(0.95),
