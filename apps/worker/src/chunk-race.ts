@@ -210,7 +210,8 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
         // later would have less time left to help (bench/tail/monte-carlo.mjs: fewer late jobs
         // and fewer submits than cancelling it). A winner that has meanwhile failed leaves the
         // queued one as the chunk's only hope.
-        if (next.loser?.hedge === false && next.winner && racers.has(next.winner.request_id)) {
+        const firstLost = next.loser?.request_id === primary.request_id;
+        if (next.loser && firstLost && next.winner && racers.has(next.winner.request_id)) {
           await dropQueued(next.loser);
         }
         continue;
