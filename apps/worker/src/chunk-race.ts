@@ -344,7 +344,7 @@ async function cancelLosers(
   ctx: AttemptContext,
   losers: Racer[],
   settle: (ref: FalRequestRef, outcome: RequestOutcome) => void,
-  recordLatency: (ref: FalRequestRef, sample: { ok: boolean; atLeastMs?: number }) => Promise<void>,
+  recordLatency: (ref: FalRequestRef, sample: { ok: boolean }) => Promise<void>,
   finishedAtFal: (ref: FalRequestRef) => Promise<void>,
 ): Promise<void> {
   await Promise.all(
@@ -353,14 +353,8 @@ async function cancelLosers(
       settle(ref, 'canceled');
       await cancelAtFal(ctx, ref);
       await finishedAtFal(ref);
-      // A first request that lost to its hedge counts as at least the slow hedge point: it was
-      // either past it (a slow hedge won) or queued past the queue hedge point, which predicts
-      // as much. Its time so far alone would pull the tracked tail down by just the requests
-      // hedging caught, and the hedge points with it (more hedges, each less useful).
-      await recordLatency(ref, {
-        ok: true,
-        atLeastMs: ctx.hedge ? ctx.hedge.slowAtMs(ref) - ref.submitted_at : 0,
-      });
+      // A cancelled first request ran at least this long: a lower bound keeps the tail honest.
+      await recordLatency(ref, { ok: true });
       await forgetFalRequest(ctx, ref);
     }),
   );
