@@ -5,7 +5,7 @@
 export const FLUXQ_MODES: Record<string, { label: string; workerEnv: Record<string, string> }> = {
   fluxq: {
     label:
-      'defaults: queued hedge past the queue-time p94, slow hedge past p95 from the job start, budget 12 %',
+      "defaults: queued hedge past the queue-time p96 (kept when the first gets a runner first), slow hedge past p95 from the job's first submit, budget 12 %, a lone failure retried at once",
     workerEnv: {},
   },
   'fluxq-p90': {

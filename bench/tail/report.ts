@@ -70,7 +70,7 @@ export function tailReport(input: TailReportInput): string {
           `- ${fmt(r.rate * scale, 1)}/s ${r.mode} ${r.model}: ${describeFluxq(r)} (of ${r.jobs} jobs); ${r.lateJobs ?? ''}.`,
       ),
     '- hedges q+s (skipped): hedges sent because the request was still queued at fal past the tracked' +
-      ' queue-time quantile (`queued`, raced to a runner, the one still queued cancelled unbilled) + because it' +
+      ' queue-time quantile (`queued`, raced to a runner: a first request still queued when its hedge got one is cancelled unbilled, a first that got one first runs on beside its hedge) + because it' +
       ' passed the tracked time-to-result quantile (`slow`), and in brackets hedges that came due but were not' +
       " sent (budget or breaker); retries = attempts beyond the first; all from the jobs' `attempt_log`." +
       ' Late = past the p99 target, by what their attempt log shows. Bold = misses its target.',

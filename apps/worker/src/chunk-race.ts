@@ -28,7 +28,7 @@ interface Racer {
 const HEDGE_DUE = Symbol('hedge due');
 const QUEUE_CHECK_DUE = Symbol('queue check due');
 
-/** A queued hedge's race to a runner ended: `loser` is still queued at fal and is cancelled unbilled. */
+/** A queued hedge's race to a runner ended: `loser` is still queued at fal (cancelled unbilled when it is the first request). */
 interface RunnerRaceEnd {
   runnerRace: true;
   winner?: FalRequestRef;
@@ -59,8 +59,9 @@ function endedAtFal(error: unknown): boolean {
  * Waits for one chunk of a job (≤ 4 images, one fal request) and returns the first
  * successful output. An interactive job's request is hedged with a second one (within the
  * hedge budget, only while the breaker is closed) when it is still queued at fal past the
- * tracked queue-time quantile (the two race to a runner; the one still queued is
- * cancelled at once, unbilled) or when it passes the tracked time-to-result quantile; the
+ * tracked queue-time quantile (the two race to a runner: when the hedge wins, the first,
+ * still queued, is cancelled at once, unbilled; when the first wins, both go on) or when it
+ * passes the tracked time-to-result quantile; the
  * first success wins and the other is cancelled at fal. A queued hedge that won its race
  * may get one slow hedge of its own. A request fal lost (404) is submitted again once.
  * Other failures end the chunk once no request is left running.
@@ -203,8 +204,16 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
       }
       if ('runnerRace' in next) {
         runnerRace = undefined;
-        // A winner that has meanwhile failed leaves the queued one as the chunk's only hope.
-        if (next.loser && next.winner && racers.has(next.winner.request_id)) await dropQueued(next.loser);
+        // The hedge got a runner first: the first request, still queued, is cancelled unbilled.
+        // The first got one first: the hedge is kept (it runs once a runner frees up), since the
+        // first's queue wait past the tracked quantile predicts a slow run, and a slow hedge sent
+        // later would have less time left to help (bench/tail/monte-carlo.mjs: fewer late jobs
+        // and fewer submits than cancelling it). A winner that has meanwhile failed leaves the
+        // queued one as the chunk's only hope.
+        const firstLost = next.loser?.request_id === primary.request_id;
+        if (next.loser && firstLost && next.winner && racers.has(next.winner.request_id)) {
+          await dropQueued(next.loser);
+        }
         continue;
       }
       racers.delete(next.ref.request_id);
@@ -281,7 +290,8 @@ async function falStatusOf(ctx: AttemptContext, ref: FalRequestRef): Promise<str
 
 /**
  * Two requests of a chunk, at least one still queued at fal: polls both until one has a
- * runner and names the other if it is still queued (cancelled then, fal bills it nothing).
+ * runner and names the other if it is still queued (the caller may cancel it then: fal bills
+ * a request cancelled in its queue nothing).
  * Both running, or fal not answering: no loser, the race goes on to the first result.
  * Polls faster than the status poll, since a queue phase is short and the point is to
  * cancel before the loser starts running.
@@ -292,7 +302,8 @@ async function raceToRunner(
   second: FalRequestRef,
   signal: AbortSignal,
 ): Promise<RunnerRaceEnd> {
-  const everyMs = Math.max(10, Math.round(ctx.deps.settings.pollIntervalMs / 4));
+  // A tenth of the status poll: the loser is cancelled before fal gives it a runner more often.
+  const everyMs = Math.max(10, Math.round(ctx.deps.settings.pollIntervalMs / 10));
   try {
     for (;;) {
       const [a, b] = await Promise.all([falStatusOf(ctx, first), falStatusOf(ctx, second)]);

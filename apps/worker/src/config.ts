@@ -60,17 +60,18 @@ export const workerEnvSchema = z
     FAL_START_TIMEOUT_S: z.coerce.number().int().min(2).max(3_600).default(60),
     /**
      * A second fal request is sent past this percentile of the tracked time to result (of this
-     * model and operation; for a retry, counted from the job's start, so a job already late
+     * model and operation; for a retry, counted from the job's first fal submit, so a job already late
      * after a failed attempt is hedged sooner)…
      */
     HEDGE_PERCENTILE: z.coerce.number().min(0.5).max(0.9999).default(0.95),
     /**
      * …or as soon as the request has waited in fal's queue past this percentile of the tracked
-     * queue time and is still queued (1 = never). The two then race to a runner and the one
-     * still queued is cancelled, which fal does not bill; a long queue also predicts a slow
-     * result (cold start, busy runners), so this catches most of the tail early and cheaply.
+     * queue time and is still queued (1 = never). The two then race to a runner: when the
+     * hedge gets one first, the first request, still queued, is cancelled, which fal does not
+     * bill; when the first gets one first, both go on, since its long queue predicts a slow
+     * result (cold start, busy runners). This catches most of the tail early and cheaply.
      */
-    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.94),
+    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.96),
     /**
      * The hedge budget, a token bucket per model and operation: each new fal submission adds
      * this many tokens, a hedge takes one…

@@ -10,6 +10,15 @@ import type { JobFailure } from './job-failure.js';
  */
 export const OUTAGE_STREAK = 3;
 
+/**
+ * The job's first failed attempt, a failure fal reported (counted by the breaker, no
+ * Retry-After), and no other job's failure right before it: one runner's failure, not fal's.
+ */
+function isLoneFailure(failed: FailedAttempt, streak: number): boolean {
+  const { failure, attempt } = failed;
+  return attempt === 1 && failure.breaker === 'count' && failure.retryAfterMs === undefined && streak <= 1;
+}
+
 /** What the processor does after a failed attempt. */
 export type NextStep =
   | { kind: 'fail'; code: JobErrorCode; message: string }
@@ -29,8 +38,8 @@ export interface FailedAttempt {
 
 /**
  * One retry layer (ours): applies the failure's breaker effect, then decides between
- * failing, retrying after capped exponential backoff with full jitter (Retry-After
- * honoured, retry budget respected) and slowing the queue. While the breaker is not
+ * failing, retrying (at once after a lone runner failure, else after capped exponential
+ * backoff with full jitter; Retry-After honoured, retry budget respected) and slowing the queue. While the breaker is not
  * closed a failed attempt is not counted: an outage shorter than the deadline fails no job.
  */
 export async function decideNextStep(failed: FailedAttempt, deps: ProcessorDeps): Promise<NextStep> {
@@ -79,6 +88,12 @@ export async function decideNextStep(failed: FailedAttempt, deps: ProcessorDeps)
     // Retries are over their share of traffic: wait instead of adding load to a struggling fal.
     delayMs = Math.max(delayMs, settings.backoff.capMs);
     reason = 'retry budget spent';
+  } else if (isLoneFailure(failed, state.streak)) {
+    // One runner failed while fal serves everyone else: another runner takes the retry, and
+    // waiting only adds to the job's latency (a Turbo failure already costs about one whole
+    // latency). Backoff spreads retries of failures that repeat, which this is not.
+    delayMs = 0;
+    reason = 'lone failure';
   }
   if (now + delayMs > deadlineMs) return fail(`${failure.message} (job deadline reached)`);
   return { kind: 'retry', delayMs, countsAttempt: !outage, reason };

@@ -56,11 +56,14 @@ export async function attemptTimings(
   return {
     requestTimeoutMs,
     hedge: {
-      // Counted from the job's first attempt, so a retry of a job that already lost time to a
-      // failed attempt is hedged sooner; but never before its own request reached the median.
+      // Counted from the job's first submit to fal, so a retry of a job that already lost time
+      // to a failed attempt is hedged sooner; but never before its own request reached the
+      // median. Not from the attempt's start: preparing the inputs is not in the distribution.
       slowAtMs: (ref) => {
-        const jobStartMs = Math.min(record.started_ms ?? ref.submitted_at, ref.submitted_at);
-        return Math.max(ref.submitted_at + Math.min(afterMs, medianMs), jobStartMs + afterMs);
+        const earliest = (record.attempt_log ?? []).find((attempt) => attempt.requests.length > 0)
+          ?.requests[0];
+        const firstSubmitMs = Math.min(earliest?.submitted_ms ?? ref.submitted_at, ref.submitted_at);
+        return Math.max(ref.submitted_at + Math.min(afterMs, medianMs), firstSubmitMs + afterMs);
       },
       queuedAfterMs: hedge.queuePercentile < 1 ? snapshot.queueQuantile(hedge.queuePercentile) : undefined,
     },

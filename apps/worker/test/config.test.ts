@@ -56,7 +56,7 @@ describe('loadWorkerConfig', () => {
       RETRY_BUDGET_WINDOW_MS: 60_000,
       HEDGE_BUDGET_WINDOW_MS: 60_000,
       HEDGE_BUDGET_BURST: 10,
-      HEDGE_QUEUE_PERCENTILE: 0.94,
+      HEDGE_QUEUE_PERCENTILE: 0.96,
     });
     expect(
       loadWorkerConfig({

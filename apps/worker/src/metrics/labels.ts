@@ -31,7 +31,7 @@ export const LABEL_SETS = {
     'breaker_not_closed',
     'no_slot',
   ] as const satisfies readonly HedgeDecision[],
-  retryReason: ['backoff', 'breaker open', 'retry budget spent'] as const,
+  retryReason: ['backoff', 'lone failure', 'breaker open', 'retry budget spent'] as const,
   cancelOutcome: ['ok', 'error'] as const,
   breakerState: ['closed', 'half-open', 'open'] as const,
   webhookOutcome: ['delivered', 'retrying', 'failed', 'gone', 'blocked', 'disabled'] as const,
