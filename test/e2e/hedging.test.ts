@@ -141,7 +141,9 @@ describe('hedging a request still queued at fal, and at low traffic', () => {
     stack.sim.configure({ maxConcurrency: 1 });
     try {
       stack.sim.setFaults([
-        { on: 'outcome', delayMs: 1_500 },
+        // Long enough that the interactive job's request queues behind it even on a loaded
+        // machine (with 1.5 s, CI once saw the blocker finish first: no queue, a slow hedge).
+        { on: 'outcome', delayMs: 5_000 },
         { on: 'outcome', delayMs: 300 },
         // The hedge, once it runs, would run until cancelled: only the first can win.
         { on: 'outcome', hang: true },
