@@ -62,6 +62,7 @@ export {
   redisTargetFromEnv,
 } from './redis-target.js';
 export { clusterKeySlot, waitForReplica } from './replica-ack.js';
+export * from './scheduler/index.js';
 export {
   markLeftQueue,
   markLeftQueueMany,
