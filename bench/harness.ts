@@ -10,11 +10,17 @@ export interface BenchStack {
   sim: FalSim;
   api: Service;
   apiUrl: string;
-  startWorker(concurrency: number): Promise<Service>;
+  /** `env` is added to the worker's environment (e.g. METRICS_PORT). */
+  startWorker(concurrency: number, env?: Record<string, string>): Promise<Service>;
   close(): Promise<void>;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+export interface BenchStackOptions {
+  /** Added to the API's environment (e.g. METRICS_ENABLED=false). */
+  apiEnv?: Record<string, string>;
+}
+
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const redis = await startRedisServer();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-'));
@@ -24,7 +30,12 @@ export async function startBenchStack(): Promise<BenchStack> {
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',
-    env: { ...common, PORT: String(port), FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret' },
+    env: {
+      ...common,
+      PORT: String(port),
+      FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
+      ...options.apiEnv,
+    },
     ready: { url: `${apiUrl}/healthz` },
   });
   const workers: Service[] = [];
@@ -33,7 +44,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     sim,
     api,
     apiUrl,
-    async startWorker(concurrency) {
+    async startWorker(concurrency, env = {}) {
       const worker = await spawnService({
         name: 'worker',
         entry: 'apps/worker/src/main.ts',
@@ -44,6 +55,7 @@ export async function startBenchStack(): Promise<BenchStack> {
           FAL_KEY: 'bench',
           FAL_POLL_INTERVAL_MS: '20',
           WORKER_CONCURRENCY: String(concurrency),
+          ...env,
         },
         ready: { ipcEvent: 'ready' },
       });

@@ -4,6 +4,7 @@ import { dashboardBench } from './dashboard-section.js';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
+import { metricsOverheadBench } from './metrics-overhead.js';
 import { measureRedisShard } from './redis-shard.js';
 import { type Row, recordSection, table } from './report.js';
 import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
@@ -130,6 +131,8 @@ async function main(): Promise<void> {
   if (only === 'redis-shard') return;
   if (only === undefined || only === 'dashboard') await dashboardBench();
   if (only === 'dashboard') return;
+  if (only === undefined || only === 'metrics') await metricsOverheadBench();
+  if (only === 'metrics') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);

@@ -4,6 +4,8 @@ import type { BenchStack } from './harness.js';
 
 export interface ThroughputResult {
   perSecond: number;
+  /** Requests answered in the run. */
+  total: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -25,6 +27,7 @@ export async function measureApiSubmit(
   });
   return {
     perSecond: result.requests.average,
+    total: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.non2xx + result.errors,
@@ -55,5 +58,11 @@ export async function measureRawAdd(
   await queue.close();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { perSecond: latencies.length / durationS, p50Ms: at(0.5), p99Ms: at(0.99), errors: 0 };
+  return {
+    perSecond: latencies.length / durationS,
+    total: latencies.length,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    errors: 0,
+  };
 }

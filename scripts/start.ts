@@ -14,6 +14,7 @@ import {
 import { renderBanner } from './lib/banner.js';
 import { findRedis, redactRedisUrl } from './lib/find-redis.js';
 import { formatLogLine, prefixLines } from './lib/log-format.js';
+import { chooseMetricsPort } from './lib/metrics-port.js';
 import { loadSigningSecret } from './lib/signing-secret.js';
 
 type ServiceName = 'api' | 'worker' | 'fal-sim';
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
           ...(simScale > 0 ? { FAL_LATENCY_PRIOR_SCALE: String(simScale) } : {}),
         }
       : {};
+    const metricsPort = await chooseMetricsPort(env);
     await Promise.all([
       start('api', {
         entry: 'apps/api/src/main.ts',
@@ -209,7 +211,8 @@ async function main(): Promise<void> {
       }),
       start('worker', {
         entry: 'apps/worker/src/main.ts',
-        env: { ...common, ...falEnv, ...simWorkerEnv },
+        // Its own health and metrics port (one per worker: a second worker needs another).
+        env: { ...common, ...falEnv, ...simWorkerEnv, METRICS_PORT: metricsPort },
         ready: { ipcEvent: 'ready' },
       }),
     ]);
@@ -224,6 +227,7 @@ async function main(): Promise<void> {
             : redactRedisUrl(redisUrl),
         falSimUrl,
         storageDir: env.STORAGE_DIR?.trim() || '.data/storage',
+        ...(metricsPort !== '0' ? { workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
       }),
     );
   } catch (error) {

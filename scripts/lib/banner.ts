@@ -8,6 +8,8 @@ export interface BannerInfo {
   /** The simulator URL, or undefined when the worker calls fal.ai. */
   falSimUrl: string | undefined;
   storageDir: string;
+  /** The worker's `/metrics`, or undefined when its port was picked at start (its log says it). */
+  workerMetricsUrl?: string;
 }
 
 /** What `npm start` prints once the API answers: where it is and a request to paste. */
@@ -28,6 +30,7 @@ export function renderBanner(info: BannerInfo): string {
       ? `  fal       simulator at ${info.falSimUrl} (set FAL_KEY to use fal.ai)`
       : '  fal       fal.ai (FAL_KEY is set)',
     `  Outputs   ${info.storageDir}`,
+    `  Metrics   ${info.apiUrl}/metrics (API), ${info.workerMetricsUrl ?? "the worker's port in its log"} (worker)`,
     '',
     'Submit a job, then read it back with the id it returns:',
     '',

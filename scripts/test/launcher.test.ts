@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   getFreePort,
   type RedisProbe,
+  scrapePrometheus,
   spawnService,
   startRedisServer,
   startWebhookReceiver,
@@ -180,6 +181,12 @@ describe('renderBanner', () => {
     );
     expect(banner).toContain('curl -s http://127.0.0.1:8080/v1/jobs/<id>');
     expect(banner).toContain('simulator at http://127.0.0.1:8090');
+    expect(banner).toContain(
+      "Metrics   http://127.0.0.1:8080/metrics (API), the worker's port in its log (worker)",
+    );
+    expect(
+      renderBanner({ ...info, apiKeys: false, workerMetricsUrl: 'http://127.0.0.1:9464/metrics' }),
+    ).toContain('http://127.0.0.1:9464/metrics (worker)');
   });
 
   it('adds the Authorization header when keys are configured', () => {
@@ -218,11 +225,13 @@ describe('npm start, serving', () => {
     const storage = await mkdtemp(join(tmpdir(), 'fluxq-start-storage-'));
     const port = await getFreePort();
     const apiUrl = `http://127.0.0.1:${port}`;
+    const metricsPort = await getFreePort();
     const launcher = await spawnService({
       name: 'start',
       entry: 'scripts/start.ts',
       env: {
         LOG_LEVEL: 'error',
+        METRICS_PORT: String(metricsPort),
         REDIS_URL: redis.url,
         PORT: String(port),
         FAL_SIM_PORT: String(await getFreePort()),
@@ -262,6 +271,9 @@ describe('npm start, serving', () => {
       const file = await fetch(fileUrl);
       expect(file.status).toBe(200);
       expect((await file.arrayBuffer()).byteLength).toBeGreaterThan(0);
+      // The worker's metrics are on, at the port given: they counted the job.
+      const metrics = await scrapePrometheus(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.sum('fluxq_jobs_finished_total', { status: 'succeeded' })).toBe(1);
 
       // Outlive the start deadline: the launcher must still be running and the API ready.
       const exitedEarly = await Promise.race([

@@ -13,7 +13,7 @@ import { filesRouter } from './routes/files.js';
 import { healthRouter } from './routes/health.js';
 import { imagesRouter } from './routes/images.js';
 import { jobsRouter } from './routes/jobs.js';
-import { metricsRouter } from './routes/metrics.js';
+import { metricsRouters } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
 import { statsRouter } from './routes/stats.js';
 import { uploadsRouter } from './routes/uploads.js';
@@ -27,11 +27,13 @@ import { authenticate } from './tenants.js';
  */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
+  const metrics = metricsRouters(deps);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // Before anything that can fail: every answer carries the request id and the headers.
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
+  app.use(metrics.countRequests);
   app.use(refuseEncodedBodies);
   app.use(healthRouter(deps));
   // The API reference and the dashboard's page and script need no key (the page asks for one).
@@ -42,9 +44,11 @@ export function createApp(deps: ApiDeps): Express {
   // fal's completion webhooks carry fal's signature, not an API key (always mounted: without
   // a valid signature it answers 401 and does nothing).
   app.use(falWebhookRouter(deps));
+  // Prometheus's METRICS_TOKEN is not an API key: checked before the key is.
+  app.use(metrics.beforeAuth);
   app.use(authenticate(deps.tenants));
   // Admin key only; everyone else gets the plain 404 of an unknown route.
-  app.use(metricsRouter(deps));
+  app.use(metrics.afterAuth);
   app.use(adminRouter(deps));
   app.use(bullBoardRouter(deps));
   app.use(rateLimit(deps));

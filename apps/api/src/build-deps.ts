@@ -84,6 +84,11 @@ export async function buildApiDeps(
       falWebhookMaxBodyBytes: config.FAL_WEBHOOK_MAX_BODY_BYTES,
       maxBatchLineBytes: config.MAX_BATCH_LINE_BYTES,
       maxBatchFileBytes: config.MAX_BATCH_FILE_BYTES,
+      metrics: {
+        enabled: config.METRICS_ENABLED,
+        tenantLabels: config.METRICS_TENANT_LABELS,
+        ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}),
+      },
     },
   };
   const batchCanceller = createBatchCanceller(base);

@@ -46,6 +46,12 @@ export const apiEnvSchema = z
     API_KEYS_FILE: z.string().min(1).optional(),
     /** Admin key (or `sha256:<hex>`): `/metrics`, `/admin/*`, cross-tenant stats. */
     ADMIN_API_KEY: z.string().min(1).optional(),
+    /** Bearer token Prometheus scrapes `/metrics` with, besides the admin key (and the workers' `/metrics`). */
+    METRICS_TOKEN: z.string().min(16).optional(),
+    /** `false`: no `/metrics` and no request counting. */
+    METRICS_ENABLED: envBool.default(true),
+    /** Adds per-tenant series (`tenant` label): the jobs each configured tenant created in 24 h. */
+    METRICS_TENANT_LABELS: envBool.default(false),
     /** Limits of tenants that set none of their own (unset = no limit). */
     TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().optional(),
     TENANT_MAX_QUEUED_JOBS: z.coerce.number().int().positive().optional(),
@@ -152,7 +158,7 @@ export function logSecrets(config: ApiConfig): string[] {
     .map((pair) => pair.trim())
     .filter(Boolean)
     .map((pair) => (pair.lastIndexOf(':') > 0 ? pair.slice(0, pair.lastIndexOf(':')) : pair));
-  return [...keys, config.ADMIN_API_KEY, config.FILES_SIGNING_SECRET].filter(
+  return [...keys, config.ADMIN_API_KEY, config.METRICS_TOKEN, config.FILES_SIGNING_SECRET].filter(
     (secret): secret is string => secret !== undefined && !secret.startsWith('sha256:'),
   );
 }

@@ -41,6 +41,8 @@ export interface ApiSettings {
   maxBatchFileBytes?: number;
   /** Largest `POST /fal/webhook` body, bytes (default 20 MiB). */
   falWebhookMaxBodyBytes?: number;
+  /** `/metrics`: on unless `enabled: false`; `token` also lets a scraper in; `tenantLabels` adds per-tenant series. */
+  metrics?: { enabled?: boolean; token?: string; tenantLabels?: boolean };
 }
 
 /** Webhooks: where deliveries queue and are logged, tenants' secrets, the URL guard's allow-list. */

@@ -1,5 +1,6 @@
 import { type JobRecord, newId } from '@fluxq/core';
 import { emitJobEvent } from '@fluxq/queue';
+import { PromScrape } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHarness, startApi } from './api-harness.js';
 import { type TenantClient, tenantClient } from './tenant-client.js';
@@ -10,6 +11,7 @@ import { type TenantClient, tenantClient } from './tenant-client.js';
  */
 
 const ADMIN_KEY = 'fq_admin_0123456789abcdef';
+const METRICS_TOKEN = 'metrics-token-0123456789';
 const HOUR_MS = 3_600_000;
 
 /** The raw answer: `/metrics` is text, not JSON. */
@@ -37,6 +39,9 @@ describe('admin endpoints in open mode', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(sample(response.text, 'fluxq_queue_jobs{queue="images",state="waiting"}')).toBe(0);
+    // No tenant label unless METRICS_TENANT_LABELS=true.
+    const scrape = new PromScrape(response.text);
+    expect([...scrape.labelValues()].filter((l) => l.label === 'tenant')).toEqual([]);
   });
 
   it('GET /admin/stats is open to a loopback caller without a key', async () => {
@@ -71,6 +76,8 @@ describe('admin endpoints with API keys', () => {
       API_KEYS: 'fq_acme_key:acme,fq_globex_key:globex,fq_bulk_key:bulk',
       ADMIN_API_KEY: ADMIN_KEY,
       URL_ALLOW_LIST: '127.0.0.1',
+      METRICS_TOKEN,
+      METRICS_TENANT_LABELS: 'true',
     });
     acme = tenantClient(api.url, 'fq_acme_key');
     admin = tenantClient(api.url, ADMIN_KEY);
@@ -145,10 +152,23 @@ describe('admin endpoints with API keys', () => {
         expect(sample(text, `fluxq_queue_jobs{queue="${queue}",state="${state}"}`)).toBeTypeOf('number');
       }
     }
-    // Every non-comment line is `name{labels} value`.
-    for (const line of text.trimEnd().split('\n')) {
-      if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_][a-z0-9_]*\{[^}]*\} \d+$/);
-    }
+    // A real parser reads it: the queue gauges, the depth per priority class, process metrics.
+    const scrape = new PromScrape(text);
+    expect(scrape.families.get('fluxq_queue_jobs')?.type).toBe('GAUGE');
+    expect(scrape.sum('fluxq_queue_depth', { priority: 'default', state: 'prioritized' })).toBe(2);
+    expect(scrape.sum('fluxq_queue_depth', { priority: 'interactive' })).toBe(0);
+    expect(scrape.families.has('process_cpu_user_seconds_total')).toBe(true);
+  });
+
+  it('GET /metrics takes METRICS_TOKEN as a bearer token (not an API key); a wrong one is refused', async () => {
+    const response = await raw(`${api.url}/metrics`, METRICS_TOKEN);
+    expect(response.status).toBe(200);
+    expect(new PromScrape(response.text).families.has('fluxq_queue_jobs')).toBe(true);
+    const wrong = await raw(`${api.url}/metrics`, `${METRICS_TOKEN}x`);
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(wrong.text).error.code).toBe('invalid_api_key');
+    // The token opens /metrics only, not the other admin views.
+    expect((await raw(`${api.url}/admin/stats`, METRICS_TOKEN)).status).toBe(401);
   });
 
   it('GET /metrics counts each tenant’s jobs of the last 24 h by status (never the admin’s)', async () => {
@@ -201,5 +221,19 @@ describe('admin endpoints with API keys', () => {
       expect(response.status).toBe(404);
       expect(JSON.parse(response.text).error.code).toBe('not_found');
     }
+  });
+
+  // Last: it adds a job of acme's, which the counts above would see.
+  it('GET /metrics counts answers by route pattern, never by a path with an id in it', async () => {
+    const job = await acme.post('/v1/jobs', { prompt: 'a kite' });
+    expect((await acme.get(`/v1/jobs/${job.body.id}`)).status).toBe(200);
+    const scrape = new PromScrape((await raw(`${api.url}/metrics`, ADMIN_KEY)).text);
+    expect(
+      scrape.sum('fluxq_api_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(
+      scrape.sum('fluxq_api_requests_total', { method: 'GET', route: '/v1/jobs/:id', status: '200' }),
+    ).toBe(1);
+    for (const { value } of scrape.labelValues()) expect(value).not.toMatch(/job_|[0-9a-f]{16}/);
   });
 });

@@ -1,5 +1,6 @@
 import { createFalCompletionListener, createRedis } from '@fluxq/queue';
 import {
+  type BreakerTransition,
   createBudget,
   createCircuitBreaker,
   createConcurrencyLimiter,
@@ -17,6 +18,8 @@ const SLOT_LEASE_MS = 30_000;
 export async function buildResilience(
   config: WorkerConfig,
   redis: Redis,
+  /** Told of the breaker state changes this process makes (metrics). */
+  onBreakerTransition?: (transition: BreakerTransition) => void,
 ): Promise<{ parts: ResilienceParts; close(): Promise<void> }> {
   const slots = createSlotKeeper(
     createConcurrencyLimiter(redis, {
@@ -42,6 +45,7 @@ export async function buildResilience(
       streakToOpen: config.BREAKER_CONSECUTIVE_FAILURES,
       openMs: config.BREAKER_OPEN_MS,
       maxOpenMs: config.BREAKER_MAX_OPEN_MS,
+      ...(onBreakerTransition ? { onTransition: onBreakerTransition } : {}),
     }),
     retryBudget: createBudget(redis, {
       name: 'retry',

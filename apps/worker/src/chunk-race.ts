@@ -1,11 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { FalRequestRef, HedgeDecision } from '@fluxq/core';
+import type { FalRequestRef, HedgeDecision, RequestOutcome } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logHedge, logRequest, settleRequest } from './attempt-log.js';
 import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
+import { metricsOf } from './metrics/metrics-of.js';
 
 type Settled =
   | { ref: FalRequestRef; ok: true; completion: FalCompletion }
@@ -49,6 +50,21 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   const { resilience } = deps;
   const racers = new Map<string, Racer>();
   const series = latencySeries(record.model, record.operation);
+  const metrics = metricsOf(deps);
+  /** Logs how the request ended on the attempt and times it for the metrics. */
+  const settle = (ref: FalRequestRef, outcome: RequestOutcome, runningMs?: number) => {
+    const nowMs = deps.now();
+    settleRequest(record, ref.request_id, {
+      outcome,
+      nowMs,
+      ...(runningMs === undefined ? {} : { runningMs }),
+    });
+    metrics.falRequestSettled(record, {
+      outcome,
+      hedge: ref.hedge === true,
+      durationMs: nowMs - ref.submitted_at,
+    });
+  };
 
   const start = (ref: FalRequestRef) => {
     const stop = new AbortController();
@@ -105,6 +121,7 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
         hedgeDue = undefined;
         const decision = await hedgeDecision(ctx, series);
         logHedge(record, spec.chunk, decision, deps.now());
+        metrics.hedgeDue(record, decision);
         if (decision === 'sent') {
           deps.logger.info(
             { jobId: record.id, chunk: spec.chunk, after: ctx.hedgeAfterMs },
@@ -125,12 +142,8 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
           runMs: next.completion.runMs,
         });
         await resilience.breaker.recordSuccess(record.model, { probe: ctx.probe });
-        settleRequest(record, next.ref.request_id, {
-          outcome: 'succeeded',
-          nowMs: deps.now(),
-          runningMs: next.completion.runningSinceMs,
-        });
-        await cancelLosers(ctx, [...racers.values()], recordLatency, finishedAtFal);
+        settle(next.ref, 'succeeded', next.completion.runningSinceMs);
+        await cancelLosers(ctx, [...racers.values()], settle, recordLatency, finishedAtFal);
         racers.clear();
         return { output: next.completion.output, ref: next.ref };
       }
@@ -138,17 +151,14 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
       const rule = classifyProviderFailure(next.error);
       if (next.error instanceof Error && next.error.name === 'AttemptTimeoutError') {
         // Still running at fal: cancel it so it stops counting against the account.
-        settleRequest(record, next.ref.request_id, { outcome: 'canceled', nowMs: deps.now() });
+        settle(next.ref, 'canceled');
         await cancelAtFal(ctx, next.ref);
         await finishedAtFal(next.ref);
         await recordLatency(next.ref, { ok: true });
         await forgetFalRequest(ctx, next.ref);
       } else if (rule?.kind === 'FAL_ERR_NOT_FOUND' || endedAtFal(next.error)) {
         // fal lost it or finished it with an error: it will never give a result.
-        settleRequest(record, next.ref.request_id, {
-          outcome: rule?.kind === 'FAL_ERR_NOT_FOUND' ? 'lost' : 'failed',
-          nowMs: deps.now(),
-        });
+        settle(next.ref, rule?.kind === 'FAL_ERR_NOT_FOUND' ? 'lost' : 'failed');
         await finishedAtFal(next.ref);
         if (rule?.kind !== 'FAL_ERR_NOT_FOUND') await recordLatency(next.ref, { ok: false });
         await forgetFalRequest(ctx, next.ref);
@@ -193,13 +203,14 @@ async function hedgeDecision(ctx: AttemptContext, series: string): Promise<Hedge
 async function cancelLosers(
   ctx: AttemptContext,
   losers: Racer[],
+  settle: (ref: FalRequestRef, outcome: RequestOutcome) => void,
   recordLatency: (ref: FalRequestRef, sample: { ok: boolean }) => Promise<void>,
   finishedAtFal: (ref: FalRequestRef) => Promise<void>,
 ): Promise<void> {
   await Promise.all(
     losers.map(async ({ ref, stop }) => {
       stop.abort();
-      settleRequest(ctx.record, ref.request_id, { outcome: 'canceled', nowMs: ctx.deps.now() });
+      settle(ref, 'canceled');
       await cancelAtFal(ctx, ref);
       await finishedAtFal(ref);
       // A cancelled first request ran at least this long: a lower bound keeps the tail honest.

@@ -103,8 +103,14 @@ export const workerEnvSchema = z
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
-    /** Port of the worker's `/healthz` and `/readyz` (probes, compose healthchecks); unset: none. */
+    /** Port of the worker's `/healthz`, `/readyz` (probes, compose healthchecks) and `/metrics`; unset: none. */
     METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+    /** `false` keeps the health server but records no metrics (and serves no `/metrics`). */
+    METRICS_ENABLED: envBool.default(true),
+    /** When set, `/metrics` wants `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: z.string().min(16).optional(),
+    /** Adds a `tenant` label to job series (one series set per configured tenant). */
+    METRICS_TENANT_LABELS: envBool.default(false),
     /** Where that server listens; 0.0.0.0 in a container, so the orchestrator reaches it. */
     METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** Attempts a job may spend; attempts lost to a fal outage (breaker not closed) are not counted. */

@@ -5,6 +5,7 @@ import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queu
 import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
 import type { ImageFetchLimits } from './fetch-image-url.js';
+import type { WorkerMetrics } from './metrics/worker-metrics.js';
 import type { SlotKeeper } from './slot-keeper.js';
 import type { TenantGate } from './tenant-gate.js';
 
@@ -65,6 +66,8 @@ export interface ProcessorDeps {
   statusFeed?: JobStatusFeed;
   /** The provider table's recorder (`GET /v1/stats`); unset = not recorded (STATS_ENABLED=false). */
   stats?: ProviderStats;
+  /** Prometheus counters and histograms; unset = none (tests, METRICS_PORT unset). */
+  metrics?: WorkerMetrics;
   /** Slows the whole queue (fal answered 429). Set once the BullMQ worker exists. */
   rateLimit: (ms: number) => Promise<void>;
   /** Clock in ms; injectable for tests. */

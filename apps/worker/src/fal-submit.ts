@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type FalRequestRef, MODELS } from '@fluxq/core';
+import { type FalRequestRef, MODELS, modelForFalEndpoint } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logRequest } from './attempt-log.js';
 import { falInputFor } from './fal-input.js';
+import { metricsOf } from './metrics/metrics-of.js';
 
 export interface ChunkSpec {
   chunk: number;
@@ -33,6 +34,7 @@ export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Pr
       signal: ctx.signal,
     });
     requestId = submitted.requestId;
+    metricsOf(deps).falSubmitted(record, spec.hedge ? 'hedge' : ctx.firstAttempt ? 'first' : 'retry');
   } catch (err) {
     await resilience.slots.release(slot).catch(() => {});
     throw err;
@@ -84,9 +86,13 @@ export const slotOf = (ref: FalRequestRef) => ref.slot ?? ref.request_id;
 
 /** Cancels at fal without failing the caller: a cancel that fails only costs a generation. */
 export async function cancelAtFal(ctx: AttemptContext, ref: FalRequestRef): Promise<void> {
+  // cancelOutstanding passes a context without the record: the endpoint names the model.
+  const model = ctx.record?.model ?? modelForFalEndpoint(ref.endpoint)?.model.id;
   try {
     await ctx.deps.fal.cancel(ref.endpoint, ref.request_id);
+    metricsOf(ctx.deps).falCanceled(model, true);
   } catch (err) {
+    metricsOf(ctx.deps).falCanceled(model, false);
     ctx.deps.logger.warn({ err, requestId: ref.request_id }, 'fal cancel failed');
   }
 }

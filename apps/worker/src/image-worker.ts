@@ -2,9 +2,9 @@ import { type ImageJobData, unixSeconds } from '@fluxq/core';
 import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
+import { reportJobEnded } from './job-ended.js';
 import { settleBatchOf } from './job-webhook-events.js';
 import { createImageProcessor } from './processor.js';
-import { recordJobStats } from './record-stats.js';
 
 export interface ImageWorkerOptions {
   connection: ConnectionOptions;
@@ -58,7 +58,13 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
       )
       .then(async (result) => {
         const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
-        if (record) await recordJobStats(record, 'failed', deps.now(), deps);
+        if (record) {
+          await reportJobEnded(
+            record,
+            { status: 'failed', errorCode: 'internal_error', completedMs: deps.now() },
+            deps,
+          );
+        }
         if (record) await settleBatchOf(record, deps);
         if (record?.webhook?.events.includes('job.failed')) await deps.emitEvent(record, 'job.failed');
       })

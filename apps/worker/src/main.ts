@@ -25,6 +25,8 @@ import { loadWorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
 import { createImageWorker } from './image-worker.js';
+import { createPrometheusWorkerMetrics } from './metrics/prometheus-worker-metrics.js';
+import { noopWorkerMetrics, type WorkerMetrics } from './metrics/worker-metrics.js';
 import { createTenantGate } from './tenant-gate.js';
 import { createWebhookWorker } from './webhook-worker.js';
 
@@ -33,7 +35,24 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
   const redis = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker' });
-  const resilience = await buildResilience(config, redis);
+  // Metrics are recorded only where something can scrape them (METRICS_PORT set).
+  const metricsOn = config.METRICS_ENABLED && config.METRICS_PORT !== undefined;
+  let metrics: WorkerMetrics = noopWorkerMetrics;
+  const resilience = await buildResilience(config, redis, (t) =>
+    metrics.breakerTransition({ model: t.key, from: t.from, to: t.to }),
+  );
+  const prometheus = metricsOn
+    ? createPrometheusWorkerMetrics({
+        tenantLabels: config.METRICS_TENANT_LABELS,
+        sources: {
+          slotsInUse: () => resilience.parts.slots.inUse(),
+          slotsLimit: config.FAL_MAX_CONCURRENCY,
+          slotsHeld: () => resilience.parts.slots.held(),
+          breaker: resilience.parts.breaker,
+        },
+      })
+    : undefined;
+  if (prometheus) metrics = prometheus.metrics;
   const store = createJobStore(redis);
   const deliveries = createWebhookDeliveryStore(redis);
   const webhooksQueue = createWebhooksQueue(redis);
@@ -58,6 +77,7 @@ async function main(): Promise<void> {
   const deps: ProcessorDeps = {
     store,
     statusFeed,
+    metrics,
     settleBatch: async (record) => {
       await countBatchOutcome({ batches, deliveries, queue: webhooksQueue, now: Date.now }, record);
     },
@@ -106,6 +126,7 @@ async function main(): Promise<void> {
       view: { signer, fileUrlTtlS: config.FILE_URL_TTL_S },
       logger: logger.child({ queue: 'webhooks' }),
       now: Date.now,
+      metrics,
       delivery: {
         allow: config.URL_ALLOW_LIST,
         timeoutMs: config.WEBHOOK_TIMEOUT_MS,
@@ -170,8 +191,13 @@ async function main(): Promise<void> {
         !closing &&
         worker.isRunning() &&
         (await Promise.race([redis.ping(), sleep(2_000).then(() => 'timeout')])) === 'PONG',
+      ...(prometheus ? { metrics: prometheus.registry } : {}),
+      ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
     });
-    logger.info({ port: health.port }, 'health server listening (/healthz, /readyz)');
+    logger.info(
+      { port: health.port, metrics: Boolean(prometheus) },
+      `health server listening (/healthz, /readyz${prometheus ? ', /metrics' : ''})`,
+    );
   }
   logger.info(
     {

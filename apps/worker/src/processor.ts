@@ -4,10 +4,11 @@ import { closeAttempt, interruptedAttempt, openAttempt } from './attempt-log.js'
 import { watchForCancel } from './cancel-watch.js';
 import type { ProcessorDeps } from './deps.js';
 import { JobCanceledError } from './fal-wait.js';
+import { reportJobEnded } from './job-ended.js';
 import { classifyFailure } from './job-failure.js';
 import { emitStored, TERMINAL_EVENTS } from './job-webhook-events.js';
+import { metricsOf } from './metrics/metrics-of.js';
 import { decideNextStep } from './next-step.js';
-import { recordJobStats } from './record-stats.js';
 import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
 import { tenantWaitMs } from './tenant-gate.js';
 
@@ -134,6 +135,11 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
       log.info('job canceled while running');
       closeAttempt(record, { outcome: 'canceled', nowMs: deps.now() });
       await deps.store.update(jobId, { attempt_log: record.attempt_log });
+      metricsOf(deps).jobFinished(record, {
+        status: 'canceled',
+        errorCode: 'canceled',
+        totalMs: deps.now() - record.created_ms,
+      });
       await cancelOutstanding(record, deps);
       return;
     }
@@ -162,10 +168,12 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
       { ifStatusIn: ['running'] },
     );
     if (next.kind === 'rate-limit') {
+      metricsOf(deps).falRateLimited(record);
       // Redis refuses a 0 ms expiry, and a 429 without Retry-After still deserves a pause.
       await deps.rateLimit(Math.max(100, next.delayMs));
       throw new RateLimitError();
     }
+    metricsOf(deps).retryScheduled(record, { errorCode: failure.code, reason: next.reason });
     await run.delayJob(next.delayMs);
   }
 }
@@ -194,7 +202,7 @@ async function failJob(
     },
     { ifStatusIn: ['queued', 'running'] },
   );
-  if (failed?.applied) await recordJobStats(record, 'failed', completedMs, deps);
+  if (failed?.applied) await reportJobEnded(record, { status: 'failed', errorCode: code, completedMs }, deps);
   await emitStored(record.id, 'job.failed', deps);
   throw new UnrecoverableError(`${code}: ${message}`);
 }

@@ -14,8 +14,8 @@ import { closeAttempt } from './attempt-log.js';
 import { awaitChunk, type ChunkResult } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
+import { reportJobEnded } from './job-ended.js';
 import { prepareInputs } from './prepare-inputs.js';
-import { recordJobStats } from './record-stats.js';
 import { storeOutputs } from './store-outputs.js';
 
 async function outputSize(
@@ -104,7 +104,8 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
     },
     { ifStatusIn: ['running'] },
   );
-  if (stored?.applied) await recordJobStats({ ...record, output, cost }, 'succeeded', completedMs, deps);
+  if (stored?.applied)
+    await reportJobEnded({ ...record, output, cost }, { status: 'succeeded', completedMs }, deps);
 }
 
 /** A canceled job's requests still at fal are cancelled there and their slots freed. */

@@ -12,6 +12,10 @@ export interface SlotKeeper {
   release(leaseId: string): Promise<void>;
   /** Stop renewing without freeing: the request may still run at fal, so its lease runs out on its own. */
   forget(leaseId: string): void;
+  /** Leases this process holds (for metrics). */
+  held(): number;
+  /** Live leases of all processes (one Redis read; for metrics). */
+  inUse(): Promise<number>;
   close(): void;
 }
 
@@ -33,6 +37,8 @@ export function createSlotKeeper(limiter: ConcurrencyLimiter, options: { renewEv
     forget(leaseId) {
       held.delete(leaseId);
     },
+    held: () => held.size,
+    inUse: () => limiter.inUse(),
     close() {
       clearInterval(timer);
     },

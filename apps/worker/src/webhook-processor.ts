@@ -8,6 +8,8 @@ import type {
 } from '@fluxq/queue';
 import { attemptDelivery, nextDeliveryDelayMs, signedHeaders } from '@fluxq/webhooks';
 import { DelayedError, type Job } from 'bullmq';
+import { metricsOf } from './metrics/metrics-of.js';
+import type { WorkerMetrics } from './metrics/worker-metrics.js';
 
 /** Everything a delivery attempt talks to. */
 export interface WebhookProcessorDeps {
@@ -17,6 +19,8 @@ export interface WebhookProcessorDeps {
   view: ViewContext;
   logger: Logger;
   now: () => number;
+  /** Delivery attempts by outcome; unset = none. */
+  metrics?: WorkerMetrics;
   delivery: {
     /** Hosts, IPs or CIDRs that may be reached although private (local development, tests). */
     allow: readonly string[];
@@ -44,6 +48,7 @@ export function eventBody(delivery: WebhookDelivery, view: ViewContext): string 
  * own status is never touched here.
  */
 export function createWebhookProcessor(deps: WebhookProcessorDeps) {
+  const metrics = metricsOf(deps);
   return async function processDelivery(job: Job<WebhookJobData>, token?: string): Promise<void> {
     const delivery = await deps.deliveries.get(job.data.deliveryId);
     if (delivery?.status !== 'pending') return;
@@ -60,6 +65,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         status: 'failed',
         failure_reason: 'the endpoint is disabled (it answered 410 Gone); enable it to send again',
       });
+      metrics.webhookAttempt('disabled');
       return;
     }
 
@@ -95,6 +101,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         status: 'delivered',
         failure_reason: null,
       });
+      metrics.webhookAttempt('delivered');
       log.debug({ status: outcome.status }, 'webhook delivered');
       return;
     }
@@ -106,6 +113,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         failure_reason: 'the endpoint answered 410 Gone: disabled for this tenant until enabled again',
       });
       // The URL is not logged: customers put tokens in webhook URLs.
+      metrics.webhookAttempt('gone');
       log.warn('webhook endpoint answered 410: disabled');
       return;
     }
@@ -115,6 +123,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         status: 'failed',
         failure_reason: `the URL is not allowed: ${outcome.reason}`,
       });
+      metrics.webhookAttempt('blocked');
       log.warn({ reason: outcome.reason }, 'webhook URL refused by the SSRF guard');
       return;
     }
@@ -129,6 +138,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         status: 'failed',
         failure_reason: `no success after ${delivery.step + 1} attempts; resend it when the endpoint is back`,
       });
+      metrics.webhookAttempt('failed');
       log.warn({ attempts: delivery.step + 1 }, 'webhook delivery failed for good');
       return;
     }
@@ -137,6 +147,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       next_attempt_at: unixSeconds(dueMs),
       step: delivery.step + 1,
     });
+    metrics.webhookAttempt('retrying');
     log.debug({ status: outcome.status, error: outcome.error, delayMs }, 'webhook attempt failed; retrying');
     await job.moveToDelayed(dueMs, token);
     throw new DelayedError();

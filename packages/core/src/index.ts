@@ -1,4 +1,5 @@
 export * from './attempt-log.js';
+export * from './bearer.js';
 export * from './env.js';
 export * from './errors.js';
 export * from './ids.js';

@@ -91,6 +91,8 @@ export interface FairQueue {
   sweep(olderThanMs?: number): Promise<number>;
   /** Jobs still waiting in the fair lists (not yet in BullMQ). */
   waiting(): Promise<number>;
+  /** The same by priority class, in one round trip per class (metrics read it at every scrape). */
+  waitingByClass(): Promise<Record<Priority, number>>;
 }
 
 export function createFairQueue(
@@ -180,6 +182,16 @@ export function createFairQueue(
           total += await redis.llen(k.jobs(cls, tenant));
       }
       return total;
+    },
+    async waitingByClass() {
+      const counts = { interactive: 0, default: 0, bulk: 0 } as Record<Priority, number>;
+      for (const cls of CLASSES) {
+        const tenants = await redis.lrange(k.ring(cls), 0, -1);
+        if (tenants.length === 0) continue;
+        const lengths = await redis.pipeline(tenants.map((tenant) => ['llen', k.jobs(cls, tenant)])).exec();
+        for (const [, length] of lengths ?? []) counts[cls] += Number(length ?? 0);
+      }
+      return counts;
     },
   };
   return fair;

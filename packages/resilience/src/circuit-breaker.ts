@@ -82,6 +82,18 @@ export interface CircuitBreakerOptions {
   /** How long a half-open probe is reserved before another caller may probe. Unit: milliseconds. @defaultValue 30_000 */
   probeLeaseMs?: number;
   now?: Clock;
+  /**
+   * Told of every state change this process's calls made (for metrics). Each change is made
+   * by one Lua script, so exactly one process hears of it; open → half-open is reported
+   * when a caller takes the probe.
+   */
+  onTransition?: (transition: BreakerTransition) => void;
+}
+
+export interface BreakerTransition {
+  key: string;
+  from: CircuitState;
+  to: CircuitState;
 }
 
 export interface CircuitBreaker {
@@ -149,38 +161,38 @@ touch()
 return {1, 1}
 `;
 
-// Returns the state after.
+// Returns {state after, state before when this call changed it, else ''}.
 const SUCCESS = `${PRELUDE}
 if state == 'open' then
-  if now < open_until then return 'open' end
+  if now < open_until then return {'open', ''} end
   redis.call('DEL', key)
-  return 'closed'
+  return {'closed', 'half-open'}
 end
 window_sums(key, current, buckets)
 redis.call('HINCRBY', key, 'ok:' .. ARGV[2], 1)
 redis.call('HDEL', key, 'streak')
 touch()
-return 'closed'
+return {'closed', ''}
 `;
 
 // ARGV[5] '1' for the probe, ARGV[6] minRequests, ARGV[7] failureRatio,
 // ARGV[8] base open period (ms), ARGV[9] longest open period (ms), ARGV[10] streakToOpen
-// (0 = off), ARGV[11] what failed ('' = unnamed: counts as a job of its own). Returns the state after.
+// (0 = off), ARGV[11] what failed ('' = unnamed: counts as a job of its own). Returns as SUCCESS does.
 const FAILURE = `${PRELUDE}
 if state == 'open' then
-  if now < open_until then return 'open' end
-  if ARGV[5] ~= '1' then return 'half-open' end
+  if now < open_until then return {'open', ''} end
+  if ARGV[5] ~= '1' then return {'half-open', ''} end
   local last = tonumber(redis.call('HGET', key, 'openMs') or ARGV[8])
   local period = math.min(last * 2, tonumber(ARGV[9]))
   open(now + period, period, 'probe failed')
-  return 'open'
+  return {'open', 'half-open'}
 end
 local sums = window_sums(key, current, buckets)
 local ok = sums['ok'] or 0
 local fail = (sums['fail'] or 0) + 1
 if ok + fail >= tonumber(ARGV[6]) and fail / (ok + fail) >= tonumber(ARGV[7]) - 1e-12 then
   open(now + tonumber(ARGV[8]), tonumber(ARGV[8]), 'failure ratio')
-  return 'open'
+  return {'open', 'closed'}
 end
 -- The streak: distinct sources failing in a row. A source already in it adds nothing.
 local to_open = tonumber(ARGV[10])
@@ -201,21 +213,23 @@ if not seen then
 end
 if to_open > 0 and members >= to_open then
   open(now + tonumber(ARGV[8]), tonumber(ARGV[8]), 'consecutive failures')
-  return 'open'
+  return {'open', 'closed'}
 end
 redis.call('HSET', key, 'streak', streak)
 redis.call('HINCRBY', key, 'fail:' .. ARGV[2], 1)
 touch()
-return 'closed'
+return {'closed', ''}
 `;
 
-// ARGV[5] open for (ms), ARGV[6] reason, ARGV[7] longest open period (ms).
+// ARGV[5] open for (ms), ARGV[6] reason, ARGV[7] longest open period (ms). Returns the state before.
 const FORCE_OPEN = `${PRELUDE}
+local before = 'closed'
+if state == 'open' then before = (now < open_until and 'open') or 'half-open' end
 local ms = tonumber(ARGV[5])
 local until_ms = now + ms
 if state == 'open' and open_until > until_ms then until_ms = open_until end
 open(until_ms, math.min(ms, tonumber(ARGV[7])), ARGV[6])
-return 1
+return before
 `;
 
 type WithBreakerScripts = Redis & {
@@ -223,9 +237,9 @@ type WithBreakerScripts = Redis & {
     key: string,
     ...args: string[]
   ): Promise<[0, 'open' | 'half-open', string] | [1, 0 | 1]>;
-  fluxqBreakerSuccess(key: string, ...args: string[]): Promise<CircuitState>;
-  fluxqBreakerFailure(key: string, ...args: string[]): Promise<CircuitState>;
-  fluxqBreakerForceOpen(key: string, ...args: string[]): Promise<number>;
+  fluxqBreakerSuccess(key: string, ...args: string[]): Promise<[CircuitState, CircuitState | '']>;
+  fluxqBreakerFailure(key: string, ...args: string[]): Promise<[CircuitState, CircuitState | '']>;
+  fluxqBreakerForceOpen(key: string, ...args: string[]): Promise<CircuitState>;
 };
 
 export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOptions = {}): CircuitBreaker {
@@ -247,6 +261,10 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
     redis.defineCommand('fluxqBreakerForceOpen', { numberOfKeys: 1, lua: FORCE_OPEN });
   }
   const scripted = redis as WithBreakerScripts;
+  const report = (key: string, from: CircuitState | '', to: CircuitState) => {
+    if (from !== '' && from !== to) options.onTransition?.({ key, from, to });
+    return to;
+  };
   const keyOf = (key: string) => `${prefix}breaker:${key}`;
   /** KEYS[1] and the ARGV every script starts with. */
   const common = (key: string): [string, string, string, string, string] => {
@@ -257,16 +275,20 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
   return {
     async acquire(key) {
       const reply = await scripted.fluxqBreakerAcquire(...common(key), String(probeLeaseMs), String(openMs));
-      if (reply[0] === 1) return { allowed: true, probe: reply[1] === 1 };
+      if (reply[0] === 1) {
+        if (reply[1] === 1) report(key, 'open', 'half-open');
+        return { allowed: true, probe: reply[1] === 1 };
+      }
       return { allowed: false, state: reply[1], retryAtMs: Number(reply[2]) };
     },
 
     async recordSuccess(key, _outcome) {
-      return scripted.fluxqBreakerSuccess(...common(key));
+      const [to, from] = await scripted.fluxqBreakerSuccess(...common(key));
+      return report(key, from, to);
     },
 
     async recordFailure(key, { probe, source = '' }) {
-      return scripted.fluxqBreakerFailure(
+      const [to, from] = await scripted.fluxqBreakerFailure(
         ...common(key),
         probe ? '1' : '0',
         String(minRequests),
@@ -276,10 +298,17 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
         String(streakToOpen),
         source.replace(/\s+/g, '_'),
       );
+      return report(key, from, to);
     },
 
     async forceOpen(key, ms, reason = 'forced') {
-      await scripted.fluxqBreakerForceOpen(...common(key), String(Math.ceil(ms)), reason, String(maxOpenMs));
+      const from = await scripted.fluxqBreakerForceOpen(
+        ...common(key),
+        String(Math.ceil(ms)),
+        reason,
+        String(maxOpenMs),
+      );
+      report(key, from, 'open');
     },
 
     async state(key) {

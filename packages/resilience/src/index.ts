@@ -5,6 +5,7 @@ export {
   type BreakerAllowed,
   type BreakerRefused,
   type BreakerStatus,
+  type BreakerTransition,
   type CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitState,

@@ -31,6 +31,36 @@ async function halfOpen(b: Breaker) {
 }
 
 describe('circuit breaker', () => {
+  it('reports each state change once, to the process whose call made it (metrics)', async () => {
+    const heard: string[] = [];
+    const b = breaker({
+      minRequests: 10,
+      streakToOpen: 0,
+      onTransition: (t) => heard.push(`${t.key} ${t.from}>${t.to}`),
+    });
+    await outcomes(b, 'fffffffff');
+    expect(heard).toEqual([]);
+    await outcomes(b, 'ff'); // the 10th opens it; the 11th, while open, changes nothing
+    expect(heard).toEqual([`${model} closed>open`]);
+    await halfOpen(b);
+    expect(await b.acquire(model)).toEqual({ allowed: true, probe: true });
+    await b.recordFailure(model, { probe: true });
+    const { openUntilMs } = await b.state(model);
+    fx.clock = openUntilMs ?? fx.clock;
+    await b.acquire(model);
+    await b.recordSuccess(model, { probe: true });
+    await b.forceOpen(model, 1_000, 'auth');
+    await b.forceOpen(model, 1_000, 'auth'); // already open: no change
+    expect(heard).toEqual([
+      `${model} closed>open`,
+      `${model} open>half-open`,
+      `${model} half-open>open`,
+      `${model} open>half-open`,
+      `${model} half-open>closed`,
+      `${model} closed>open`,
+    ]);
+  });
+
   describe('when closed', () => {
     it('lets requests through', async () => {
       expect(await breaker().acquire(model)).toEqual({ allowed: true, probe: false });

@@ -13,6 +13,7 @@ export {
   truncated,
 } from './images.js';
 export type { LineListener, OutputStream } from './line-buffer.js';
+export { type PromFamily, type PromSample, PromScrape, scrapePrometheus } from './prometheus.js';
 export {
   findRedisCli,
   type RedisCluster,

@@ -151,10 +151,10 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get',
     path: '/metrics',
     operationId: 'metrics',
-    summary: 'Prometheus metrics (admin)',
+    summary: 'Prometheus metrics (admin key or METRICS_TOKEN)',
     tag: 'admin',
     responseContent: 'text/plain',
-    errors: ['404'],
+    errors: ['401', '404'],
   },
   {
     method: 'get',

@@ -1,62 +1,41 @@
-import { Router } from 'express';
+import { bearerMatches } from '@fluxq/core';
+import { type RequestHandler, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { adminOnly, allTenantJobStats, QUEUE_STATES, queueCounts, STATS_SAMPLE_PER_TENANT } from './admin.js';
-
-/** Prometheus text exposition format, version 0.0.4. */
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-/** A label value escaped as the exposition format wants it (backslash, quote, newline). */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-const labels = (pairs: Record<string, string>) =>
-  `{${Object.entries(pairs)
-    .map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
-    .join(',')}}`;
+import { createApiMetrics } from '../metrics/api-metrics.js';
+import { adminOnly } from './admin.js';
 
 /**
- * `GET /metrics` (admin key only; anyone else gets the 404 of a route that does not exist):
- * Prometheus gauges of
- * - `fluxq_queue_jobs{queue,state}`: BullMQ's job counts of the `images` and `webhooks`
- *   queues (`Queue.getJobCounts`); jobs with a priority wait in `prioritized`, not `waiting`;
- * - `fluxq_tenant_jobs_24h{tenant,status}`: each tenant's jobs created in the last 24 h by
- *   status, from the job store, counting at most its 1,000 most recent jobs;
- * - `fluxq_tenant_jobs_24h_total{tenant}`: how many it created in that window (exact).
+ * `GET /metrics`: Prometheus text from the API's registry (see metrics/api-metrics.ts).
+ * Who may read it: the admin key, `Authorization: Bearer <METRICS_TOKEN>`, or in open mode
+ * a loopback caller. Anyone else gets what a route that does not exist answers (401 without
+ * a key, 404 with a tenant's), so it cannot be probed. `METRICS_ENABLED=false`: no route.
+ *
+ * `beforeAuth` goes before the API-key check (the token is not an API key), `afterAuth`
+ * after it; `countRequests` first of all, so every answer is counted.
  */
-export function metricsRouter(deps: ApiDeps): Router {
-  const router = Router();
-
-  router.get('/metrics', adminOnly, async (_req, res) => {
-    const [queues, tenants] = await Promise.all([queueCounts(deps), allTenantJobStats(deps)]);
-    const lines: string[] = [
-      '# HELP fluxq_queue_jobs Jobs in a BullMQ queue by state (jobs with a priority wait in "prioritized").',
-      '# TYPE fluxq_queue_jobs gauge',
-    ];
-    for (const [queue, counts] of Object.entries(queues)) {
-      for (const state of QUEUE_STATES)
-        lines.push(`fluxq_queue_jobs${labels({ queue, state })} ${counts[state]}`);
-    }
-    lines.push(
-      `# HELP fluxq_tenant_jobs_24h Jobs a tenant created in the last 24 h by status (its ${STATS_SAMPLE_PER_TENANT} most recent at most).`,
-      '# TYPE fluxq_tenant_jobs_24h gauge',
-    );
-    for (const stats of tenants) {
-      for (const [status, count] of Object.entries(stats.byStatus)) {
-        lines.push(`fluxq_tenant_jobs_24h${labels({ tenant: stats.tenant, status })} ${count}`);
-      }
-    }
-    lines.push(
-      '# HELP fluxq_tenant_jobs_24h_total Jobs a tenant created in the last 24 h.',
-      '# TYPE fluxq_tenant_jobs_24h_total gauge',
-    );
-    for (const stats of tenants) {
-      lines.push(`fluxq_tenant_jobs_24h_total${labels({ tenant: stats.tenant })} ${stats.jobsInWindow}`);
-    }
-    res
-      .set({ 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' })
-      .send(`${lines.join('\n')}\n`);
-  });
-
-  return router;
+export function metricsRouters(deps: ApiDeps): {
+  countRequests: RequestHandler;
+  beforeAuth: Router;
+  afterAuth: Router;
+} {
+  const beforeAuth = Router();
+  const afterAuth = Router();
+  const settings = deps.settings.metrics ?? {};
+  if (settings.enabled === false) {
+    return { countRequests: (_req, _res, next) => next(), beforeAuth, afterAuth };
+  }
+  const { registry, countRequests } = createApiMetrics(deps);
+  const serve: RequestHandler = async (_req, res) => {
+    const text = await registry.metrics();
+    res.set({ 'content-type': registry.contentType, 'cache-control': 'no-store' }).send(text);
+  };
+  const { token } = settings;
+  if (token !== undefined) {
+    beforeAuth.get('/metrics', (req, res, next) => {
+      if (!bearerMatches(req.get('authorization'), token)) return next();
+      return serve(req, res, next);
+    });
+  }
+  afterAuth.get('/metrics', adminOnly, serve);
+  return { countRequests, beforeAuth, afterAuth };
 }

@@ -1,0 +1,22 @@
+import type { JobErrorCode, JobRecord } from '@fluxq/core';
+import type { ProcessorDeps } from './deps.js';
+import { metricsOf } from './metrics/metrics-of.js';
+import { recordJobStats } from './record-stats.js';
+
+/**
+ * What follows a job's move to a terminal status, done by whichever update applied it (the
+ * success in run-attempt, a failure in the processor, the stalled-job backstop), so once per
+ * job: its Prometheus series and its line in the provider table (`GET /v1/stats`).
+ */
+export async function reportJobEnded(
+  record: JobRecord,
+  end: { status: 'succeeded' | 'failed'; errorCode?: JobErrorCode; completedMs: number },
+  deps: Pick<ProcessorDeps, 'stats' | 'metrics' | 'logger'>,
+): Promise<void> {
+  metricsOf(deps).jobFinished(record, {
+    status: end.status,
+    errorCode: end.errorCode,
+    totalMs: end.completedMs - record.created_ms,
+  });
+  await recordJobStats(record, end.status, end.completedMs, deps);
+}
