@@ -15,6 +15,7 @@ import { type PreparedImage, prepareInputImage } from '@fluxq/images';
 import {
   type BatchRecord,
   emitBatchEvent,
+  fairEntryOf,
   markLeftQueueMany,
   markQueuedManyWithin,
   storeKeys,
@@ -284,7 +285,9 @@ async function deleteRecords(deps: ApiDeps, tenant: string, ids: readonly string
 
 async function removeQueued(deps: ApiDeps, ids: readonly string[]) {
   for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
-    await Promise.allSettled(ids.slice(start, start + DELETE_CHUNK).map((id) => deps.queue.remove(id)));
+    const chunk = ids.slice(start, start + DELETE_CHUNK);
+    await deps.scheduler.cancel(chunk).catch(() => {});
+    await Promise.allSettled(chunk.map((id) => deps.queue.remove(id)));
   }
 }
 
@@ -337,15 +340,9 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
     );
     recordsCreated = true;
     await deps.store.createMany(records);
-    const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
     enqueueStarted = true;
-    // Into the tenant's fair waiting lists; the dispatcher feeds them to the queue in turns.
-    await deps.fair.admit(
-      records.map((record) => ({
-        data: { jobId: record.id, tenant, ...(maxRunning === null ? {} : { maxRunning }) },
-        priority: record.priority,
-      })),
-    );
+    // Into the scheduler's order; each job enters the queue when granted a fal slot.
+    await deps.fair.admit(records.map((record) => fairEntryOf(record, deps.tenants.limitsOf(tenant))));
   } catch (err) {
     // Not accepted: nothing of it is left behind (records, queue entries, places, spend, inputs).
     await Promise.allSettled([

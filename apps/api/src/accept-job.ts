@@ -8,6 +8,7 @@ import {
   type StoredInput,
 } from '@fluxq/core';
 import { prepareInputImage, storeInputImage } from '@fluxq/images';
+import { fairEntryOf } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 import { confirmReplicated, dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
@@ -112,13 +113,9 @@ export async function acceptImageJob(
 
     spend = await reserveSpend(deps, tenant, cost.usd);
     await deps.store.create(record);
-    // The workers hold the tenant to its running-jobs limit as it was when the job was accepted.
-    const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
     try {
-      // Into the tenant's fair waiting list; the dispatcher moves it to the queue in its turn.
-      await deps.fair.admit([
-        { data: { jobId: id, tenant, ...(maxRunning === null ? {} : { maxRunning }) }, priority },
-      ]);
+      // Into the scheduler's order; it enters the queue when granted a fal slot.
+      await deps.fair.admit([fairEntryOf(record, deps.tenants.limitsOf(tenant))]);
     } catch (err) {
       // Not enqueued means not accepted: leave no record that would never run.
       await deps.store.delete(id, tenant).catch(() => {});

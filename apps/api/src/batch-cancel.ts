@@ -111,6 +111,8 @@ async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancel
   const canceled = await deps.store.cancelQueued(jobIds, deps.now());
   const canceledIds = canceled.map((job) => job.id);
   await markLeftQueueMany(deps.redis, batch.tenant, canceledIds);
+  // Out of the scheduler's order at once: none of them takes a fal slot.
+  await deps.scheduler.cancel(canceledIds);
   await deps.batches.recordOutcomes(batch.id, canceledIds, 'canceled');
   const withWebhook = canceled.filter((job) => job.webhook).map((job) => job.id);
   const { queue, deliveries } = deps.webhooks;

@@ -5,12 +5,12 @@ import type { ApiDeps } from './deps.js';
 /** What cancelling a job touches. */
 export type JobCancelDeps = Pick<
   ApiDeps,
-  'store' | 'redis' | 'queue' | 'webhooks' | 'batches' | 'logger' | 'now'
+  'store' | 'redis' | 'queue' | 'scheduler' | 'webhooks' | 'batches' | 'logger' | 'now'
 >;
 
 /**
- * `POST /v1/jobs/{id}/cancel`. A queued job is marked canceled and removed from the
- * queue; a running one is marked canceled and its worker, which hears the status change at
+ * `POST /v1/jobs/{id}/cancel`. A queued job is marked canceled and leaves the scheduler's
+ * order at once (it never takes a fal slot); a running one is marked canceled and its worker, which hears the status change at
  * once (the job status feed), cancels its fal requests and stops. Status changes go through the store's
  * guarded update, so a job that finishes at the same moment keeps exactly one outcome.
  * A job that already ended is returned unchanged (as OpenAI's cancel endpoints return
@@ -33,7 +33,10 @@ export async function cancelJob(record: JobRecord, deps: JobCancelDeps): Promise
     );
     if (!result) break;
     if (result.applied) {
-      if (status === 'queued') await markLeftQueue(deps.redis, record.tenant, record.id);
+      if (status === 'queued') {
+        await markLeftQueue(deps.redis, record.tenant, record.id);
+        await leaveSchedule(record.id, deps);
+      }
       await removeFromQueue(record.id, deps);
       await emitCanceled(record.id, deps);
       if (record.batch_id) await countCanceledInBatch(record.id, deps);
@@ -42,6 +45,15 @@ export async function cancelJob(record: JobRecord, deps: JobCancelDeps): Promise
     status = result.previous;
   }
   return (await deps.store.get(record.id)) ?? record;
+}
+
+/** Out of the scheduler's order; a job already granted is stopped by its worker, which frees the slot. */
+async function leaveSchedule(id: string, deps: JobCancelDeps): Promise<void> {
+  try {
+    await deps.scheduler.cancel([id]);
+  } catch (err) {
+    deps.logger.warn({ err, jobId: id }, 'could not take a canceled job out of the schedule');
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logRequest } from './attempt-log.js';
 import { falInputFor } from './fal-input.js';
+import { markRunningAtFal } from './job-running.js';
 import { metricsOf } from './metrics/metrics-of.js';
 
 export interface ChunkSpec {
@@ -22,7 +23,7 @@ export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Pr
   const { record, deps } = ctx;
   const { settings, resilience } = deps;
   const endpoint = MODELS[record.model].falEndpoints[record.operation];
-  const slot = `${record.id}:${spec.chunk}:${randomUUID()}`;
+  const slot = slotFor(record, spec);
   await resilience.slots.acquire(slot, ctx.signal);
   let requestId: string;
   try {
@@ -53,6 +54,7 @@ export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Pr
   record.fal_requests = [...record.fal_requests, ref];
   logRequest(record, ref);
   await deps.store.update(record.id, { fal_requests: record.fal_requests, attempt_log: record.attempt_log });
+  await markRunningAtFal(record, deps);
   if (ctx.firstAttempt && !spec.hedge) {
     const series = latencySeries(record.model, record.operation);
     await Promise.all([
@@ -61,6 +63,16 @@ export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Pr
     ]);
   }
   return ref;
+}
+
+/**
+ * The lease a submit takes: the job's own (granted with the job, lease = job id) for the first
+ * request of chunk 0, else one of its own, queued under the job's class and tenant.
+ */
+function slotFor(record: AttemptContext['record'], spec: ChunkSpec): string {
+  const ownInUse = record.fal_requests.some((ref) => slotOf(ref) === record.id);
+  if (spec.chunk === 0 && !spec.hedge && !ownInUse) return record.id;
+  return `${record.id}:${spec.chunk}:${randomUUID()}`;
 }
 
 /** The model's breaker opened while this attempt was on its way to fal. */

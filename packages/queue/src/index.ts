@@ -18,7 +18,6 @@ export {
   type RedisConnectionOptions,
   waitForRedis,
 } from './connection.js';
-export { createFairQueue, type FairEntry, type FairQueue, runDispatcher } from './fair-queue.js';
 export {
   claimFalWebhook,
   createFalCompletionListener,

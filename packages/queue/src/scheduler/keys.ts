@@ -21,6 +21,8 @@ export const schedulerKeys = {
   transitData: `${p}:transit-data`,
   rate: `${p}:rate`,
   seq: `${p}:seq`,
+  /** FAL_MAX_CONCURRENCY as the workers set it (the API reads it). */
+  limit: `${p}:limit`,
   wait: (priority: Priority) => `${p}:wait:${priority}`,
   ring: (priority: Priority) => `${p}:ring:${priority}`,
   deficit: (priority: Priority) => `${p}:deficit:${priority}`,
@@ -42,6 +44,7 @@ export const scheduleKeys: readonly string[] = [
   ...CLASSES.map(schedulerKeys.wait),
   ...CLASSES.map(schedulerKeys.ring),
   ...CLASSES.map(schedulerKeys.deficit),
+  schedulerKeys.limit,
 ];
 
 /** KEYS of position.lua, in its order. */
@@ -53,6 +56,7 @@ export const positionKeys: readonly string[] = [
   ...CLASSES.map(schedulerKeys.deficit),
   schedulerKeys.rate,
   schedulerKeys.slots,
+  schedulerKeys.limit,
 ];
 
 /** A running-job lease member: the tenant and the job (the tenant's leases are counted per tenant). */

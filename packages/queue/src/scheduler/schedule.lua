@@ -14,10 +14,11 @@
 --   10..12 wait:<interactive|default|bulk>  zset, score 0, members "<tenant>\0<a|b><seq>\0<ticket>"
 --   13..15 ring:<class>     list  tenants with waiting tickets, in turn order (head = current turn)
 --   16..18 deficit:<class>  hash  tenant -> DRR deficit left in its current turn
+--   19 limit        string FAL_MAX_CONCURRENCY as the workers last set it
 --
--- ARGV: 1 op, 2 now ms, 3 fal limit, 4 slot lease ms, 5 tenant lease ms, 6 grant channel, then per op:
+-- ARGV: 1 op, 2 now ms, 3 fal limit ('' = the stored one: the API does not configure it), 4 slot lease ms, 5 tenant lease ms, 6 grant channel, then per op:
 --   admit   7.. groups of 9: ticket, job id, class (1..3), tenant, kind ('job'|'extra'), front ('1'|'0'),
---           max running ('' = none), weight, payload ('' = a waiter, not the dispatcher, takes the grant)
+--           max running ('' = none), weight ('' = keep the stored one), payload ('' = a waiter, not the dispatcher, takes the grant)
 --   release 7 n, then n slot lease ids, then "<tenant>\0<job id>" running leases to free
 --   cancel  7.. ticket ids
 --   grant   (nothing more)
@@ -30,6 +31,11 @@
 local slots, tenantLeases, tenantRunning, tickets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local weights, transit, transitData, rate, seqKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local op, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if limit then
+  redis.call('SET', KEYS[19], ARGV[3])
+else
+  limit = tonumber(redis.call('GET', KEYS[19])) or 0
+end
 local slotLeaseMs, tenantLeaseMs, channel = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local SEP = '\0'
 local RATE_TAU_MS = 30000
@@ -169,7 +175,7 @@ if op == 'admit' then
       if tenantWaiting(c, t) == 0 then redis.call('RPUSH', ringKey(c), t) end
       redis.call('ZADD', waitKey(c), 0, member)
       redis.call('HSET', tickets, id, cjson.encode(info))
-      redis.call('HSET', weights, t, ARGV[i + 7])
+      if ARGV[i + 7] ~= '' then redis.call('HSET', weights, t, ARGV[i + 7]) end
       result = result + 1
     end
   end

@@ -35,7 +35,7 @@ export interface Ticket {
   front?: boolean;
   /** The tenant's `max_running_jobs`; unset = no limit. */
   maxRunning?: number;
-  /** The tenant's DRR weight. @defaultValue 1 */
+  /** The tenant's DRR weight (the API sets it at accept); unset = keep the stored one (1 at first). */
   weight?: number;
   /** Set for new jobs: on its grant the dispatcher hands this to BullMQ (else a waiter is woken). */
   dispatch?: DispatchEntry;
@@ -58,8 +58,8 @@ export interface QueuePlace {
 }
 
 export interface SchedulerOptions {
-  /** fal slots (FAL_MAX_CONCURRENCY). */
-  limit: number;
+  /** fal slots (FAL_MAX_CONCURRENCY); the workers set it, and a process without it uses theirs. */
+  limit?: number;
   /** A slot lease not renewed within this long is taken back. @defaultValue 30_000 */
   slotLeaseMs?: number;
   /** A running-job lease not renewed within this long is taken back. @defaultValue 60_000 */
@@ -91,6 +91,8 @@ export interface Scheduler {
   inUse(): Promise<number>;
   /** Tickets waiting, all classes. */
   waiting(): Promise<number>;
+  /** Tickets waiting per class, in one round trip. */
+  waitingByClass(): Promise<Record<Priority, number>>;
   /** A tenant's live running-job leases. */
   running(tenant: string): Promise<number>;
   /** Clears the transit entries of jobs BullMQ now has. */
@@ -119,7 +121,7 @@ export function decayedRate(value: number, atMs: number, nowMs: number): number 
   return value * Math.exp(-Math.max(0, nowMs - atMs) / 30_000);
 }
 
-export function createScheduler(redis: Redis, options: SchedulerOptions): Scheduler {
+export function createScheduler(redis: Redis, options: SchedulerOptions = {}): Scheduler {
   const now = options.now ?? Date.now;
   const slotLeaseMs = options.slotLeaseMs ?? 30_000;
   const tenantLeaseMs = options.tenantLeaseMs ?? 60_000;
@@ -134,7 +136,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions): Schedu
       ...scheduleKeys,
       op,
       String(Math.floor(now())),
-      String(options.limit),
+      options.limit === undefined ? '' : String(options.limit),
       String(slotLeaseMs),
       String(tenantLeaseMs),
       schedulerKeys.granted,
@@ -145,6 +147,14 @@ export function createScheduler(redis: Redis, options: SchedulerOptions): Schedu
       woken,
       result,
     };
+  };
+
+  const waitingByClass = async () => {
+    const counts = await redis.multi(CLASSES.map((c) => ['zcard', schedulerKeys.wait(c)])).exec();
+    return Object.fromEntries(CLASSES.map((c, i) => [c, Number(counts?.[i]?.[1] ?? 0)])) as Record<
+      Priority,
+      number
+    >;
   };
 
   return {
@@ -159,7 +169,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions): Schedu
           t.kind,
           t.front ? '1' : '0',
           t.maxRunning === undefined ? '' : String(t.maxRunning),
-          String(t.weight ?? 1),
+          t.weight === undefined ? '' : String(t.weight),
           t.dispatch ? JSON.stringify(t.dispatch) : '',
         );
       }
@@ -206,10 +216,10 @@ export function createScheduler(redis: Redis, options: SchedulerOptions): Schedu
       const nowMs = Math.floor(now());
       const reply = await scripted.fluxqSchedulePosition(...positionKeys, lease, String(nowMs));
       if (!reply) return null;
-      const [position, live, v, t] = reply;
+      const [position, free, v, t] = reply;
       const grantsPerSecond = decayedRate(Number(v), Number(t), nowMs);
       // Free slots would take it at once; otherwise the tickets ahead go at the grant rate.
-      const ahead = position + 1 - Math.max(0, options.limit - live);
+      const ahead = position + 1 - free;
       const estimatedStartMs =
         ahead <= 0
           ? nowMs
@@ -221,9 +231,10 @@ export function createScheduler(redis: Redis, options: SchedulerOptions): Schedu
     async inUse() {
       return redis.zcount(schedulerKeys.slots, `(${Math.floor(now())}`, '+inf');
     },
+    waitingByClass,
     async waiting() {
-      const counts = await redis.multi(CLASSES.map((c) => ['zcard', schedulerKeys.wait(c)])).exec();
-      return (counts ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
+      const counts = await waitingByClass();
+      return counts.interactive + counts.default + counts.bulk;
     },
     async running(tenant) {
       return Number((await redis.hget(schedulerKeys.tenantRunning, tenant)) ?? 0);

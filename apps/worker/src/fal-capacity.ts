@@ -1,0 +1,190 @@
+import type { ImageJobData, JobRecord, Logger, Priority } from '@fluxq/core';
+import type { GrantDispatcher, GrantResult, GrantWaiter, Scheduler, Ticket } from '@fluxq/queue';
+import type { SlotKeeper } from './slot-keeper.js';
+
+/** The job-level grant an attempt runs under: its fal slot and its tenant's running-job lease. */
+export interface JobGrant {
+  /** The attempt is over: frees the running lease and any slot it holds but no request uses. */
+  release(): Promise<void>;
+}
+
+/** fal capacity as the scheduler grants it (packages/queue README, "Scheduling fal capacity"). */
+export interface JobCapacity {
+  /**
+   * Resolves once the job holds its slot (lease = job id) and its tenant's running-job lease.
+   * A job the dispatcher let into the queue holds both already; a retry or a resumed job
+   * waits for them in the scheduler's order, ahead of its tenant's first attempts.
+   */
+  enter(record: JobRecord, data: ImageJobData, signal?: AbortSignal): Promise<JobGrant>;
+  /** A job that will not run here (finished or canceled meanwhile) gives back what it was granted. */
+  abandon(record: Pick<JobRecord, 'id' | 'tenant'>): Promise<void>;
+}
+
+export interface FalCapacity {
+  /** Request slots (further chunks, hedges, resumed requests) under their job's class and tenant. */
+  slots: SlotKeeper;
+  jobs: JobCapacity;
+  close(): void;
+}
+
+export interface FalCapacityOptions {
+  /** How often held leases are renewed (a third of the lease). Unit: ms. */
+  renewEveryMs: number;
+  logger: Logger;
+}
+
+/** The job a request's lease belongs to: `<job id>` or `<job id>:<chunk>:<uuid>`. */
+const jobOfLease = (lease: string) => lease.split(':')[0]!;
+
+/**
+ * This process's share of fal capacity: every slot comes from the scheduler (in class, tenant
+ * and FIFO order, decided in Redis), waiters are woken by the grant channel, and freeing a slot
+ * grants the next job in the same script. Granted new jobs go to BullMQ at once.
+ */
+export function createFalCapacity(
+  scheduler: Scheduler,
+  waiter: GrantWaiter,
+  dispatcher: GrantDispatcher,
+  options: FalCapacityOptions,
+): FalCapacity {
+  const log = options.logger;
+  const held = new Set<string>();
+  const running = new Map<string, string>(); // job id → tenant, while it holds a running lease
+  const bound = new Map<string, { tenant: string; priority: Priority }>();
+  const deliver = (granted: GrantResult) =>
+    dispatcher
+      .deliver(granted)
+      .catch((err: unknown) => log.warn({ err }, 'could not hand granted jobs to the queue; the sweep will'));
+  const runningOf = () => [...running].map(([jobId, tenant]) => ({ jobId, tenant }));
+
+  const timer = setInterval(() => {
+    if (held.size > 0) scheduler.renew([...held]).catch(() => {});
+    if (running.size > 0) scheduler.renewRunning(runningOf()).catch(() => {});
+  }, options.renewEveryMs);
+  timer.unref();
+
+  /** Queues `ticket` and resolves when its lease is granted; an abort takes it out of the order. */
+  const waitFor = async (ticket: Ticket, signal: AbortSignal | undefined) => {
+    // Listening before the ticket exists: a grant cannot slip between the two.
+    const stop = new AbortController();
+    const woken = waiter.wait(ticket.lease, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+    woken.catch(() => {});
+    try {
+      const admitted = await scheduler.admit([ticket]);
+      void deliver(admitted);
+      if (admitted.woken.includes(ticket.lease) || (await scheduler.holds(ticket.lease))) {
+        stop.abort();
+        return;
+      }
+      await woken;
+    } catch (err) {
+      const canceled = await scheduler.cancel([ticket.lease]).catch(() => undefined);
+      if (canceled) void deliver(canceled);
+      // Granted just as we gave up: hand it to the next waiter.
+      if (canceled?.removed === 0) void deliver(await scheduler.release([ticket.lease]));
+      throw err;
+    }
+  };
+
+  const slots: SlotKeeper = {
+    async acquire(lease, signal) {
+      if (held.has(lease)) return;
+      if (await scheduler.holds(lease)) {
+        await scheduler.renew([lease]);
+      } else {
+        const jobId = jobOfLease(lease);
+        const job = bound.get(jobId);
+        if (!job) log.warn({ lease }, 'a slot was asked for a job this process does not run');
+        await waitFor(
+          {
+            lease,
+            jobId,
+            tenant: job?.tenant ?? 'unknown',
+            priority: job?.priority ?? 'default',
+            kind: 'extra',
+            front: true,
+          },
+          signal,
+        );
+      }
+      held.add(lease);
+    },
+    async release(lease) {
+      held.delete(lease);
+      await deliver(await scheduler.release([lease]));
+    },
+    forget(lease) {
+      held.delete(lease);
+    },
+    held: () => held.size,
+    inUse: () => scheduler.inUse(),
+    close() {
+      clearInterval(timer);
+    },
+  };
+
+  const jobs: JobCapacity = {
+    async enter(record, data, signal) {
+      const jobId = record.id;
+      bound.set(jobId, { tenant: record.tenant, priority: record.priority });
+      try {
+        if (await scheduler.holds(jobId)) {
+          await scheduler.renew([jobId]);
+        } else {
+          await waitFor(
+            {
+              lease: jobId,
+              jobId,
+              tenant: record.tenant,
+              priority: record.priority,
+              kind: 'job',
+              // Started before (a retry, a resume): ahead of the tenant's first attempts.
+              front: record.attempts > 0 || record.fal_requests.length > 0,
+              ...(data.maxRunning === undefined ? {} : { maxRunning: data.maxRunning }),
+            },
+            signal,
+          );
+        }
+      } catch (err) {
+        bound.delete(jobId);
+        throw err;
+      }
+      held.add(jobId);
+      running.set(jobId, record.tenant);
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          // Leases of this job still renewed here belong to no request at fal (never submitted).
+          const unused = [...held].filter((lease) => jobOfLease(lease) === jobId);
+          for (const lease of unused) held.delete(lease);
+          running.delete(jobId);
+          bound.delete(jobId);
+          await scheduler
+            .release(unused, [{ tenant: record.tenant, jobId }])
+            .then(deliver)
+            .catch((err: unknown) =>
+              log.warn({ err, jobId }, 'could not free a job’s grant; its leases expire'),
+            );
+        },
+      };
+    },
+    async abandon(record) {
+      await scheduler
+        .release([record.id], [{ tenant: record.tenant, jobId: record.id }])
+        .then(deliver)
+        .catch((err: unknown) =>
+          log.warn({ err, jobId: record.id }, 'could not free a finished job’s grant'),
+        );
+    },
+  };
+
+  return {
+    slots,
+    jobs,
+    close() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { type JobRecord, unixSeconds } from '@fluxq/core';
+import type { ProcessorDeps } from './deps.js';
+import { emitStored } from './job-webhook-events.js';
+
+/**
+ * `running` means fal has the job: called once a submit's request id is on the record. The
+ * first time (queued → running) it stamps the start, leaves the tenant's queued index and
+ * emits `job.started`; a job already running (a further chunk, a hedge, a later attempt) is left as it is.
+ */
+export async function markRunningAtFal(record: JobRecord, deps: ProcessorDeps): Promise<void> {
+  if (record.status === 'running') return;
+  const startedMs = record.started_ms ?? deps.now();
+  const started = await deps.store.update(
+    record.id,
+    { status: 'running', started_ms: startedMs, started_at: unixSeconds(startedMs) },
+    { ifStatusIn: ['queued'] },
+  );
+  if (!started?.applied) return;
+  record.status = 'running';
+  record.started_ms = startedMs;
+  record.started_at = unixSeconds(startedMs);
+  await deps.tenantGate?.markLeftQueue(record.tenant, record.id);
+  await emitStored(record.id, 'job.started', deps);
+}
