@@ -4,21 +4,20 @@ import { emitStored } from './job-webhook-events.js';
 
 /**
  * `running` means fal has the job: called once a submit's request id is on the record. The
- * first time (queued → running) it stamps the start, leaves the tenant's queued index and
+ * first time (queued → running) it stamps `started_at`, leaves the tenant's queued index and
  * emits `job.started`; a job already running (a further chunk, a hedge, a later attempt) is left as it is.
  */
 export async function markRunningAtFal(record: JobRecord, deps: ProcessorDeps): Promise<void> {
   if (record.status === 'running') return;
-  const startedMs = record.started_ms ?? deps.now();
+  const startedAt = unixSeconds(deps.now());
   const started = await deps.store.update(
     record.id,
-    { status: 'running', started_ms: startedMs, started_at: unixSeconds(startedMs) },
+    { status: 'running', started_at: startedAt },
     { ifStatusIn: ['queued'] },
   );
   if (!started?.applied) return;
   record.status = 'running';
-  record.started_ms = startedMs;
-  record.started_at = unixSeconds(startedMs);
+  record.started_at = startedAt;
   await deps.tenantGate?.markLeftQueue(record.tenant, record.id);
   await emitStored(record.id, 'job.started', deps);
 }

@@ -147,16 +147,18 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
   const jobId = record.id;
   const resumed = interruptedAttempt(record) !== undefined;
   const attempt = resumed ? Math.max(1, record.attempts) : record.attempts + 1;
+  // Internal: when its first attempt began (timings, the deadline). The public `started_at`
+  // and `running` come with the first fal submit (markRunningAtFal): until then it is `queued`.
+  const startedMs = record.started_ms ?? deps.now();
   openAttempt(record, attempt, deps.now());
-  // The job stays `queued` while its inputs are prepared; it is `running` once fal has a
-  // request of it (markRunningAtFal, at the first submit).
   const started = await deps.store.update(
     jobId,
-    { attempts: attempt, attempt_log: record.attempt_log },
+    { attempts: attempt, started_ms: startedMs, attempt_log: record.attempt_log },
     { ifStatusIn: ['queued', 'running'] },
   );
   // Canceled (or already finished by an earlier run): nothing to do.
   if (!started?.applied) return;
+  record.started_ms = startedMs;
   record.attempts = attempt;
   const log = deps.logger.child({ jobId, model: record.model, operation: record.operation, attempt, probe });
   log.debug({ resumed }, 'attempt started');
