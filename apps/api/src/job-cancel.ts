@@ -5,7 +5,7 @@ import type { ApiDeps } from './deps.js';
 /** What cancelling a job touches. */
 export type JobCancelDeps = Pick<
   ApiDeps,
-  'store' | 'redis' | 'queue' | 'scheduler' | 'webhooks' | 'batches' | 'logger' | 'now'
+  'store' | 'redis' | 'queue' | 'fair' | 'scheduler' | 'webhooks' | 'batches' | 'logger' | 'now'
 >;
 
 /**
@@ -37,7 +37,7 @@ export async function cancelJob(record: JobRecord, deps: JobCancelDeps): Promise
         await markLeftQueue(deps.redis, record.tenant, record.id);
         await leaveSchedule(record.id, deps);
       }
-      await removeFromQueue(record.id, deps);
+      await removeFromQueue(record, deps);
       await emitCanceled(record.id, deps);
       if (record.batch_id) await countCanceledInBatch(record.id, deps);
       break;
@@ -61,9 +61,12 @@ async function leaveSchedule(id: string, deps: JobCancelDeps): Promise<void> {
  * between attempts). A worker that has just locked it finds the job canceled and stops
  * on its own, so a refusal here is fine.
  */
-async function removeFromQueue(id: string, deps: JobCancelDeps): Promise<void> {
+async function removeFromQueue(record: JobRecord, deps: JobCancelDeps): Promise<void> {
+  const id = record.id;
   try {
     const removed = await deps.queue.remove(id);
+    // Granted but no worker had it yet: its fal slot goes to the next job now.
+    if (removed === 1) await deps.fair.giveBack([{ jobId: id, tenant: record.tenant }]);
     if (removed === 0)
       deps.logger.debug({ jobId: id }, 'canceled job is held by a worker; it will stop there');
   } catch (err) {

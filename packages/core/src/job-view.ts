@@ -24,8 +24,19 @@ function viewInput(image: StoredInput, ctx: ViewContext) {
   };
 }
 
-/** A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out. */
-export function viewJob(record: JobRecord, ctx: ViewContext) {
+/** A queued job's place in the scheduler's line (computed on read, never stored). */
+export interface JobPlace {
+  /** Jobs granted a fal slot before this one by the scheduling rules, if nothing else arrives. */
+  position: number;
+  /** When it should get its slot, from the tracked grant rate (ms); null while unknown. */
+  estimatedStartMs: number | null;
+}
+
+/**
+ * A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out.
+ * `place` is the queued job's place in line; without it (lists, webhooks) the fields are null.
+ */
+export function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | null) {
   const { size_rule: _rule, images, ...input } = record.input;
   return {
     id: record.id,
@@ -37,6 +48,11 @@ export function viewJob(record: JobRecord, ctx: ViewContext) {
     created_at: record.created_at,
     started_at: record.started_at,
     completed_at: record.completed_at,
+    queue_position: record.status === 'queued' ? (place?.position ?? null) : null,
+    estimated_start_at:
+      record.status === 'queued' && place?.estimatedStartMs != null
+        ? Math.ceil(place.estimatedStartMs / 1000)
+        : null,
     input: { ...input, images: images.map((image) => viewInput(image, ctx)) },
     output: record.output && {
       images: record.output.images.map(({ key, ...image }) => ({

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
 import { cancelJob } from '../job-cancel.js';
 import { listJobs, parseListQuery } from '../job-list.js';
+import { placeOf } from '../queue-place.js';
 import { requireJson, smallBody } from '../require-json.js';
 import { streamJobEvents } from '../sse.js';
 
@@ -42,7 +43,10 @@ export function jobsRouter(deps: ApiDeps): Router {
       () => acceptImageJob(req.body, req.tenant, deps),
     );
     if (replayed) res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
-    res.status(202).location(`/v1/jobs/${record.id}`).json(viewJob(record, view));
+    res
+      .status(202)
+      .location(`/v1/jobs/${record.id}`)
+      .json(viewJob(record, view, await placeOf(record, deps)));
   });
 
   router.get('/v1/jobs', async (req, res) => {
@@ -59,7 +63,8 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/jobs/:id', async (req, res) => {
-    res.json(viewJob(await tenantJob(req.params.id, req.tenant), view));
+    const record = await tenantJob(req.params.id, req.tenant);
+    res.json(viewJob(record, view, await placeOf(record, deps)));
   });
 
   // Cancel takes no body: a small one is read and ignored, a big one refused.

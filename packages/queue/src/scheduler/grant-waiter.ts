@@ -37,7 +37,7 @@ export function createGrantWaiter(
   };
   subscriber.on('message', (channel: string, message: string) => {
     if (channel !== schedulerKeys.granted) return;
-    for (const lease of message.split(' ')) wake(lease);
+    for (const lease of message.split(' ')) if (lease) wake(lease);
   });
   const subscribed = subscriber.subscribe(schedulerKeys.granted);
   const recheck = setInterval(() => {

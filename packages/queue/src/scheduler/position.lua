@@ -5,7 +5,7 @@
 -- KEYS: 1 tickets, 2 weights, 3..5 wait:<class>, 6..8 ring:<class>, 9..11 deficit:<class>,
 --       12 rate, 13 slots, 14 limit (same keys as schedule.lua)
 -- ARGV: 1 ticket id, 2 now ms
--- Returns nil when the ticket is not waiting, else {position, free slots, rate v, rate t}.
+-- Returns nil when the ticket is not waiting, else {position, free slots, rate v, rate t, limit}.
 
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return nil end
@@ -68,5 +68,5 @@ position = position + need - 1
 
 local r = redis.call('HMGET', KEYS[12], 'v', 't')
 local live = redis.call('ZCOUNT', KEYS[13], '(' .. ARGV[2], '+inf')
-local free = math.max(0, (tonumber(redis.call('GET', KEYS[14])) or 0) - live)
-return { position, free, r[1] or '0', r[2] or ARGV[2] }
+local limit = tonumber(redis.call('GET', KEYS[14])) or 0
+return { position, math.max(0, limit - live), r[1] or '0', r[2] or ARGV[2], limit }

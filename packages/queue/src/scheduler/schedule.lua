@@ -156,7 +156,8 @@ local function grantLoop()
     v = v * math.exp(-math.max(0, now - t) / RATE_TAU_MS) + granted * 1000 / RATE_TAU_MS
     redis.call('HSET', rate, 'v', tostring(v), 't', now)
   end
-  if #woken > 0 then redis.call('PUBLISH', channel, table.concat(woken, ' ')) end
+  -- Waiters wake on their lease ids; an empty message still tells event streams that places moved.
+  if granted > 0 then redis.call('PUBLISH', channel, table.concat(woken, ' ')) end
   return dispatched, woken
 end
 

@@ -20,6 +20,11 @@ export interface FairQueue {
   dispatch(): Promise<number>;
   /** Re-adds granted jobs a process left between the grant and BullMQ. */
   sweep(olderThanMs?: number): Promise<number>;
+  /**
+   * Gives back the grant of jobs taken out of BullMQ before any worker had them (canceled
+   * there): their slots and running leases go to the next jobs at once.
+   */
+  giveBack(jobs: ReadonlyArray<{ jobId: string; tenant: string }>): Promise<void>;
   /** Jobs waiting for a slot. */
   waiting(): Promise<number>;
   /** The same by priority class, in one round trip (metrics read it at every scrape). */
@@ -55,6 +60,15 @@ export function createScheduledQueue(scheduler: Scheduler, queue: ImagesQueue): 
       return granted.dispatched.length;
     },
     sweep: (olderThanMs) => dispatcher.sweep(olderThanMs),
+    async giveBack(jobs) {
+      if (jobs.length === 0) return;
+      await dispatcher.deliver(
+        await scheduler.release(
+          jobs.map((job) => job.jobId),
+          jobs,
+        ),
+      );
+    },
     waiting: () => scheduler.waiting(),
     waitingByClass: () => scheduler.waitingByClass(),
   };

@@ -55,6 +55,8 @@ export interface QueuePlace {
   estimatedStartMs: number | null;
   /** Slots granted per second, recently (exponentially decayed over 30 s). */
   grantsPerSecond: number;
+  /** fal slots in all (FAL_MAX_CONCURRENCY as the workers stored it). */
+  limit: number;
 }
 
 export interface SchedulerOptions {
@@ -89,6 +91,8 @@ export interface Scheduler {
   place(lease: string): Promise<QueuePlace | null>;
   /** Live slot leases. */
   inUse(): Promise<number>;
+  /** The recent grant rate (per second) and the stored limit, for estimates of work not waiting. */
+  throughput(): Promise<{ grantsPerSecond: number; limit: number }>;
   /** Tickets waiting, all classes. */
   waiting(): Promise<number>;
   /** Tickets waiting per class, in one round trip. */
@@ -104,7 +108,7 @@ export interface Scheduler {
 type Reply = [string[], string[], number];
 type WithSchedulerScripts = Redis & {
   fluxqSchedule(...args: string[]): Promise<Reply>;
-  fluxqSchedulePosition(...args: string[]): Promise<[number, number, string, string] | null>;
+  fluxqSchedulePosition(...args: string[]): Promise<[number, number, string, string, number] | null>;
 };
 
 const RENEW = `
@@ -216,7 +220,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
       const nowMs = Math.floor(now());
       const reply = await scripted.fluxqSchedulePosition(...positionKeys, lease, String(nowMs));
       if (!reply) return null;
-      const [position, free, v, t] = reply;
+      const [position, free, v, t, limit] = reply;
       const grantsPerSecond = decayedRate(Number(v), Number(t), nowMs);
       // Free slots would take it at once; otherwise the tickets ahead go at the grant rate.
       const ahead = position + 1 - free;
@@ -226,7 +230,22 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
           : grantsPerSecond > 0
             ? Math.round(nowMs + (ahead / grantsPerSecond) * 1000)
             : null;
-      return { position, estimatedStartMs, grantsPerSecond };
+      return { position, estimatedStartMs, grantsPerSecond, limit };
+    },
+    async throughput() {
+      const [[, rate], [, limit]] = ((await redis
+        .multi()
+        .hmget(schedulerKeys.rate, 'v', 't')
+        .get(schedulerKeys.limit)
+        .exec()) ?? [
+        [null, []],
+        [null, null],
+      ]) as [[unknown, (string | null)[]], [unknown, string | null]];
+      const nowMs = now();
+      return {
+        grantsPerSecond: decayedRate(Number(rate[0] ?? 0), Number(rate[1] ?? nowMs), nowMs),
+        limit: Number(limit ?? 0),
+      };
     },
     async inUse() {
       return redis.zcount(schedulerKeys.slots, `(${Math.floor(now())}`, '+inf');
