@@ -16,17 +16,20 @@ export interface BenchStack {
 }
 
 export interface BenchStackOptions {
-  /** Added to the API's environment (e.g. METRICS_ENABLED=false). */
+  /** Reaches the API and every worker (e.g. an S3 server's storage variables). */
+  env?: Record<string, string>;
+  /** Added to the API's environment only (e.g. METRICS_ENABLED=false). */
   apiEnv?: Record<string, string>;
 }
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const env = options.env ?? {};
   const redis = await startRedisServer();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-'));
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn' };
+  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn', ...env };
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',

@@ -1,3 +1,5 @@
+import { loadavg } from 'node:os';
+import { startS3Server } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
 import { dashboardBench } from './dashboard-section.js';
@@ -7,6 +9,7 @@ import { describeMachine } from './machine.js';
 import { metricsOverheadBench } from './metrics-overhead.js';
 import { measureRedisShard } from './redis-shard.js';
 import { type Row, recordSection, table } from './report.js';
+import { measureLocalStorage, measureS3Storage } from './storage-driver.js';
 import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
 
 /**
@@ -123,7 +126,93 @@ async function redisShardBench(): Promise<void> {
   }
 }
 
+const STORAGE_OUTPUTS = Number(process.env.BENCH_STORAGE_OUTPUTS ?? 200);
+const STORAGE_E2E_JOBS = Number(process.env.BENCH_STORAGE_E2E_JOBS ?? 200);
+
+/**
+ * What the storage driver costs per job: local disk next to S3 (s3rver behind the harness's
+ * SigV4 front, on this machine), same run, same images. Recorded as the `storage` section.
+ */
+async function storageBench(): Promise<void> {
+  const loadAtStart = loadavg()[0] ?? 0;
+  const s3 = await startS3Server();
+  try {
+    console.log(`storage driver: ${STORAGE_OUTPUTS} outputs per driver …`);
+    const local = await measureLocalStorage(STORAGE_OUTPUTS);
+    const remote = await measureS3Storage(s3, STORAGE_OUTPUTS);
+    console.log(`storage driver: end to end, ${STORAGE_E2E_JOBS} jobs per driver …`);
+    const e2e: Record<'local' | 's3', number> = { local: 0, s3: 0 };
+    for (const driver of ['local', 's3'] as const) {
+      const stack = await startBenchStack({ env: driver === 's3' ? s3.env() : {} });
+      try {
+        await stack.startWorker(WORKER_CONCURRENCY);
+        // A first pass warms the processes (JIT, sharp, connections) so the measured one is steady state.
+        await measureFluxqEndToEnd(stack, Math.min(50, STORAGE_E2E_JOBS), 16);
+        e2e[driver] = await measureFluxqEndToEnd(stack, STORAGE_E2E_JOBS, 16);
+      } finally {
+        await stack.close();
+      }
+    }
+    const ms = (n: number) => fmt(n, 2);
+    const rows: Row[] = [
+      {
+        measure: 'put one output, ms (median)',
+        fluxq: ms(remote.putMs),
+        baseline: ms(local.putMs),
+        ratio: ratio(remote.putMs, local.putMs),
+      },
+      {
+        measure: 'make its client URL, ms (s3: presigned GET; local: HMAC /v1/files URL)',
+        fluxq: ms(remote.urlMs),
+        baseline: ms(local.urlMs),
+        ratio: ratio(remote.urlMs, local.urlMs),
+      },
+      {
+        measure: 'read it back, ms (s3: download of the presigned URL over HTTP; local: read from disk)',
+        fluxq: ms(remote.readMs),
+        baseline: ms(local.readMs),
+        ratio: ratio(remote.readMs, local.readMs),
+      },
+      {
+        measure: `end to end, jobs/s (${STORAGE_E2E_JOBS} jobs, 1 worker × ${WORKER_CONCURRENCY}, fal-sim at zero latency)`,
+        fluxq: fmt(e2e.s3, 1),
+        baseline: fmt(e2e.local, 1),
+        ratio: ratio(e2e.s3, e2e.local),
+      },
+      {
+        measure: 'end to end, ms of wall time per job',
+        fluxq: ms(1000 / e2e.s3),
+        baseline: ms(1000 / e2e.local),
+        ratio: ratio(1000 / e2e.s3, 1000 / e2e.local),
+      },
+    ];
+    const body = [
+      '## Storage driver cost per job: S3 vs local disk',
+      '',
+      `Command: \`npm run bench\` (or \`BENCH_ONLY=storage npm run bench\`) · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      'Here the fluxq column is `STORAGE_DRIVER=s3`, the baseline column `STORAGE_DRIVER=local`.',
+      '',
+      table(rows),
+      '',
+      `Per output: a ${fmt(local.bytes / 1024, 0)} KiB 512×512 PNG, ${STORAGE_OUTPUTS} times one after another (10 more first, not`,
+      "counted). The S3 server is s3rver in its own process on this machine behind the test harness's",
+      'front, which checks every SigV4 signature and decodes the body (packages/testing/src/s3-front.ts):',
+      "a loopback store with no network latency, and a Node one, so these are the SDK's and the protocol's",
+      "costs, not a real store's (add your region's round trip, tens of ms per put, for AWS). End to end",
+      'runs the whole system (API → worker → fal-sim → stored output, inputs none) once per driver.',
+      `Load average when the section started: ${fmt(loadAtStart, 1)} (the machine may be shared; compare the columns, not runs).`,
+    ].join('\n');
+    console.log(`\n${table(rows)}\n`);
+    await recordSection('storage', body);
+  } finally {
+    await s3.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'storage') await storageBench();
+  if (process.env.BENCH_ONLY === 'storage') return;
   const only = process.env.BENCH_ONLY;
   if (only === undefined || only === 'batch') await batchBench();
   if (only === 'batch') return;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadApiConfig } from '../apps/api/src/config.js';
 import { loadWorkerConfig } from '../apps/worker/src/config.js';
 import { interpolateCompose } from './compose-interpolation.js';
 
@@ -19,10 +20,11 @@ interface ComposeFile {
 }
 
 const composeText = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
-const compose = parse(composeText) as ComposeFile;
+// Compose honours YAML merge keys (`<<: *fluxq-storage`); so must the parser here.
+const compose = parse(composeText, { merge: true }) as ComposeFile;
 /** The file as `docker compose config` would see it with only `shell` exported. */
 const resolvedWith = (shell: Record<string, string>): ComposeFile =>
-  parse(interpolateCompose(composeText, shell)) as ComposeFile;
+  parse(interpolateCompose(composeText, shell), { merge: true }) as ComposeFile;
 /** A service's environment as the container gets it: bare keys come from the shell or stay unset. */
 const containerEnv = (file: ComposeFile, name: string, shell: Record<string, string>) => {
   const env: Record<string, string> = {};
@@ -110,13 +112,17 @@ describe('docker-compose.yml secrets and profiles', () => {
     expect(worker.PUBLIC_BASE_URL).toBe(api.PUBLIC_BASE_URL);
   });
 
-  it('requires every secret the api and worker both read, rather than letting each invent one', () => {
+  it('requires the signing secret, and gives api and worker every shared secret from one shell variable', () => {
     const api = service('api').environment as Record<string, string | null>;
     const worker = service('worker').environment as Record<string, string | null>;
     const shared = Object.keys(api).filter((key) => key in worker && /SECRET|TOKEN|PASSWORD/.test(key));
-    expect(shared.length).toBeGreaterThan(0);
+    expect(shared).toEqual(expect.arrayContaining(['FILES_SIGNING_SECRET', 'AWS_SECRET_ACCESS_KEY']));
+    // Invented per process it would differ between them: required, no default.
+    for (const env of [api, worker])
+      expect(env.FILES_SIGNING_SECRET).toMatch(/^\$\{FILES_SIGNING_SECRET:\?.+\}$/);
     for (const key of shared) {
-      for (const env of [api, worker]) expect(env[key]).toMatch(new RegExp(`^\\$\\{${key}:\\?.+\\}$`));
+      expect(api[key]).toMatch(new RegExp(`^\\$\\{${key}[:}?-]`));
+      expect(worker[key]).toBe(api[key]);
     }
   });
 
@@ -142,5 +148,73 @@ describe('Dockerfile', () => {
     const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gim)].map((match) => match[1]);
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+  });
+});
+
+describe('docker-compose.yml s3 profile', () => {
+  const shell = { FILES_SIGNING_SECRET: 'd'.repeat(64), STORAGE_DRIVER: 's3' };
+
+  it('runs MinIO and a one-shot minio/mc bucket maker only under --profile s3', () => {
+    expect(service('minio').profiles).toEqual(['s3']);
+    expect(service('minio').image).toMatch(/^minio\/minio:/);
+    expect(service('minio-init').profiles).toEqual(['s3']);
+    expect(service('minio-init').image).toMatch(/^minio\/mc:/);
+    expect(service('minio-init').depends_on).toEqual({ minio: { condition: 'service_healthy' } });
+    expect(JSON.stringify((compose.services.minio as { healthcheck?: unknown }).healthcheck)).toContain(
+      'ready',
+    );
+  });
+
+  it('starts api and worker after the bucket exists, and without it when the profile is off', () => {
+    for (const name of ['api', 'worker']) {
+      expect((service(name).depends_on as Record<string, unknown>)['minio-init']).toEqual({
+        condition: 'service_completed_successfully',
+        required: false,
+      });
+    }
+  });
+
+  it('creates the bucket api and worker use, with the retention as a lifecycle rule', () => {
+    const file = resolvedWith({ ...shell, OUTPUT_RETENTION_DAYS: '7' });
+    const init = containerEnv(file, 'minio-init', shell);
+    const script = commandOf(file.services['minio-init']!);
+    expect(script).toContain('mc mb --ignore-existing "local/$S3_BUCKET"');
+    expect(script).toContain('"Expiration":{"Days":%s}');
+    expect(script).toContain('"$OUTPUT_RETENTION_DAYS" | mc ilm import "local/$S3_BUCKET"');
+    expect(init.OUTPUT_RETENTION_DAYS).toBe('7');
+    const api = loadApiConfig(containerEnv(file, 'api', shell));
+    expect(api.S3_BUCKET).toBe(init.S3_BUCKET);
+    expect(api.OUTPUT_RETENTION_DAYS).toBe(7);
+  });
+
+  it('points api and worker at MinIO (path-style, its credentials) once STORAGE_DRIVER=s3', () => {
+    const file = resolvedWith(shell);
+    const minio = containerEnv(file, 'minio', shell);
+    for (const env of [containerEnv(file, 'api', shell), containerEnv(file, 'worker', shell)]) {
+      expect(env.AWS_ACCESS_KEY_ID).toBe(minio.MINIO_ROOT_USER);
+      expect(env.AWS_SECRET_ACCESS_KEY).toBe(minio.MINIO_ROOT_PASSWORD);
+    }
+    const api = loadApiConfig(containerEnv(file, 'api', shell));
+    const worker = loadWorkerConfig(containerEnv(file, 'worker', shell));
+    for (const config of [api, worker]) {
+      expect(config).toMatchObject({
+        STORAGE_DRIVER: 's3',
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_FORCE_PATH_STYLE: true,
+        S3_REGION: 'us-east-1',
+      });
+    }
+    // Presigned URLs name the address MinIO is published on, which clients on the host reach.
+    const published = (file.services.minio as { ports?: string[] }).ports ?? [];
+    const publicUrl = new URL(api.S3_PUBLIC_ENDPOINT!);
+    expect(published).toContain(`${publicUrl.hostname}:${publicUrl.port}:9000`);
+    expect(worker.S3_PUBLIC_ENDPOINT).toBe(api.S3_PUBLIC_ENDPOINT);
+  });
+
+  it('keeps local disk the default when STORAGE_DRIVER is not exported', () => {
+    const plain = { FILES_SIGNING_SECRET: 'e'.repeat(64) };
+    const file = resolvedWith(plain);
+    expect(loadApiConfig(containerEnv(file, 'api', plain)).STORAGE_DRIVER).toBe('local');
+    expect(loadWorkerConfig(containerEnv(file, 'worker', plain)).STORAGE_DRIVER).toBe('local');
   });
 });

@@ -1,16 +1,17 @@
+import { appendFile } from 'node:fs/promises';
 import type { ModelId } from '@fluxq/core';
 import { createJobStore, storeKeys } from '@fluxq/queue';
 import { waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { runOnSchedule } from './arrivals.js';
+import { countHedgesAndRetries, describeLateJobs, type LateJobView } from './attempt-logs.js';
 import { drainSim, type TailStack } from './stack.js';
 import type { RunResult } from './stats.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
-interface JobView {
+interface JobView extends LateJobView {
   status: string;
-  timings: { total_ms: number | null };
 }
 
 /** Reads each job through the API, `concurrency` at a time. */
@@ -35,6 +36,10 @@ export interface FluxqRunOptions {
   drainMs: number;
   /** Called with the first submit error, if any (the run goes on). */
   onSubmitError?: (message: string) => void;
+  /** Jobs slower than this (bench ms) are late: their attempt logs are summed up in `lateJobs`. */
+  lateAfterMs?: number;
+  /** Appends the late jobs (one JSON line each, attempt log included) to this file. */
+  lateLogPath?: string;
 }
 
 /**
@@ -95,11 +100,17 @@ export async function runFluxq(
   const diagnostics = await readDiagnostics(stack.redis.url, accepted);
   const succeededIds = accepted.filter((id) => done.get(id) === 'succeeded');
   const jobs = await readJobs(stack.apiUrl, succeededIds, 16);
+  if (options.lateAfterMs !== undefined && options.lateLogPath) {
+    // Trial runs: the late jobs' attempt logs, one JSON line each, for reading by hand.
+    const late = jobs.filter((job) => (job.timings.total_ms ?? 0) > (options.lateAfterMs ?? 0));
+    await appendFile(options.lateLogPath, late.map((job) => `${JSON.stringify(job)}\n`).join(''));
+  }
   const latenciesMs = jobs.flatMap((job) =>
     job.status === 'succeeded' && job.timings.total_ms !== null ? [job.timings.total_ms] : [],
   );
   return {
     model,
+    rate: 0,
     mode: 'fluxq',
     jobs: offsets.length,
     succeeded: latenciesMs.length,
@@ -108,6 +119,8 @@ export async function runFluxq(
     billed: stats.billed,
     unfinished: accepted.filter((id) => !done.has(id)).length,
     ...diagnostics,
+    ...countHedgesAndRetries(jobs),
+    ...(options.lateAfterMs === undefined ? {} : { lateJobs: describeLateJobs(jobs, options.lateAfterMs) }),
   };
 }
 

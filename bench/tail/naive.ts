@@ -66,6 +66,7 @@ export async function runNaive(
   const latenciesMs = outcomes.flatMap((o) => (o.ok ? [o.latencyMs] : []));
   return {
     model,
+    rate: 0,
     mode: 'naive',
     jobs: offsets.length,
     succeeded: latenciesMs.length,

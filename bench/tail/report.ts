@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { MODELS } from '@fluxq/core';
 import { describeMachine } from '../machine.js';
 import { FLUXQ_MODES } from './modes.js';
@@ -8,17 +9,19 @@ const fmt = (n: number, digits = 0) =>
 
 /** One line on what FLUXQ sent to fal for a run. */
 export const describeFluxq = (r: RunResult) =>
-  `${r.submits} fal submits over ${r.attempts ?? 0} attempts (the rest are hedges; ${r.hedgesWon ?? 0}` +
-  ` hedges won), ${r.retriedJobs ?? 0} jobs retried`;
+  `${r.submits} fal submits (${r.billed} billed) over ${r.attempts ?? 0} attempts; hedges ${r.hedges?.queued ?? 0}` +
+  ` queued + ${r.hedges?.slow ?? 0} slow sent, ${r.hedgesSkipped ?? 0} skipped, ${r.hedgesWon ?? 0} won;` +
+  ` ${r.retriedJobs ?? 0} jobs retried`;
 
 export interface TailReportInput {
   results: readonly RunResult[];
   /** The table from `tailTable`. */
   table: string;
   timeScale: number;
-  jobs: number;
-  /** Arrivals per second of bench time. */
-  rate: number;
+  /** Jobs per model and mode, at each rate. */
+  jobs: number[];
+  /** Arrivals per second of bench time, one run each. */
+  rates: number[];
   workers: number;
   workerConcurrency: number;
 }
@@ -33,15 +36,19 @@ export function tailReport(input: TailReportInput): string {
   return [
     '## Tail latency, delivered success and cost: NAIVE vs FLUXQ',
     '',
-    `Command: \`npm run bench:tail\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}`,
+    `Command: \`npm run bench:tail\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}` +
+      ` · load average at the end ${loadavg()
+        .map((n) => fmt(n, 1))
+        .join(' / ')} (1 / 5 / 15 min; above the core count, other work shared the machine)`,
     '',
     `Time scale ${scale}: the fal simulator's latencies (a lognormal fitted to each model's seed p50/p95,` +
-      ` capped at 4 × p95) and every fluxq timing setting run ${speedup}× faster (not the retry and hedge` +
-      ` budgets' one-minute window, which the worker has no setting for); all times below are` +
+      ` capped at 4 × p95; 5–20 % of each request queued, the rest running) and every fluxq timing setting` +
+      ` (the retry and hedge budgets' windows included) run ${speedup}× faster; all times below are` +
       ` divided by ${scale}, back to real seconds. Provider success rates are the catalog's (${rates}).` +
-      ` ${input.jobs} text-to-image jobs (512×512, one image) per model and mode, Poisson arrivals at` +
-      ` ${fmt(input.rate)}/s of wall-clock time during the run (${fmt(input.rate * scale, 1)}/s in rescaled real-world seconds), the same` +
-      ' schedule for both modes.',
+      ` Text-to-image jobs (512×512, one image), Poisson arrivals at ${input.rates
+        .map((rate, i) => `${fmt(rate * scale, 1)}/s (${input.jobs[i]} jobs per model and mode)`)
+        .join(', ')} in rescaled real-world seconds (×${speedup} in wall-clock time), the same schedule` +
+      ' for both modes of a model and rate; each run on a fresh stack.',
     '',
     input.table,
     '',
@@ -52,12 +59,21 @@ export function tailReport(input: TailReportInput): string {
       ' timeouts from the tracked latency distribution, the circuit breaker and fal webhooks; latency is' +
       " the job's `timings.total_ms` (accepted → image stored). Variants: " +
       Object.entries(FLUXQ_MODES)
+        .filter(([mode]) => results.some((r) => r.mode === mode))
         .map(([mode, variant]) => `\`${mode}\` = ${variant.label}`)
         .join('; ') +
       '.',
     ...results
       .filter((r) => r.mode !== 'naive')
-      .map((r) => `- ${r.mode} ${r.model}: ${describeFluxq(r)} (of ${r.jobs} jobs).`),
+      .map(
+        (r) =>
+          `- ${fmt(r.rate * scale, 1)}/s ${r.mode} ${r.model}: ${describeFluxq(r)} (of ${r.jobs} jobs); ${r.lateJobs ?? ''}.`,
+      ),
+    '- hedges q+s (skipped): hedges sent because the request was still queued at fal past the tracked' +
+      ' queue-time quantile (`queued`, raced to a runner, the one still queued cancelled unbilled) + because it' +
+      ' passed the tracked time-to-result quantile (`slow`), and in brackets hedges that came due but were not' +
+      " sent (budget or breaker); retries = attempts beyond the first; all from the jobs' `attempt_log`." +
+      ' Late = past the p99 target, by what their attempt log shows. Bold = misses its target.',
     "- Delivered = jobs that reached `succeeded`; percentiles are over delivered jobs (NAIVE's failed and" +
       " cancelled jobs drop out of its percentiles; FLUXQ's retried jobs stay in). submits/ok = fal" +
       ' submits (first attempts, retries, hedges) per delivered job; billed/ok = requests that reached a' +

@@ -2,11 +2,11 @@ import { isModelId, type ModelId } from '@fluxq/core';
 import { recordSection } from '../report.js';
 import { poissonArrivals } from './arrivals.js';
 import { runFluxq } from './fluxq.js';
-import { ALL_MODES, FLUXQ_MODES } from './modes.js';
+import { ALL_MODES, DEFAULT_MODES, FLUXQ_MODES } from './modes.js';
 import { runNaive } from './naive.js';
 import { describeFluxq, tailReport } from './report.js';
 import { startTailStack } from './stack.js';
-import { type RunResult, tailTable } from './stats.js';
+import { type RunResult, tailTable, targetsOf } from './stats.js';
 
 /**
  * `npm run bench:tail`: NAIVE (one fal attempt, polling, fixed timeout) against FLUXQ (API +
@@ -35,15 +35,29 @@ function envList(name: string, fallback: string[]): string[] {
 }
 
 const SCALE = envNumber('BENCH_TAIL_SCALE', 0.1);
-const JOBS = Math.round(envNumber('BENCH_TAIL_JOBS', 1_200));
-/** Arrivals per wall-clock second of the run; in rescaled real-world seconds that is RATE × SCALE. */
-const RATE = envNumber('BENCH_TAIL_RATE', 20);
+/**
+ * Arrivals per wall-clock second of the run, one run per rate; in rescaled real-world
+ * seconds that is rate × SCALE (at 0.1: 0.5, 1 and 2 jobs per real second).
+ * BENCH_TAIL_RATE runs that one rate only.
+ */
+const RATES = envList('BENCH_TAIL_RATE', envList('BENCH_TAIL_RATES', ['5', '10', '20'])).map((rate) => {
+  const value = Number(rate);
+  if (!(value > 0)) throw new Error(`BENCH_TAIL_RATES: ${rate} is not a positive number`);
+  return value;
+});
+/** Trial runs: append the late jobs' attempt logs (one JSON line each) to this file. */
+const LATE_LOG = envList('BENCH_TAIL_LATE_LOG', [])[0];
+/** Jobs per model, mode and rate at most… */
+const JOBS = Math.round(envNumber('BENCH_TAIL_JOBS', 600));
+/** …and fewer at a low rate, so one arm's arrivals take at most this long (wall-clock seconds). */
+const ARM_S = envNumber('BENCH_TAIL_ARM_S', 90);
+const jobsAt = (rate: number) => Math.min(JOBS, Math.round(rate * ARM_S));
 const WORKERS = Math.round(envNumber('BENCH_TAIL_WORKERS', 2));
 const WORKER_CONCURRENCY = Math.round(envNumber('BENCH_TAIL_WORKER_CONCURRENCY', 200));
 const MODELS_RUN = envList('BENCH_TAIL_MODELS', ['flux.2-dev-turbo', 'flux.2-dev-flash']);
-const MODES = envList('BENCH_TAIL_MODES', ALL_MODES);
+const MODES = envList('BENCH_TAIL_MODES', DEFAULT_MODES);
 /** FLUXQ jobs run (and not counted) before each model's measured run: JIT, connections, latency samples. */
-const WARMUP_JOBS = Math.round(envNumber('BENCH_TAIL_WARMUP_JOBS', 50, 0));
+const WARMUP_JOBS = Math.round(envNumber('BENCH_TAIL_WARMUP_JOBS', 80, 0));
 /** BENCH_TAIL_RECORD=0 prints only (for trial runs that must not replace the recorded table). */
 const RECORD = envList('BENCH_TAIL_RECORD', ['1'])[0] !== '0';
 
@@ -60,48 +74,17 @@ const fmt = (n: number, digits = 0) =>
 async function main(): Promise<void> {
   const models = MODELS_RUN as ModelId[];
   console.log(
-    `bench:tail — time scale ${SCALE}, ${JOBS} jobs per model per mode at ${RATE}/s wall-clock, ` +
-      `models ${models.join(', ')}, modes ${MODES.join(', ')}`,
+    `bench:tail — time scale ${SCALE}, rates ${RATES.join(', ')}/s wall-clock (up to ${JOBS} jobs, ` +
+      `${ARM_S} s of arrivals per run), models ${models.join(', ')}, modes ${MODES.join(', ')}`,
   );
   const results: RunResult[] = [];
   const submitErrors: string[] = [];
-  for (const [index, model] of models.entries()) {
-    const offsets = poissonArrivals(JOBS, RATE, 1_000 + index);
-    for (const mode of MODES) {
-      const variant = FLUXQ_MODES[mode];
-      // A fresh stack per run: NAIVE needs only the sim; each FLUXQ variant starts from empty latency state.
-      const stack = await startTailStack({
-        timeScale: SCALE,
-        workers: variant ? WORKERS : 0,
-        workerConcurrency: WORKER_CONCURRENCY,
-        workerEnv: variant?.workerEnv,
-      });
-      try {
-        if (variant && WARMUP_JOBS > 0) {
-          process.stdout.write(`${model} ${mode} warm-up: ${WARMUP_JOBS} jobs … `);
-          const warm = await runFluxq(stack, model, poissonArrivals(WARMUP_JOBS, RATE, 1), {
-            drainMs: 900_000 * SCALE + 15_000,
-          });
-          console.log(`${warm.succeeded} succeeded`);
-        }
-        const started = performance.now();
-        process.stdout.write(`${model} ${mode}: ${JOBS} jobs … `);
-        const result = variant
-          ? await runFluxq(stack, model, offsets, {
-              // The workers' job deadline (900 s real), then some slack.
-              drainMs: 900_000 * SCALE + 15_000,
-              onSubmitError: (message) => submitErrors.push(`${model}: ${message}`),
-            })
-          : await runNaive(stack.sim, model, offsets, SCALE);
-        result.mode = mode;
+  for (const rate of RATES) {
+    for (const [index, model] of models.entries()) {
+      const offsets = poissonArrivals(jobsAt(rate), rate, 1_000 + index);
+      for (const mode of MODES) {
+        const result = await runArm({ rate, model, mode, offsets, submitErrors });
         results.push(result);
-        const unfinished = result.unfinished > 0 ? `, ${result.unfinished} unfinished` : '';
-        const extra = variant ? `, ${describeFluxq(result)}` : '';
-        console.log(
-          `${result.succeeded} succeeded${unfinished}${extra} in ${fmt((performance.now() - started) / 1000, 1)} s`,
-        );
-      } finally {
-        await stack.close();
       }
     }
   }
@@ -112,8 +95,8 @@ async function main(): Promise<void> {
     results,
     table,
     timeScale: SCALE,
-    jobs: JOBS,
-    rate: RATE,
+    jobs: RATES.map(jobsAt),
+    rates: RATES,
     workers: WORKERS,
     workerConcurrency: WORKER_CONCURRENCY,
   });
@@ -121,6 +104,55 @@ async function main(): Promise<void> {
   if (RECORD) {
     await recordSection('tail', body);
     console.log('recorded in BENCHMARKS.md');
+  }
+}
+
+/** One model and mode at one rate, on a fresh stack (each FLUXQ variant starts from empty latency state). */
+async function runArm(arm: {
+  rate: number;
+  model: ModelId;
+  mode: string;
+  offsets: number[];
+  submitErrors: string[];
+}): Promise<RunResult> {
+  const { rate, model, mode, offsets } = arm;
+  const variant = FLUXQ_MODES[mode];
+  const stack = await startTailStack({
+    timeScale: SCALE,
+    workers: variant ? WORKERS : 0,
+    workerConcurrency: WORKER_CONCURRENCY,
+    workerEnv: variant?.workerEnv,
+  });
+  try {
+    const label = `${fmt(rate * SCALE, 1)}/s ${model} ${mode}`;
+    if (variant && WARMUP_JOBS > 0) {
+      process.stdout.write(`${label} warm-up: ${WARMUP_JOBS} jobs … `);
+      const warm = await runFluxq(stack, model, poissonArrivals(WARMUP_JOBS, rate, 1), {
+        drainMs: 900_000 * SCALE + 15_000,
+      });
+      console.log(`${warm.succeeded} succeeded`);
+    }
+    const started = performance.now();
+    process.stdout.write(`${label}: ${offsets.length} jobs … `);
+    const result = variant
+      ? await runFluxq(stack, model, offsets, {
+          // The workers' job deadline (900 s real), then some slack.
+          drainMs: 900_000 * SCALE + 15_000,
+          onSubmitError: (message) => arm.submitErrors.push(`${model}: ${message}`),
+          lateAfterMs: targetsOf(model).p99S * 1000 * SCALE,
+          ...(LATE_LOG ? { lateLogPath: LATE_LOG } : {}),
+        })
+      : await runNaive(stack.sim, model, offsets, SCALE);
+    result.mode = mode;
+    result.rate = rate;
+    const unfinished = result.unfinished > 0 ? `, ${result.unfinished} unfinished` : '';
+    const extra = variant ? `, ${describeFluxq(result)}; ${result.lateJobs}` : '';
+    console.log(
+      `${result.succeeded} succeeded${unfinished}${extra} in ${fmt((performance.now() - started) / 1000, 1)} s`,
+    );
+    return result;
+  } finally {
+    await stack.close();
   }
 }
 

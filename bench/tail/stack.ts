@@ -39,6 +39,9 @@ function scaledEnv(timeScale: number) {
       BREAKER_OPEN_MS: ms(5_000),
       BREAKER_MAX_OPEN_MS: ms(60_000),
       BREAKER_AUTH_OPEN_MS: ms(60_000),
+      // The budgets' windows too: a real minute of traffic is what they are sized for.
+      RETRY_BUDGET_WINDOW_MS: ms(60_000, 60),
+      HEDGE_BUDGET_WINDOW_MS: ms(60_000),
     },
     api: { JOB_BACKOFF_MS: ms(1_000, 0) },
   };

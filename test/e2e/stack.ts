@@ -23,6 +23,8 @@ export interface Stack {
   redis: RedisServer;
   api: Service;
   workers: Service[];
+  /** The STORAGE_DIR of each process: one shared, or the API's then each worker's (`separateStorageDirs`). */
+  storageDirs: string[];
   /** Starts one more worker process. */
   startWorker(env?: Record<string, string | undefined>): Promise<Service>;
   close(): Promise<void>;
@@ -45,6 +47,10 @@ export interface StackOptions {
   runtime?: ServiceRuntime;
   /** Where the services' files are (a production layout elsewhere). @defaultValue the repository */
   root?: string;
+  /** Storage variables for every process (e.g. an S3 server's `env()`). */
+  storageEnv?: Record<string, string>;
+  /** Each process its own empty STORAGE_DIR, as on separate machines. @defaultValue false */
+  separateStorageDirs?: boolean;
 }
 
 const SIGNING_SECRET = 'e2e-signing-secret-e2e-signing-secret';
@@ -53,6 +59,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = options.redisEnv ? externalRedis() : await stackRedis();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0, ...options.sim });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-e2e-'));
+  const storageDirs = [storageDir];
+  const ownStorageDir = async () => {
+    if (!options.separateStorageDirs) return storageDir;
+    const dir = await mkdtemp(join(tmpdir(), 'fluxq-e2e-'));
+    storageDirs.push(dir);
+    return dir;
+  };
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const common = {
@@ -64,6 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     URL_ALLOW_LIST: '127.0.0.1',
     FILES_SIGNING_SECRET: SIGNING_SECRET,
     PUBLIC_BASE_URL: apiUrl,
+    ...options.storageEnv,
   };
   const where = { runtime: options.runtime, root: options.root };
   const api = await spawnService({
@@ -87,6 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...where,
       env: {
         ...common,
+        STORAGE_DIR: await ownStorageDir(),
         // No FAL_KEY, as `npm start` runs it: the simulator still gets an Authorization header.
         FAL_BASE_URL: sim.url,
         FAL_KEY: undefined,
@@ -109,12 +124,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redis,
     api,
     workers,
+    storageDirs,
     startWorker,
     async close() {
       await Promise.allSettled([api.stop(), ...workers.map((w) => w.stop())]);
       await sim.close();
       await redis.stop();
-      await rm(storageDir, { recursive: true, force: true });
+      for (const dir of storageDirs) await rm(dir, { recursive: true, force: true });
       // No API key, fal key or signing secret in any process's output (`whsec_…` by shape).
       assertNoSecretsIn(
         'e2e stack',
@@ -126,6 +142,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           // the placeholder key workers send the simulator when FAL_KEY is unset
           'fluxq-simulator',
           SIGNING_SECRET,
+          options.storageEnv?.AWS_SECRET_ACCESS_KEY,
           ...WELL_KNOWN_TEST_SECRETS,
         ],
       );

@@ -15,7 +15,7 @@ import {
   queueReady,
   waitForRedis,
 } from '@fluxq/queue';
-import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
+import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { createBatchCanceller } from './batch-cancel.js';
 import type { ApiConfig } from './config.js';
@@ -28,6 +28,8 @@ export async function buildApiDeps(
   config: ApiConfig,
   logger: Logger,
 ): Promise<ApiDeps & { close(): Promise<void> }> {
+  // First of all: a missing bucket or refused credentials stop start-up with one line.
+  const storage = await openStorage(config);
   const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
@@ -40,10 +42,12 @@ export async function buildApiDeps(
   if (await waitForRedis(redis)) await Promise.all([queueReady(queue), queueReady(webhooksQueue)]);
   else logger.warn('Redis is not reachable yet: requests answer 503 until it is');
   let secret = config.FILES_SIGNING_SECRET;
-  if (!secret) {
+  if (!secret && storage.driver === 'local') {
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs will stop working when this process restarts');
-    secret = randomBytes(32).toString('hex');
   }
+  // With S3 the store presigns the URLs; the HMAC signer then only refuses old /v1/files URLs.
+  secret ??= randomBytes(32).toString('hex');
+  const signer = createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL });
   const store = createJobStore(redis);
   // Pub/sub needs a connection of its own; it waits for Redis like a worker's.
   const subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-events' });
@@ -65,8 +69,9 @@ export async function buildApiDeps(
     },
     store,
     batches: createBatchStore(redis),
-    storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
-    signer: createUrlSigner({ secret, baseUrl: config.PUBLIC_BASE_URL }),
+    storage,
+    signer,
+    fileUrls: createFileUrls(storage, signer),
     logger,
     falWebhookVerifier: createFalWebhookVerifier({
       jwksUrl: config.FAL_JWKS_URL,

@@ -1,5 +1,6 @@
 import {
   checkRedisModes,
+  checkStorageEnv,
   envBool,
   envFairWindow,
   envFilesSigningSecret,
@@ -7,6 +8,7 @@ import {
   envLogLevel,
   envRedisNodes,
   envRedisUrl,
+  envStorageFields,
   envUrlAllowList,
   parseEnv,
 } from '@fluxq/core';
@@ -27,8 +29,7 @@ export const apiEnvSchema = z
     REDIS_CLUSTER_NODES: envRedisNodes,
     REDIS_SENTINELS: envRedisNodes,
     REDIS_SENTINEL_NAME: z.string().min(1).optional(),
-    STORAGE_DRIVER: z.enum(['local']).default('local'),
-    STORAGE_DIR: z.string().min(1).default('.data/storage'),
+    ...envStorageFields,
     /** HMAC key for file URLs; at least 32 characters. Unset: a random one per process. */
     FILES_SIGNING_SECRET: envFilesSigningSecret,
     /** How long a handed-out file URL stays valid. */
@@ -122,6 +123,7 @@ export const apiEnvSchema = z
   })
   .superRefine((env, ctx) => {
     checkRedisModes(env, ctx);
+    checkStorageEnv(env, ctx);
     const keyed = Boolean(env.API_KEYS || env.API_KEYS_FILE);
     if (!keyed && env.NODE_ENV === 'production') {
       ctx.addIssue({

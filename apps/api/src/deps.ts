@@ -11,7 +11,7 @@ import type {
   WebhookSettingsStore,
   WebhooksQueue,
 } from '@fluxq/queue';
-import type { BlobStorage, UrlSigner } from '@fluxq/storage';
+import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
 import type { Resolve } from '@fluxq/webhooks';
 import type { Redis } from 'ioredis';
 import type { BatchCanceller } from './batch-cancel.js';
@@ -76,7 +76,10 @@ export interface ApiDeps {
   scheduler: Scheduler;
   webhooks: ApiWebhooks;
   storage: BlobStorage;
+  /** Verifies the API's own `/v1/files/…` URLs (local disk). */
   signer: UrlSigner;
+  /** The URLs handed out for stored files: presigned by the object store, or the API's own. */
+  fileUrls: FileUrls;
   logger: Logger;
   /** Checks the signature of fal's completion webhooks (`POST /fal/webhook`). */
   falWebhookVerifier: FalWebhookVerifier;

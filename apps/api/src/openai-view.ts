@@ -32,7 +32,7 @@ export async function toImagesResponse(record: JobRecord, ctx: OpenAiViewContext
   const data = await Promise.all(
     output.images.map(async (image) => {
       if (record.input.response_format !== 'b64_json') {
-        return { url: ctx.signer.sign(image.key, ctx.fileUrlTtlS), revised_prompt: revisedPrompt };
+        return { url: await ctx.fileUrls.url(image.key, ctx.fileUrlTtlS), revised_prompt: revisedPrompt };
       }
       const blob = await ctx.storage.get(image.key);
       if (!blob)

@@ -64,7 +64,10 @@ export function streamJobEvents(
         if (record.status === lastStatus && (record.status !== 'queued' || position === lastPosition)) return;
         lastStatus = record.status;
         lastPosition = position;
-        res.write(`event: job.${record.status}\ndata: ${JSON.stringify(viewJob(record, view, place))}\n\n`);
+        res.write(`event: job.${record.status}
+data: ${JSON.stringify(await viewJob(record, view, place))}
+
+`);
         if (isTerminalStatus(record.status)) close();
       })
       .catch((err: unknown) => {

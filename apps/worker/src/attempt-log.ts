@@ -3,6 +3,7 @@ import type {
   AttemptOutcome,
   FalRequestRef,
   HedgeDecision,
+  HedgeTrigger,
   JobRecord,
   RequestOutcome,
 } from '@fluxq/core';
@@ -81,10 +82,25 @@ export function settleRequest(
   if (!request) return;
   request.outcome = settled.outcome;
   request.ended_ms = settled.nowMs;
-  if (settled.runningMs !== undefined) request.running_ms = settled.runningMs;
+  if (settled.runningMs !== undefined && request.running_ms === null) request.running_ms = settled.runningMs;
 }
 
-/** A hedge came due for `chunk`; `decision` says whether it was sent. */
-export function logHedge(record: JobRecord, chunk: number, decision: HedgeDecision, nowMs: number): void {
-  interruptedAttempt(record)?.hedges.push({ chunk, due_ms: nowMs, decision });
+/** fal reported the request in progress (a runner took it), first seen at `nowMs`. */
+export function markRunning(record: JobRecord, requestId: string, nowMs: number): void {
+  const request = interruptedAttempt(record)?.requests.find((r) => r.request_id === requestId);
+  if (request && request.running_ms === null) request.running_ms = nowMs;
+}
+
+/** A hedge of request `of` came due for `chunk`; `decision` says whether it was sent. */
+export function logHedge(
+  record: JobRecord,
+  due: { chunk: number; decision: HedgeDecision; trigger: HedgeTrigger; of: string; nowMs: number },
+): void {
+  interruptedAttempt(record)?.hedges.push({
+    chunk: due.chunk,
+    due_ms: due.nowMs,
+    decision: due.decision,
+    trigger: due.trigger,
+    of_request_id: due.of,
+  });
 }

@@ -13,6 +13,7 @@ import {
   createBudget,
   createCircuitBreaker,
   createLatencyTracker,
+  createTokenBudget,
 } from '@fluxq/resilience';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
@@ -70,11 +71,15 @@ export async function buildResilience(
       name: 'retry',
       ratio: config.RETRY_BUDGET_RATIO,
       minPerWindow: config.RETRY_BUDGET_MIN,
+      windowMs: config.RETRY_BUDGET_WINDOW_MS,
     }),
-    hedgeBudget: createBudget(redis, {
-      name: 'hedge',
+    hedgeBudget: createTokenBudget(redis, {
+      // Not the retry budget's key: that one is a windowed hash, this one a token bucket.
+      name: 'hedge-tokens',
       ratio: config.HEDGE_BUDGET_RATIO,
-      minPerWindow: config.HEDGE_BUDGET_MIN,
+      floorPerWindow: config.HEDGE_BUDGET_MIN,
+      windowMs: config.HEDGE_BUDGET_WINDOW_MS,
+      capacity: config.HEDGE_BUDGET_BURST,
     }),
     slots,
     completions,

@@ -1,10 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { FalRequestRef, HedgeDecision, RequestOutcome } from '@fluxq/core';
+import type { FalRequestRef, HedgeDecision, HedgeTrigger, RequestOutcome } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
-import { logHedge, logRequest, settleRequest } from './attempt-log.js';
-import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
+import { logHedge, logRequest, markRunning, settleRequest } from './attempt-log.js';
+import {
+  type ChunkSpec,
+  cancelAtFal,
+  forgetFalRequest,
+  newSlotId,
+  slotOf,
+  submitFalRequest,
+} from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
 import { metricsOf } from './metrics/metrics-of.js';
 
@@ -19,11 +26,21 @@ interface Racer {
 }
 
 const HEDGE_DUE = Symbol('hedge due');
+const QUEUE_CHECK_DUE = Symbol('queue check due');
+
+/** A queued hedge's race to a runner ended: `loser` is still queued at fal and is cancelled unbilled. */
+interface RunnerRaceEnd {
+  runnerRace: true;
+  winner?: FalRequestRef;
+  loser?: FalRequestRef;
+}
 
 /** A chunk's output and the request that produced it (the first, a hedge or a resubmit). */
 export interface ChunkResult {
   output: FalImageOutput;
   ref: FalRequestRef;
+  /** The losers' cancels at fal (they are already settled on the record); await before the job's last write. */
+  cleanup: Promise<void>;
 }
 
 /**
@@ -40,10 +57,13 @@ function endedAtFal(error: unknown): boolean {
 
 /**
  * Waits for one chunk of a job (≤ 4 images, one fal request) and returns the first
- * successful output. Past the tracked p95 an interactive job's request is hedged with a
- * second one (within the hedge budget, only while the breaker is closed); the first
- * success wins and the other is cancelled at fal. A request fal lost (404) is submitted
- * again once. Other failures end the chunk once no request is left running.
+ * successful output. An interactive job's request is hedged with a second one (within the
+ * hedge budget, only while the breaker is closed) when it is still queued at fal past the
+ * tracked queue-time quantile (the two race to a runner; the one still queued is
+ * cancelled at once, unbilled) or when it passes the tracked time-to-result quantile; the
+ * first success wins and the other is cancelled at fal. A queued hedge that won its race
+ * may get one slow hedge of its own. A request fal lost (404) is submitted again once.
+ * Other failures end the chunk once no request is left running.
  */
 export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<ChunkResult> {
   const { deps, record } = ctx;
@@ -81,14 +101,18 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
     await resilience.slots.release(slotOf(ref)).catch(() => {});
   };
 
-  /** Only first requests describe fal's latency; a hedge's time is biased by the race. */
+  /**
+   * Only first requests describe fal's latency; a hedge's time is biased by the race. A
+   * cancelled request counts as at least `atLeastMs` (or as long as it had been out).
+   */
   const recordLatency = async (
     ref: FalRequestRef,
-    sample: { ok: boolean; queueMs?: number; runMs?: number },
+    sample: { ok: boolean; queueMs?: number; runMs?: number; atLeastMs?: number },
   ) => {
     if (ref.hedge) return;
+    const { atLeastMs = 0, ...rest } = sample;
     await resilience.latency
-      .record(series, { totalMs: deps.now() - ref.submitted_at, ...sample })
+      .record(series, { totalMs: Math.max(atLeastMs, deps.now() - ref.submitted_at), ...rest })
       .catch((err: unknown) => deps.logger.warn({ err }, 'could not record a latency sample'));
   };
 
@@ -101,34 +125,86 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   if (racers.size === 0) start(await submitFalRequest(ctx, spec));
 
   const primary = [...racers.values()][0]!.ref;
-  const hedgeTimer = new AbortController();
-  let hedgeDue: Promise<typeof HEDGE_DUE> | undefined;
-  if (ctx.hedgeAfterMs !== undefined && racers.size === 1 && !primary.hedge) {
-    const dueInMs = Math.max(0, primary.submitted_at + ctx.hedgeAfterMs - deps.now());
-    hedgeDue = delay(dueInMs, HEDGE_DUE, { signal: hedgeTimer.signal });
-    hedgeDue.catch(() => {});
-  }
+  const timers = new AbortController();
+  const timer = <T>(atMs: number, value: T): Promise<T> => {
+    const due = delay(Math.max(0, atMs - deps.now()), value, { signal: timers.signal });
+    due.catch(() => {});
+    return due;
+  };
+  const fresh = racers.size === 1 && !primary.hedge;
+  let hedgeDue = fresh && ctx.hedge ? timer(ctx.hedge.slowAtMs(primary), HEDGE_DUE) : undefined;
+  let queueCheckDue =
+    fresh && ctx.hedge?.queuedAfterMs !== undefined
+      ? timer(primary.submitted_at + ctx.hedge.queuedAfterMs, QUEUE_CHECK_DUE)
+      : undefined;
+  let runnerRace: Promise<RunnerRaceEnd> | undefined;
   let resubmitted = false;
   let firstError: unknown;
 
+  /** A due hedge: asks the breaker and the budget, logs the decision, sends it if allowed. */
+  const hedge = async (trigger: HedgeTrigger, of: FalRequestRef): Promise<FalRequestRef | undefined> => {
+    const slot = newSlotId(record.id, spec.chunk);
+    const decision = await hedgeDecision(ctx, series, slot);
+    logHedge(record, { chunk: spec.chunk, decision, trigger, of: of.request_id, nowMs: deps.now() });
+    metrics.hedgeDue(record, decision);
+    if (decision !== 'sent') return undefined;
+    deps.logger.info(
+      { jobId: record.id, chunk: spec.chunk, trigger, afterMs: deps.now() - of.submitted_at },
+      'hedging a fal request',
+    );
+    const ref = await submitFalRequest(ctx, { ...spec, hedge: true }, slot);
+    start(ref);
+    return ref;
+  };
+
+  /** A request still queued at fal when the other got a runner: cancelled now, so it is never billed. */
+  const dropQueued = async (loser: FalRequestRef) => {
+    const racer = racers.get(loser.request_id);
+    if (!racer) return;
+    racers.delete(loser.request_id);
+    racer.stop.abort();
+    settle(loser, 'canceled');
+    await cancelAtFal(ctx, loser);
+    await finishedAtFal(loser);
+    // A first request still queued past the queue hedge point counts as slower than the slow
+    // hedge point: left out, the tracked tail would lose just the requests the queue check
+    // caught, and the slow hedge point would drift down (more hedges, each less useful).
+    await recordLatency(loser, {
+      ok: true,
+      queueMs: deps.now() - loser.submitted_at,
+      atLeastMs: ctx.hedge ? ctx.hedge.slowAtMs(loser) - loser.submitted_at : 0,
+    });
+    await forgetFalRequest(ctx, loser);
+  };
+
   try {
     while (racers.size > 0) {
-      const next = await Promise.race<Settled | typeof HEDGE_DUE>([
+      const next = await Promise.race<Settled | typeof HEDGE_DUE | typeof QUEUE_CHECK_DUE | RunnerRaceEnd>([
         ...[...racers.values()].map((racer) => racer.settled),
         ...(hedgeDue ? [hedgeDue] : []),
+        ...(queueCheckDue ? [queueCheckDue] : []),
+        ...(runnerRace ? [runnerRace] : []),
       ]);
+      if (next === QUEUE_CHECK_DUE) {
+        queueCheckDue = undefined;
+        // Only a request fal still has queued: a hedge then costs a submit but no run.
+        if (racers.size !== 1 || !racers.has(primary.request_id)) continue;
+        if ((await falStatusOf(ctx, primary)) !== 'IN_QUEUE') continue;
+        const second = await hedge('queued', primary);
+        if (second) runnerRace = raceToRunner(ctx, primary, second, timers.signal);
+        continue;
+      }
       if (next === HEDGE_DUE) {
         hedgeDue = undefined;
-        const decision = await hedgeDecision(ctx, series);
-        logHedge(record, spec.chunk, decision, deps.now());
-        metrics.hedgeDue(record, decision);
-        if (decision === 'sent') {
-          deps.logger.info(
-            { jobId: record.id, chunk: spec.chunk, after: ctx.hedgeAfterMs },
-            'hedging a slow fal request',
-          );
-          start(await submitFalRequest(ctx, { ...spec, hedge: true }));
-        }
+        // One request left (the first, or the queued hedge that beat it to a runner): hedge it.
+        const [only] = [...racers.values()];
+        if (racers.size === 1 && only) await hedge('slow', only.ref);
+        continue;
+      }
+      if ('runnerRace' in next) {
+        runnerRace = undefined;
+        // A winner that has meanwhile failed leaves the queued one as the chunk's only hope.
+        if (next.loser && next.winner && racers.has(next.winner.request_id)) await dropQueued(next.loser);
         continue;
       }
       racers.delete(next.ref.request_id);
@@ -143,9 +219,12 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
         });
         await resilience.breaker.recordSuccess(record.model, { probe: ctx.probe });
         settle(next.ref, 'succeeded', next.completion.runningSinceMs);
-        await cancelLosers(ctx, [...racers.values()], settle, recordLatency, finishedAtFal);
+        // Settled on the record now; the cancels at fal run while the caller stores the output.
+        const cleanup = cancelLosers(ctx, [...racers.values()], settle, recordLatency, finishedAtFal).catch(
+          (err: unknown) => deps.logger.warn({ err, jobId: record.id }, 'could not clear a lost hedge race'),
+        );
         racers.clear();
-        return { output: next.completion.output, ref: next.ref };
+        return { output: next.completion.output, ref: next.ref, cleanup };
       }
 
       const rule = classifyProviderFailure(next.error);
@@ -180,7 +259,7 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
     }
     throw firstError;
   } finally {
-    hedgeTimer.abort();
+    timers.abort();
     for (const racer of racers.values()) {
       // Left running for the next attempt (another chunk failed or the job stopped).
       racer.stop.abort();
@@ -189,17 +268,67 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   }
 }
 
-/** Hedges stop while the breaker is not closed (fal is struggling) and stay within budget. */
-async function hedgeDecision(ctx: AttemptContext, series: string): Promise<HedgeDecision> {
+/** fal's status of a request, or undefined when fal could not be asked (then nothing is decided on it). */
+async function falStatusOf(ctx: AttemptContext, ref: FalRequestRef): Promise<string | undefined> {
+  try {
+    const status = (await ctx.deps.fal.status(ref.endpoint, ref.request_id, { signal: ctx.signal })).status;
+    if (status !== 'IN_QUEUE') markRunning(ctx.record, ref.request_id, ctx.deps.now());
+    return status;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Two requests of a chunk, at least one still queued at fal: polls both until one has a
+ * runner and names the other if it is still queued (cancelled then, fal bills it nothing).
+ * Both running, or fal not answering: no loser, the race goes on to the first result.
+ * Polls faster than the status poll, since a queue phase is short and the point is to
+ * cancel before the loser starts running.
+ */
+async function raceToRunner(
+  ctx: AttemptContext,
+  first: FalRequestRef,
+  second: FalRequestRef,
+  signal: AbortSignal,
+): Promise<RunnerRaceEnd> {
+  const everyMs = Math.max(10, Math.round(ctx.deps.settings.pollIntervalMs / 4));
+  try {
+    for (;;) {
+      const [a, b] = await Promise.all([falStatusOf(ctx, first), falStatusOf(ctx, second)]);
+      if (a === undefined || b === undefined || signal.aborted) return { runnerRace: true };
+      const aQueued = a === 'IN_QUEUE';
+      const bQueued = b === 'IN_QUEUE';
+      if (!aQueued && bQueued) return { runnerRace: true, winner: first, loser: second };
+      if (aQueued && !bQueued) return { runnerRace: true, winner: second, loser: first };
+      if (!aQueued && !bQueued) return { runnerRace: true };
+      await delay(everyMs, undefined, { signal });
+    }
+  } catch {
+    return { runnerRace: true };
+  }
+}
+
+/**
+ * Hedges stop while the breaker is not closed (fal is struggling), never wait for a fal
+ * slot (one that waits would start late and take a slot from new work), and stay within
+ * budget. When the answer is `sent`, `slot` is held for the hedge.
+ */
+async function hedgeDecision(ctx: AttemptContext, series: string, slot: string): Promise<HedgeDecision> {
   const { resilience } = ctx.deps;
   const breaker = await resilience.breaker.state(ctx.record.model);
   if (breaker.state !== 'closed') return 'breaker_not_closed';
+  if (!(await resilience.slots.tryAcquire(slot))) return 'no_slot';
   if (await resilience.hedgeBudget.tryConsume(series)) return 'sent';
+  await resilience.slots.release(slot).catch(() => {});
   ctx.deps.logger.info({ jobId: ctx.record.id }, 'hedge budget spent; not hedging');
   return 'budget_spent';
 }
 
-/** The race is won: stop waiting on the others and cancel them at fal (a queued one is not billed). */
+/**
+ * The race is won: stop waiting on the others and cancel them at fal (a queued one is not
+ * billed). Each loser is settled on the record synchronously, before the first await.
+ */
 async function cancelLosers(
   ctx: AttemptContext,
   losers: Racer[],

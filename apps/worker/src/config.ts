@@ -1,5 +1,6 @@
 import {
   checkRedisModes,
+  checkStorageEnv,
   envBool,
   envFairWindow,
   envFilesSigningSecret,
@@ -7,6 +8,7 @@ import {
   envLogLevel,
   envRedisNodes,
   envRedisUrl,
+  envStorageFields,
   envUrlAllowList,
   parseEnv,
 } from '@fluxq/core';
@@ -57,18 +59,28 @@ export const workerEnvSchema = z
     /** `X-Fal-Request-Timeout`: how long a request may wait in fal's queue. */
     FAL_START_TIMEOUT_S: z.coerce.number().int().min(2).max(3_600).default(60),
     /**
-     * A second fal request is sent past this percentile of the tracked latency. p90 rather than
-     * p95: with fal's heavy tail one hedge at p95 leaves p99 near 1.4 × p95 (bench:tail); at p90
-     * it meets 1.25 × p95 for about 5 % more fal submissions on interactive work.
+     * A second fal request is sent past this percentile of the tracked time to result (of this
+     * model and operation; for a retry, counted from the job's start, so a job already late
+     * after a failed attempt is hedged sooner)…
      */
-    HEDGE_PERCENTILE: z.coerce.number().min(0.5).max(0.9999).default(0.9),
+    HEDGE_PERCENTILE: z.coerce.number().min(0.5).max(0.9999).default(0.95),
     /**
-     * Hedges per new fal submission, at most (plus HEDGE_BUDGET_MIN per minute). A cap for when
-     * the tracked distribution lags a slowdown, so above the 10 % that hedging past p90 sends
-     * normally: a cap at the natural rate turns Poisson bursts into unhedged tails.
+     * …or as soon as the request has waited in fal's queue past this percentile of the tracked
+     * queue time and is still queued (1 = never). The two then race to a runner and the one
+     * still queued is cancelled, which fal does not bill; a long queue also predicts a slow
+     * result (cold start, busy runners), so this catches most of the tail early and cheaply.
      */
-    HEDGE_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.15),
-    HEDGE_BUDGET_MIN: z.coerce.number().int().min(0).default(1),
+    HEDGE_QUEUE_PERCENTILE: z.coerce.number().min(0.5).max(1).default(0.94),
+    /**
+     * The hedge budget, a token bucket per model and operation: each new fal submission adds
+     * this many tokens, a hedge takes one…
+     */
+    HEDGE_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.12),
+    /** …and HEDGE_BUDGET_MIN tokens come back every HEDGE_BUDGET_WINDOW_MS however quiet the model is… */
+    HEDGE_BUDGET_MIN: z.coerce.number().min(0).default(1),
+    HEDGE_BUDGET_WINDOW_MS: z.coerce.number().int().min(10).default(60_000),
+    /** …up to this many: unspent tokens carry over, so a burst of slow requests after a quiet spell is hedged. */
+    HEDGE_BUDGET_BURST: z.coerce.number().min(1).default(10),
     /** Priorities whose jobs are hedged, comma-separated (`none` turns hedging off). */
     HEDGE_PRIORITIES: z
       .string()
@@ -80,9 +92,11 @@ export const workerEnvSchema = z
           .filter((item) => item && item !== 'none'),
       )
       .pipe(z.array(z.enum(['interactive', 'default', 'bulk']))),
-    /** Retries per new fal submission per minute, at most (plus RETRY_BUDGET_MIN); beyond it retries wait. */
+    /** Retries per new fal submission in a rolling window, at most (plus RETRY_BUDGET_MIN); beyond it retries wait. */
     RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(10).default(0.2),
     RETRY_BUDGET_MIN: z.coerce.number().int().min(0).default(10),
+    /** That window (split into 6 buckets, rolling one at a time). */
+    RETRY_BUDGET_WINDOW_MS: z.coerce.number().int().min(60).default(60_000),
     /** Circuit breaker per model: opens when failures are at least this share of a window… */
     BREAKER_FAILURE_RATIO: z.coerce.number().min(0.01).max(1).default(0.5),
     /** …of at least this many outcomes… */
@@ -132,8 +146,7 @@ export const workerEnvSchema = z
     /** Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); tests use a small one. */
     WEBHOOK_SCHEDULE_SCALE: z.coerce.number().positive().default(1),
     URL_ALLOW_LIST: envUrlAllowList,
-    STORAGE_DRIVER: z.enum(['local']).default('local'),
-    STORAGE_DIR: z.string().min(1).default('.data/storage'),
+    ...envStorageFields,
     IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
     IMAGE_FETCH_MAX_BYTES: z.coerce
       .number()
@@ -149,6 +162,7 @@ export const workerEnvSchema = z
   })
   .superRefine((env, ctx) => {
     checkRedisModes(env, ctx);
+    checkStorageEnv(env, ctx);
     if (env.FAL_ATTEMPT_TIMEOUT_MIN_MS > env.FAL_ATTEMPT_TIMEOUT_MAX_MS) {
       ctx.addIssue({
         code: 'custom',

@@ -2,7 +2,7 @@ import type { JobRecord, Logger, Priority, WebhookEventType } from '@fluxq/core'
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queue';
-import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats } from '@fluxq/resilience';
+import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats, TokenBudget } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
 import type { JobCapacity } from './fal-capacity.js';
 import type { ImageFetchLimits } from './fetch-image-url.js';
@@ -22,8 +22,11 @@ export interface ProcessorSettings {
   attemptTimeout: { percentile: number; minMs: number; maxMs: number };
   /** `X-Fal-Request-Timeout`, seconds. */
   startTimeoutS: number;
-  /** Hedge past this percentile, for jobs of these priorities. */
-  hedge: { percentile: number; priorities: readonly Priority[] };
+  /**
+   * Hedge past this percentile of time to result, or past `queuePercentile` of time queued
+   * while the request is still in fal's queue (1 = never), for jobs of these priorities.
+   */
+  hedge: { percentile: number; queuePercentile: number; priorities: readonly Priority[] };
   /** Attempts a job may spend, and its overall deadline from submission. */
   maxAttempts: number;
   jobDeadlineMs: number;
@@ -39,7 +42,7 @@ export interface ResilienceParts {
   latency: LatencyTracker;
   breaker: CircuitBreaker;
   retryBudget: Budget;
-  hedgeBudget: Budget;
+  hedgeBudget: TokenBudget;
   /** Account concurrency at fal (FAL_MAX_CONCURRENCY). */
   slots: SlotKeeper;
   /** Wake-ups from fal webhooks; null when FAL_WEBHOOK_URL is unset. */

@@ -86,26 +86,42 @@ export function createFalCapacity(
     }
   };
 
+  const ticketFor = (lease: string): Ticket => {
+    const jobId = jobOfLease(lease);
+    const job = bound.get(jobId);
+    if (!job) log.warn({ lease }, 'a slot was asked for a job this process does not run');
+    return {
+      lease,
+      jobId,
+      tenant: job?.tenant ?? 'unknown',
+      priority: job?.priority ?? 'default',
+      kind: 'extra',
+      front: true,
+    };
+  };
+
   const slots: SlotKeeper = {
+    async tryAcquire(lease) {
+      if (held.has(lease)) return true;
+      // Only if the scheduler grants it now, by its rules (nobody ahead of it waits): a hedge
+      // never waits for a slot, and never takes one that work ahead of it is owed.
+      const admitted = await scheduler.admit([ticketFor(lease)]);
+      void deliver(admitted);
+      let granted = admitted.woken.includes(lease);
+      if (!granted) {
+        const canceled = await scheduler.cancel([lease]);
+        void deliver(canceled);
+        granted = canceled.removed === 0 && (await scheduler.holds(lease));
+      }
+      if (granted) held.add(lease);
+      return granted;
+    },
     async acquire(lease, signal) {
       if (held.has(lease)) return;
       if (await scheduler.holds(lease)) {
         await scheduler.renew([lease]);
       } else {
-        const jobId = jobOfLease(lease);
-        const job = bound.get(jobId);
-        if (!job) log.warn({ lease }, 'a slot was asked for a job this process does not run');
-        await waitFor(
-          {
-            lease,
-            jobId,
-            tenant: job?.tenant ?? 'unknown',
-            priority: job?.priority ?? 'default',
-            kind: 'extra',
-            front: true,
-          },
-          signal,
-        );
+        await waitFor(ticketFor(lease), signal);
       }
       held.add(lease);
     },

@@ -19,12 +19,17 @@ export interface ChunkSpec {
  * job before anything waits on it, so a re-run after a crash resumes it instead of
  * paying for a new one. A submit is never retried blindly: fal has no idempotency key.
  */
-export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Promise<FalRequestRef> {
+export async function submitFalRequest(
+  ctx: AttemptContext,
+  spec: ChunkSpec,
+  /** A slot the caller already holds (from `newSlotId`); else one is waited for. */
+  heldSlot?: string,
+): Promise<FalRequestRef> {
   const { record, deps } = ctx;
   const { settings, resilience } = deps;
   const endpoint = MODELS[record.model].falEndpoints[record.operation];
-  const slot = slotFor(record, spec);
-  await resilience.slots.acquire(slot, ctx.signal);
+  const slot = heldSlot ?? slotFor(record, spec);
+  if (!heldSlot) await resilience.slots.acquire(slot, ctx.signal);
   let requestId: string;
   try {
     // The wait for a slot can be long: if fal started failing meanwhile, don't add to it.
@@ -72,8 +77,11 @@ export async function submitFalRequest(ctx: AttemptContext, spec: ChunkSpec): Pr
 function slotFor(record: AttemptContext['record'], spec: ChunkSpec): string {
   const ownInUse = record.fal_requests.some((ref) => slotOf(ref) === record.id);
   if (spec.chunk === 0 && !spec.hedge && !ownInUse) return record.id;
-  return `${record.id}:${spec.chunk}:${randomUUID()}`;
+  return newSlotId(record.id, spec.chunk);
 }
+
+/** A fresh slot lease id for a request of chunk `chunk` of job `jobId`. */
+export const newSlotId = (jobId: string, chunk: number) => `${jobId}:${chunk}:${randomUUID()}`;
 
 /** The model's breaker opened while this attempt was on its way to fal. */
 export class BreakerOpenError extends Error {

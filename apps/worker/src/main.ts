@@ -18,7 +18,7 @@ import {
   runGrantSweeper,
 } from '@fluxq/queue';
 import { createProviderStats } from '@fluxq/resilience';
-import { createLocalStorage, createUrlSigner } from '@fluxq/storage';
+import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
 import { loadWorkerConfig } from './config.js';
@@ -37,6 +37,8 @@ const GRANT_SWEEP_MS = 2_000;
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  // A missing bucket or refused credentials stop start-up here, with one line naming the variable.
+  const storage = await openStorage(config);
   const redis = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker' });
   // Metrics are recorded only where something can scrape them (METRICS_PORT set).
   const metricsOn = config.METRICS_ENABLED && config.METRICS_PORT !== undefined;
@@ -71,13 +73,25 @@ async function main(): Promise<void> {
     intervalMs: GRANT_SWEEP_MS,
     onError: (err) => logger.warn({ err }, 'grant sweep failed'),
   });
-  if (!config.FILES_SIGNING_SECRET) {
+  if (storage.driver === 'local' && !config.FILES_SIGNING_SECRET) {
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs in webhook bodies will not verify at the API');
   }
   const signer = createUrlSigner({
     secret: config.FILES_SIGNING_SECRET ?? randomBytes(32).toString('hex'),
     baseUrl: config.PUBLIC_BASE_URL,
   });
+  // Local disk only: S3 buckets expire objects with a lifecycle rule (README "Storage").
+  const sweeper =
+    storage.driver === 'local'
+      ? startRetentionSweep({
+          rootDir: config.STORAGE_DIR,
+          maxAgeMs: config.OUTPUT_RETENTION_DAYS * 86_400_000,
+          onSwept: (swept) => {
+            if (swept.deleted > 0) logger.info(swept, 'retention sweep deleted expired blobs');
+          },
+          onError: (err) => logger.warn({ err }, 'retention sweep failed'),
+        })
+      : undefined;
   const batches = createBatchStore(redis);
   // Pub/sub needs a connection of its own: a cancel reaches the job's attempt at once.
   const statusFeed = await createJobStatusFeed(
@@ -92,7 +106,7 @@ async function main(): Promise<void> {
     },
     emitEvent: (record, type) =>
       emitJobEvent({ deliveries, queue: webhooksQueue, now: Date.now }, record, type),
-    storage: createLocalStorage({ rootDir: config.STORAGE_DIR }),
+    storage,
     fal: createFalQueueClient({
       baseUrl: config.FAL_BASE_URL,
       restBaseUrl: config.FAL_REST_URL,
@@ -115,7 +129,11 @@ async function main(): Promise<void> {
         maxMs: config.FAL_ATTEMPT_TIMEOUT_MAX_MS,
       },
       startTimeoutS: config.FAL_START_TIMEOUT_S,
-      hedge: { percentile: config.HEDGE_PERCENTILE, priorities: config.HEDGE_PRIORITIES },
+      hedge: {
+        percentile: config.HEDGE_PERCENTILE,
+        queuePercentile: config.HEDGE_QUEUE_PERCENTILE,
+        priorities: config.HEDGE_PRIORITIES,
+      },
       maxAttempts: config.JOB_ATTEMPTS,
       jobDeadlineMs: config.JOB_DEADLINE_MS,
       backoff: { baseMs: config.JOB_BACKOFF_MS, capMs: config.JOB_BACKOFF_MAX_MS },
@@ -133,7 +151,7 @@ async function main(): Promise<void> {
     {
       deliveries,
       settings: createWebhookSettingsStore(redis, { generate: generateWebhookSecret }),
-      view: { signer, fileUrlTtlS: config.FILE_URL_TTL_S },
+      view: { fileUrls: createFileUrls(storage, signer), fileUrlTtlS: config.FILE_URL_TTL_S },
       logger: logger.child({ queue: 'webhooks' }),
       now: Date.now,
       metrics,
@@ -166,6 +184,7 @@ async function main(): Promise<void> {
       try {
         await Promise.all([worker.close(), webhookWorker.close()]);
         dispatcher.stop();
+        sweeper?.stop();
         await webhooksQueue.close();
         await imagesQueue.close();
       } catch (err) {

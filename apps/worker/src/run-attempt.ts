@@ -9,7 +9,7 @@ import {
   unixSeconds,
 } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
-import type { AttemptContext } from './attempt-context.js';
+import type { AttemptContext, HedgePlan } from './attempt-context.js';
 import { closeAttempt } from './attempt-log.js';
 import { awaitChunk, type ChunkResult } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
@@ -39,18 +39,32 @@ function baseSeedOf(record: JobRecord): number {
   return earlier ? earlier.seed - earlier.chunk * FAL_MAX_IMAGES_PER_REQUEST : randomInt(0, 2 ** 31);
 }
 
-/** Timeout and hedge point for this attempt, from the latency distribution all workers share. */
-export async function attemptTimings(record: JobRecord, deps: ProcessorDeps) {
+/** Timeout and hedge points for this attempt, from the latency distributions all workers share. */
+export async function attemptTimings(
+  record: JobRecord,
+  deps: ProcessorDeps,
+): Promise<{ requestTimeoutMs: number; hedge: HedgePlan | undefined }> {
   const { attemptTimeout, hedge } = deps.settings;
   const snapshot = await deps.resilience.latency.snapshot(latencySeries(record.model, record.operation));
   const requestTimeoutMs = Math.min(
     attemptTimeout.maxMs,
     Math.max(attemptTimeout.minMs, snapshot.quantile(attemptTimeout.percentile)),
   );
-  const hedgeAfterMs = hedge.priorities.includes(record.priority)
-    ? snapshot.quantile(hedge.percentile)
-    : undefined;
-  return { requestTimeoutMs, hedgeAfterMs };
+  if (!hedge.priorities.includes(record.priority)) return { requestTimeoutMs, hedge: undefined };
+  const afterMs = snapshot.quantile(hedge.percentile);
+  const medianMs = snapshot.quantile(0.5);
+  return {
+    requestTimeoutMs,
+    hedge: {
+      // Counted from the job's first attempt, so a retry of a job that already lost time to a
+      // failed attempt is hedged sooner; but never before its own request reached the median.
+      slowAtMs: (ref) => {
+        const jobStartMs = Math.min(record.started_ms ?? ref.submitted_at, ref.submitted_at);
+        return Math.max(ref.submitted_at + Math.min(afterMs, medianMs), jobStartMs + afterMs);
+      },
+      queuedAfterMs: hedge.queuePercentile < 1 ? snapshot.queueQuantile(hedge.queuePercentile) : undefined,
+    },
+  };
 }
 
 /**
@@ -79,6 +93,8 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
     deps,
     ctx.signal,
   );
+  // Lost hedges were being cancelled at fal while the output was stored; done before the job says so.
+  await Promise.all(results.map((result) => result.cleanup));
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'succeeded', nowMs: completedMs });
   const cost = priceRequest({

@@ -8,6 +8,8 @@ import type { ConcurrencyLimiter } from '@fluxq/resilience';
 export interface SlotKeeper {
   /** Waits for a slot; re-acquiring a lease this account still holds returns at once. */
   acquire(leaseId: string, signal?: AbortSignal): Promise<void>;
+  /** Takes a slot only if one is free now (a hedge never waits for one). */
+  tryAcquire(leaseId: string): Promise<boolean>;
   /** The request is finished at fal (completed, failed or cancelled): free its slot. */
   release(leaseId: string): Promise<void>;
   /** Stop renewing without freeing: the request may still run at fal, so its lease runs out on its own. */
@@ -29,6 +31,11 @@ export function createSlotKeeper(limiter: ConcurrencyLimiter, options: { renewEv
     async acquire(leaseId, signal) {
       await limiter.acquire(leaseId, { signal });
       held.add(leaseId);
+    },
+    async tryAcquire(leaseId) {
+      const taken = await limiter.tryAcquire(leaseId);
+      if (taken) held.add(leaseId);
+      return taken;
     },
     async release(leaseId) {
       held.delete(leaseId);

@@ -31,12 +31,12 @@ export interface WebhookProcessorDeps {
 }
 
 /** The Standard Webhooks body: `{type, timestamp, data}` with the job as the API shows it. */
-export function eventBody(delivery: WebhookDelivery, view: ViewContext): string {
+export async function eventBody(delivery: WebhookDelivery, view: ViewContext): Promise<string> {
   return JSON.stringify({
     type: delivery.type,
     timestamp: new Date(delivery.created_ms).toISOString(),
     // `batch.completed` carries the batch object; job events the job, with fresh file URLs.
-    data: delivery.batch ?? (delivery.snapshot ? viewJob(delivery.snapshot, view) : null),
+    data: delivery.batch ?? (delivery.snapshot ? await viewJob(delivery.snapshot, view) : null),
   });
 }
 
@@ -69,7 +69,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       return;
     }
 
-    const body = eventBody(delivery, deps.view);
+    const body = await eventBody(delivery, deps.view);
     const secrets = await deps.settings.signingSecrets(delivery.tenant);
     const startedMs = deps.now();
     const outcome = await attemptDelivery({

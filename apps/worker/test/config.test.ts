@@ -50,6 +50,38 @@ describe('loadWorkerConfig', () => {
     expect(() => loadWorkerConfig({ FAL_KEY: 'k', [name]: value })).toThrow(new RegExp(name));
   });
 
+  it('reads the retry and hedge budget windows (one minute unless set) and the hedge budget shape', () => {
+    const sim = { FAL_BASE_URL: 'http://127.0.0.1:8090' };
+    expect(loadWorkerConfig(sim)).toMatchObject({
+      RETRY_BUDGET_WINDOW_MS: 60_000,
+      HEDGE_BUDGET_WINDOW_MS: 60_000,
+      HEDGE_BUDGET_BURST: 10,
+      HEDGE_QUEUE_PERCENTILE: 0.94,
+    });
+    expect(
+      loadWorkerConfig({
+        ...sim,
+        RETRY_BUDGET_WINDOW_MS: '6000',
+        HEDGE_BUDGET_WINDOW_MS: '6000',
+        HEDGE_BUDGET_BURST: '3',
+        HEDGE_QUEUE_PERCENTILE: '1',
+      }),
+    ).toMatchObject({
+      RETRY_BUDGET_WINDOW_MS: 6_000,
+      HEDGE_BUDGET_WINDOW_MS: 6_000,
+      HEDGE_BUDGET_BURST: 3,
+      HEDGE_QUEUE_PERCENTILE: 1,
+    });
+    for (const [name, value] of [
+      ['RETRY_BUDGET_WINDOW_MS', '10'],
+      ['HEDGE_BUDGET_WINDOW_MS', 'a minute'],
+      ['HEDGE_BUDGET_BURST', '0'],
+      ['HEDGE_QUEUE_PERCENTILE', '1.5'],
+    ] as const) {
+      expect(() => loadWorkerConfig({ ...sim, [name]: value })).toThrow(new RegExp(name));
+    }
+  });
+
   it('refuses malformed Redis Cluster / Sentinel settings, naming the variable', () => {
     const sim = { FAL_BASE_URL: 'http://127.0.0.1:8090' };
     expect(() => loadWorkerConfig({ ...sim, REDIS_CLUSTER_NODES: 'redis-a' })).toThrow(

@@ -29,14 +29,25 @@ export interface RequestLogEntry {
   outcome: RequestOutcome | null;
 }
 
-/** Why a due hedge was or was not sent. */
-export type HedgeDecision = 'sent' | 'budget_spent' | 'breaker_not_closed';
+/** Why a due hedge was or was not sent (`no_slot`: the account's fal concurrency was all in use). */
+export type HedgeDecision = 'sent' | 'budget_spent' | 'breaker_not_closed' | 'no_slot';
+
+/**
+ * What made a hedge due: `queued` = the request was still waiting in fal's queue past the
+ * tracked queue-time quantile (the two then race to a runner and the one still queued is
+ * cancelled, unbilled); `slow` = the request passed the tracked time-to-result quantile.
+ */
+export type HedgeTrigger = 'queued' | 'slow';
 
 export interface HedgeLogEntry {
   chunk: number;
   /** When the hedge came due (the first request passed the hedge point). */
   due_ms: number;
   decision: HedgeDecision;
+  /** Absent on entries written before triggers existed (they were all `slow`). */
+  trigger?: HedgeTrigger;
+  /** The request the hedge raced (the one that was slow or queued). */
+  of_request_id?: string;
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'retried' | 'canceled';

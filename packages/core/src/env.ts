@@ -96,3 +96,56 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv,
   }
   return parsed.data;
 }
+
+/** An empty value counts as unset (compose passes `VAR:` through as empty when asked to). */
+function emptyIsUnset<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema);
+}
+
+/**
+ * Where blobs live (README "Storage"): `local` disk under STORAGE_DIR, or an S3-compatible
+ * bucket. The API and the workers must agree on all of these.
+ */
+export const envStorageFields = {
+  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+  STORAGE_DIR: z.string().min(1).default('.data/storage'),
+  S3_BUCKET: emptyIsUnset(z.string().min(3).max(63).optional()),
+  /** Unset (or empty): AWS for S3_REGION. */
+  S3_ENDPOINT: emptyIsUnset(z.url().optional()),
+  /** Where clients reach the store, if not at S3_ENDPOINT: presigned URLs are signed for it. */
+  S3_PUBLIC_ENDPOINT: emptyIsUnset(z.url().optional()),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** `endpoint/bucket/key` addressing (MinIO, Ceph RGW, most self-hosted stores). */
+  S3_FORCE_PATH_STYLE: envBool.default(false),
+  S3_PREFIX: emptyIsUnset(
+    z
+      .string()
+      .regex(/^\/*([A-Za-z0-9_-][A-Za-z0-9._-]*\/*)*$/, {
+        error: 'must be /-separated [A-Za-z0-9._-] segments',
+      })
+      .optional(),
+  ),
+  /** Inputs, uploads and outputs are deleted this many days after they were written. */
+  OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(30),
+};
+
+/** Longest a SigV4 presigned URL may live (S3 refuses longer). */
+const PRESIGN_MAX_S = 7 * 24 * 3_600;
+
+/** S3 needs its bucket, and presigned URLs cannot outlive a week. */
+export function checkStorageEnv(
+  env: { STORAGE_DRIVER: 'local' | 's3'; S3_BUCKET?: string; FILE_URL_TTL_S: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.STORAGE_DRIVER !== 's3') return;
+  if (!env.S3_BUCKET) {
+    ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE_DRIVER=s3' });
+  }
+  if (env.FILE_URL_TTL_S > PRESIGN_MAX_S) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FILE_URL_TTL_S'],
+      message: `must be at most ${PRESIGN_MAX_S} (7 days) with STORAGE_DRIVER=s3: presigned URLs live no longer`,
+    });
+  }
+}

@@ -1,22 +1,25 @@
 import { attemptTotals, viewAttemptLog } from './attempt-log.js';
 import type { JobRecord, StoredInput } from './job.js';
 
-/** Signs a storage key into an expiring URL (`createUrlSigner` in @fluxq/storage). */
-export interface FileUrlSigner {
-  sign(key: string, ttlS: number): string;
+/**
+ * Turns a storage key into an expiring URL (`createFileUrls` in @fluxq/storage): the API's
+ * HMAC-signed `/v1/files/…` URL on local disk, the object store's presigned GET on S3.
+ */
+export interface FileUrlProvider {
+  url(key: string, ttlS: number): Promise<string>;
 }
 
 /** What turning a record into its API shape needs; the API and webhook deliveries share it. */
 export interface ViewContext {
-  signer: FileUrlSigner;
+  fileUrls: FileUrlProvider;
   /** Lifetime of the file URLs in the view, seconds. */
   fileUrlTtlS: number;
 }
 
-function viewInput(image: StoredInput, ctx: ViewContext) {
+async function viewInput(image: StoredInput, ctx: ViewContext) {
   if (image.kind === 'url') return { url: image.url };
   return {
-    url: ctx.signer.sign(image.key, ctx.fileUrlTtlS),
+    url: await ctx.fileUrls.url(image.key, ctx.fileUrlTtlS),
     width: image.width,
     height: image.height,
     content_type: image.content_type,
@@ -36,8 +39,18 @@ export interface JobPlace {
  * A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out.
  * `place` is the queued job's place in line; without it (lists, webhooks) the fields are null.
  */
-export function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | null) {
+export async function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | null) {
   const { size_rule: _rule, images, ...input } = record.input;
+  const [inputImages, outputImages] = await Promise.all([
+    Promise.all(images.map((image) => viewInput(image, ctx))),
+    record.output &&
+      Promise.all(
+        record.output.images.map(async ({ key, ...image }) => ({
+          url: await ctx.fileUrls.url(key, ctx.fileUrlTtlS),
+          ...image,
+        })),
+      ),
+  ]);
   return {
     id: record.id,
     object: 'job' as const,
@@ -53,12 +66,9 @@ export function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | 
       record.status === 'queued' && place?.estimatedStartMs != null
         ? Math.ceil(place.estimatedStartMs / 1000)
         : null,
-    input: { ...input, images: images.map((image) => viewInput(image, ctx)) },
+    input: { ...input, images: inputImages },
     output: record.output && {
-      images: record.output.images.map(({ key, ...image }) => ({
-        url: ctx.signer.sign(key, ctx.fileUrlTtlS),
-        ...image,
-      })),
+      images: outputImages ?? [],
       seed: record.output.seed,
       revised_prompt: record.output.revised_prompt,
     },
@@ -74,4 +84,4 @@ export function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | 
   };
 }
 
-export type JobView = ReturnType<typeof viewJob>;
+export type JobView = Awaited<ReturnType<typeof viewJob>>;

@@ -71,3 +71,4 @@ export {
   type StatsTable,
   type StatsWindow,
 } from './provider-stats.js';
+export { createTokenBudget, type TokenBudget, type TokenBudgetOptions } from './token-budget.js';

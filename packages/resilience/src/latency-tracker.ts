@@ -1,7 +1,7 @@
 import type { LatencyPrior } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { bucketOf, lognormalPriorCounts, mergeCounts, quantile } from './latency-histogram.js';
+import { bucketOf, lognormalPriorCounts, mergeCounts, quantile, totalCount } from './latency-histogram.js';
 import { modelLatencyPrior } from './latency-series.js';
 
 /**
@@ -55,6 +55,8 @@ export interface LatencySnapshot {
   quantile(q: number): number;
   /** Time queued at fal (real samples only). */
   queue: LatencyQuantiles;
+  /** The q-quantile of time queued at fal, in ms; undefined below `minSamples` real queue samples. */
+  queueQuantile(q: number): number | undefined;
   /** Time running at fal (real samples only). */
   run: LatencyQuantiles;
   /** Time to failure (real samples only). */
@@ -167,6 +169,8 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
       usingPrior: priorWeight > 0,
       quantile: (q) => quantile(completion, q) ?? fallbackMs,
       queue: quantiles(histograms.queue),
+      queueQuantile: (q) =>
+        totalCount(histograms.queue) >= minSamples ? quantile(histograms.queue, q) : undefined,
       run: quantiles(histograms.run),
       failure: quantiles(histograms.failed),
     };

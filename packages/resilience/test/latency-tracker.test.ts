@@ -106,6 +106,15 @@ describe('latency tracker', () => {
       expectWithinOneBucket(snapshot.run.p95Ms, 2_800);
     });
 
+    it('answers queue quantiles only from minSamples real queue samples on', async () => {
+      const t = tracker({ minSamples: 10 });
+      for (let i = 0; i < 9; i++)
+        await t.record(series, { ok: true, totalMs: 1_000, queueMs: 100, runMs: 900 });
+      expect((await t.snapshot(series)).queueQuantile(0.9)).toBeUndefined();
+      await t.record(series, { ok: true, totalMs: 1_000, queueMs: 100, runMs: 900 });
+      expectWithinOneBucket((await t.snapshot(series)).queueQuantile(0.9), 100);
+    });
+
     it('keeps series apart', async () => {
       const t = tracker();
       await t.record(series, { ok: true, totalMs: 1_000 });

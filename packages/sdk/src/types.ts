@@ -155,7 +155,14 @@ export interface AttemptLogEntry {
     ended_ms: number | null;
     outcome: 'succeeded' | 'failed' | 'canceled' | 'lost' | 'left' | null;
   }>;
-  hedges: Array<{ chunk: number; due_ms: number; decision: 'sent' | 'budget_spent' | 'breaker_not_closed' }>;
+  hedges: Array<{
+    chunk: number;
+    due_ms: number;
+    decision: 'sent' | 'budget_spent' | 'breaker_not_closed' | 'no_slot';
+    /** `queued`: the request was still in fal's queue; `slow`: it passed the tracked time-to-result quantile. */
+    trigger?: 'queued' | 'slow';
+    of_request_id?: string;
+  }>;
 }
 
 /** `?dry_run=true`: what a request would cost, nothing stored. */

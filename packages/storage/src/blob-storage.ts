@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-export type StorageDriver = 'local';
+export type StorageDriver = 'local' | 's3';
 
 export interface PutOptions {
   /**
@@ -31,4 +31,15 @@ export interface BlobStorage {
   createReadStream(key: string): Promise<BlobStream | undefined>;
   /** true when a blob was removed, false when there was none. */
   delete(key: string): Promise<boolean>;
+  /**
+   * A URL the object store itself serves `key` from for `ttlSeconds` (S3: a presigned GET).
+   * Absent for stores that cannot serve bytes (local disk): the API serves those behind its own
+   * HMAC-signed `/v1/files/…` URLs instead (see `createFileUrls`).
+   */
+  presignGet?(key: string, ttlSeconds: number): Promise<string>;
+  /**
+   * Start-up check: throws one line naming the variable at fault (a missing bucket, refused
+   * credentials), so a misconfigured process stops before it accepts work.
+   */
+  check(): Promise<void>;
 }

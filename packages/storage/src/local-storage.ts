@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStorage, BlobStream, PutOptions } from './blob-storage.js';
-import { contentTypeForKey, sameMediaType } from './content-type.js';
+import { blobContentType, contentTypeForKey } from './content-type.js';
 import { STORAGE_ERROR_CODES, StorageError, StorageKeyError } from './errors.js';
 import { assertValidKey } from './keys.js';
 
@@ -48,16 +48,12 @@ export function createLocalStorage(options: LocalStorageOptions): BlobStorage {
   return {
     driver: 'local',
 
+    // Nothing to check: the root is created on first write, and a bad path fails that write.
+    async check() {},
+
     async put(key: string, bytes: Uint8Array, { contentType }: PutOptions = {}) {
       const file = fileFor(key);
-      const expected = contentTypeForKey(key);
-      if (contentType !== undefined && !sameMediaType(contentType, expected)) {
-        throw new StorageError(
-          STORAGE_ERROR_CODES.WRITE,
-          `Content type "${contentType}" does not match the key's extension (${expected})`,
-          { key },
-        );
-      }
+      blobContentType(key, contentType);
       const dir = path.dirname(file);
       const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
       try {

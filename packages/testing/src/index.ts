@@ -1,3 +1,4 @@
+export { AwsChunkedError, decodeAwsChunked } from './aws-chunked.js';
 export { bmpImage, crc32, pngHeaderDeclaring } from './bad-images.js';
 export { CHROMIUM_PATH, launchChromium } from './chromium.js';
 export { findExecutable, findRedisServerBinary } from './find-executable.js';
@@ -41,6 +42,14 @@ export {
   startRedisServer,
 } from './redis-server.js';
 export { findRepoRoot, repoRoot } from './repo-root.js';
+export { type S3Front, type S3FrontOptions, type S3FrontStats, startS3Front } from './s3-front.js';
+export {
+  localhostAgent,
+  localhostLookup,
+  type S3Server,
+  type S3ServerOptions,
+  startS3Server,
+} from './s3-server.js';
 export {
   apiKeysOf,
   assertNoSecretsIn,
@@ -49,6 +58,13 @@ export {
   WELL_KNOWN_TEST_SECRETS,
 } from './secrets.js';
 export { readServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
+export {
+  type SigV4Credentials,
+  type SigV4Refusal,
+  type SigV4Request,
+  type SigV4Verdict,
+  verifySigV4,
+} from './sigv4-verify.js';
 export {
   builtEntry,
   type Service,

@@ -46,7 +46,7 @@ function parseListQuery(query: Record<string, unknown>) {
  */
 export function batchesRouter(deps: ApiDeps): Router {
   const router = Router();
-  const view = { signer: deps.signer, fileUrlTtlS: deps.settings.fileUrlTtlS };
+  const view = { fileUrls: deps.fileUrls, fileUrlTtlS: deps.settings.fileUrlTtlS };
   const maxLineBytes = deps.settings.maxBatchLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const json = jsonBody(deps.settings.maxJsonBodyBytes);
   const multipart = parseMultipartBatch({
@@ -120,7 +120,7 @@ export function batchesRouter(deps: ApiDeps): Router {
       for (const [index, line] of lines.entries()) {
         const record = records[index];
         if (!record || record.tenant !== req.tenant || !isTerminalStatus(record.status)) continue;
-        const job = viewJob(record, view);
+        const job = await viewJob(record, view);
         text += `${JSON.stringify({
           custom_id: line.customId,
           job_id: record.id,

@@ -99,7 +99,7 @@ async function clientHungUpWhileWaiting(deps: ApiDeps, id: string, waitS: number
 export function imagesRouter(deps: ApiDeps): Router {
   const router = Router();
   const ctx: OpenAiViewContext = {
-    signer: deps.signer,
+    fileUrls: deps.fileUrls,
     fileUrlTtlS: deps.settings.fileUrlTtlS,
     storage: deps.storage,
   };
@@ -131,7 +131,10 @@ export function imagesRouter(deps: ApiDeps): Router {
       // Read again after a wait: the job may have finished, or at least started.
       const record = waitS > 0 ? ((await deps.store.get(accepted.id)) ?? accepted) : accepted;
       if (!isTerminalStatus(record.status)) {
-        res.status(202).location(`/v1/jobs/${accepted.id}`).json(viewJob(record, ctx));
+        res
+          .status(202)
+          .location(`/v1/jobs/${accepted.id}`)
+          .json(await viewJob(record, ctx));
         return;
       }
       if (record.status === 'succeeded') {

@@ -19,7 +19,7 @@ export function isDryRun(value: unknown): boolean {
 /** Native job API (DESIGN §5): create, quote, list, read, cancel and follow jobs, scoped to the caller's tenant. */
 export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
-  const view = { signer: deps.signer, fileUrlTtlS: deps.settings.fileUrlTtlS };
+  const view = { fileUrls: deps.fileUrls, fileUrlTtlS: deps.settings.fileUrlTtlS };
 
   /** The caller's job `id`; another tenant's job answers exactly like a job that does not exist. */
   async function tenantJob(id: string, tenant: string): Promise<JobRecord> {
@@ -46,7 +46,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     res
       .status(202)
       .location(`/v1/jobs/${record.id}`)
-      .json(viewJob(record, view, await placeOf(record, deps)));
+      .json(await viewJob(record, view, await placeOf(record, deps)));
   });
 
   router.get('/v1/jobs', async (req, res) => {
@@ -54,7 +54,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     const page = await listJobs(deps, req.tenant, query);
     res.json({
       object: 'list',
-      data: page.records.map((record) => viewJob(record, view)),
+      data: await Promise.all(page.records.map((record) => viewJob(record, view))),
       first_id: page.records[0]?.id ?? null,
       last_id: page.records.at(-1)?.id ?? null,
       has_more: page.hasMore,
@@ -64,13 +64,13 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   router.get('/v1/jobs/:id', async (req, res) => {
     const record = await tenantJob(req.params.id, req.tenant);
-    res.json(viewJob(record, view, await placeOf(record, deps)));
+    res.json(await viewJob(record, view, await placeOf(record, deps)));
   });
 
   // Cancel takes no body: a small one is read and ignored, a big one refused.
   router.post('/v1/jobs/:id/cancel', smallBody<{ id: string }>(), async (req, res) => {
     const record = await cancelJob(await tenantJob(req.params.id, req.tenant), deps);
-    res.json(viewJob(record, view));
+    res.json(await viewJob(record, view));
   });
 
   router.get('/v1/jobs/:id/events', async (req, res) => {

@@ -25,7 +25,12 @@ export const LABEL_SETS = {
     'left',
   ] as const satisfies readonly RequestOutcome[],
   submitKind: ['first', 'retry', 'hedge'] as const,
-  hedgeDecision: ['sent', 'budget_spent', 'breaker_not_closed'] as const satisfies readonly HedgeDecision[],
+  hedgeDecision: [
+    'sent',
+    'budget_spent',
+    'breaker_not_closed',
+    'no_slot',
+  ] as const satisfies readonly HedgeDecision[],
   retryReason: ['backoff', 'breaker open', 'retry budget spent'] as const,
   cancelOutcome: ['ok', 'error'] as const,
   breakerState: ['closed', 'half-open', 'open'] as const,
