@@ -112,7 +112,9 @@ async function simStatusOf(record: JobRecord): Promise<string | undefined> {
   const ref = record.fal_requests[0];
   if (!ref) return undefined;
   const [owner, app] = ref.endpoint.split('/');
-  const response = await fetch(`${stack.sim.url}/${owner}/${app}/requests/${ref.request_id}/status`);
+  const response = await fetch(`${stack.sim.url}/${owner}/${app}/requests/${ref.request_id}/status`, {
+    headers: { authorization: 'Key e2e' },
+  });
   return response.ok ? ((await response.json()) as { status: string }).status : undefined;
 }
 
@@ -144,12 +146,12 @@ describe('fal capacity granted by class, tenant and FIFO (issue 14)', () => {
       },
       { message: 'the interactive job to start' },
     );
-    // Nothing else was granted between its submit and its start: the bulk jobs that began an
-    // attempt before it are exactly the 4 that hung.
-    const started = (await batchRecords(bulk.id)).filter(
-      (r) => r.started_ms !== null && r.started_ms <= running.started_ms!,
-    );
-    expect(started.map((r) => r.id).sort()).toEqual(hanging.map((r) => r.id).sort());
+    // Nothing else was granted between its submit and its start: the bulk requests fal got
+    // before it are exactly the 4 that hung (the next bulk one waits for a slot to free again).
+    const submittedMs = (r: JobRecord) => r.fal_requests[0]?.submitted_at ?? Number.POSITIVE_INFINITY;
+    const urgentAtFal = submittedMs(running);
+    const before = (await batchRecords(bulk.id)).filter((r) => submittedMs(r) <= urgentAtFal);
+    expect(before.map((r) => r.id).sort()).toEqual(hanging.map((r) => r.id).sort());
     await cancelBatch('g', bulk.id);
   }, 90_000);
 

@@ -11,9 +11,10 @@ export interface JobGrant {
 /** fal capacity as the scheduler grants it (packages/queue README, "Scheduling fal capacity"). */
 export interface JobCapacity {
   /**
-   * Resolves once the job holds its slot (lease = job id) and its tenant's running-job lease.
-   * A job the dispatcher let into the queue holds both already; a retry or a resumed job
-   * waits for them in the scheduler's order, ahead of its tenant's first attempts.
+   * The job's capacity for an attempt: its slot (lease = job id) and its tenant's running-job
+   * lease. A job the dispatcher granted holds both already. A prefetched one (its ticket still
+   * waits in line) resolves at once: it prepares its inputs, and its first submit waits for the
+   * grant. A retry or a resumed job waits here, in order, ahead of its tenant's first attempts.
    */
   enter(record: JobRecord, data: ImageJobData, signal?: AbortSignal): Promise<JobGrant>;
   /** A job that will not run here (finished or canceled meanwhile) gives back what it was granted. */
@@ -51,6 +52,8 @@ export function createFalCapacity(
   const held = new Set<string>();
   const running = new Map<string, string>(); // job id → tenant, while it holds a running lease
   const bound = new Map<string, { tenant: string; priority: Priority }>();
+  /** Prefetched jobs whose own grant was taken by a submit (so a request may hold it at fal). */
+  const usedOwn = new Set<string>();
   const deliver = (granted: GrantResult) =>
     dispatcher
       .deliver(granted)
@@ -124,6 +127,12 @@ export function createFalCapacity(
         await waitFor(ticketFor(lease), signal);
       }
       held.add(lease);
+      // A prefetched job's own ticket brought its running lease with the grant.
+      const job = bound.get(lease);
+      if (job) {
+        running.set(lease, job.tenant);
+        usedOwn.add(lease);
+      }
     },
     async release(lease) {
       held.delete(lease);
@@ -146,6 +155,8 @@ export function createFalCapacity(
       try {
         if (await scheduler.holds(jobId)) {
           await scheduler.renew([jobId]);
+        } else if (await scheduler.isWaiting(jobId)) {
+          return deferredGrant(record);
         } else {
           await waitFor(
             {
@@ -167,24 +178,7 @@ export function createFalCapacity(
       }
       held.add(jobId);
       running.set(jobId, record.tenant);
-      let released = false;
-      return {
-        async release() {
-          if (released) return;
-          released = true;
-          // Leases of this job still renewed here belong to no request at fal (never submitted).
-          const unused = [...held].filter((lease) => jobOfLease(lease) === jobId);
-          for (const lease of unused) held.delete(lease);
-          running.delete(jobId);
-          bound.delete(jobId);
-          await scheduler
-            .release(unused, [{ tenant: record.tenant, jobId }])
-            .then(deliver)
-            .catch((err: unknown) =>
-              log.warn({ err, jobId }, 'could not free a job’s grant; its leases expire'),
-            );
-        },
-      };
+      return grantOf(record);
     },
     async abandon(record) {
       await scheduler
@@ -195,6 +189,47 @@ export function createFalCapacity(
         );
     },
   };
+
+  function grantOf(record: JobRecord): JobGrant {
+    const jobId = record.id;
+    let released = false;
+    return {
+      async release() {
+        if (released) return;
+        released = true;
+        // Leases of this job still renewed here belong to no request at fal (never submitted).
+        const unused = [...held].filter((lease) => jobOfLease(lease) === jobId);
+        for (const lease of unused) held.delete(lease);
+        const hadRunning = running.delete(jobId);
+        bound.delete(jobId);
+        await scheduler
+          .release(unused, hadRunning ? [{ tenant: record.tenant, jobId }] : [])
+          .then(deliver)
+          .catch((err: unknown) =>
+            log.warn({ err, jobId }, 'could not free a job’s grant; its leases expire'),
+          );
+      },
+    };
+  }
+
+  /** A prefetched job: its ticket leaves the line if the attempt ends before its grant came. */
+  function deferredGrant(record: JobRecord): JobGrant {
+    const grant = grantOf(record);
+    return {
+      async release() {
+        const jobId = record.id;
+        const left = await scheduler.cancel([jobId]).catch(() => undefined);
+        if (left) void deliver(left);
+        // Granted just as the attempt ended, before any submit took it: the slot goes on now.
+        if (left?.removed === 0 && !usedOwn.has(jobId) && (await scheduler.holds(jobId).catch(() => false))) {
+          held.add(jobId);
+          running.set(jobId, record.tenant);
+        }
+        usedOwn.delete(jobId);
+        await grant.release();
+      },
+    };
+  }
 
   return {
     slots,

@@ -44,17 +44,25 @@ async function queuedOrder(): Promise<string[]> {
 }
 
 describe('the scheduled queue in front of images', () => {
-  it('lets into BullMQ only the jobs granted a fal slot, in the scheduler’s order', async () => {
+  it('lets into BullMQ the jobs granted a fal slot, and as many next ones ahead of their grant', async () => {
     const scheduler = createScheduler(redis, { limit: 4 });
     const fair = createScheduledQueue(scheduler, queue);
     const a = await admit(fair, 'acme', 100);
     const b = await admit(fair, 'globex', 3);
     // acme's first 4 took the free slots at once; globex waits for a slot, not behind acme's 96:
     // it joined the ring behind acme, whose turn is next, then it is globex's.
-    expect(await queuedOrder()).toEqual(a.slice(0, 4));
+    // Then the next 4 in line (then all acme's) are prefetched: in BullMQ, so a worker prepares
+    // them, but still waiting for their grant in their place.
+    expect(await queuedOrder()).toEqual(a.slice(0, 8));
+    expect(await scheduler.holds(a[4]!)).toBe(false);
+    expect(await scheduler.isWaiting(a[4]!)).toBe(true);
     expect(await fair.waiting()).toBe(99);
     const freed = await scheduler.release([a[0]!, a[1]!, a[2]!]);
-    expect(freed.dispatched.map((d) => d.data.jobId)).toEqual([a[4], b[0], a[5]]);
+    expect(freed.granted).toEqual([a[4], b[0], a[5]]);
+    // acme's were prefetched: their workers are woken. globex's goes to BullMQ with its grant,
+    // and the prefetch tops up with globex's next (acme's next two are in already).
+    expect(freed.woken).toEqual([a[4], a[5]]);
+    expect(freed.dispatched.map((d) => d.data.jobId)).toEqual([b[0], b[1], b[2]]);
   });
 
   it('re-adds granted jobs a process left between the grant and BullMQ', async () => {
@@ -85,6 +93,7 @@ describe('the scheduled queue in front of images', () => {
     await createScheduler(redis, { limit: 2 }).grant();
     const apiSide = createScheduledQueue(createScheduler(redis), queue);
     const ids = await admit(apiSide, 'acme', 3);
-    expect(await queuedOrder()).toEqual(ids.slice(0, 2));
+    expect(await queuedOrder()).toEqual(ids);
+    expect(await Promise.all(ids.map((id) => createScheduler(redis).holds(id)))).toEqual([true, true, false]);
   });
 });

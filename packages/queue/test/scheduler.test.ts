@@ -55,7 +55,7 @@ async function drainOrder(scheduler: Scheduler, running: boolean): Promise<strin
   const order: string[] = [];
   let granted = await scheduler.grant();
   for (;;) {
-    const ids = [...granted.dispatched.map((d) => d.data.jobId), ...granted.woken];
+    const ids = granted.granted;
     if (ids.length === 0) return order;
     order.push(...ids);
     const tenant = (id: string) => id.split('_')[1]!;
@@ -111,17 +111,17 @@ describe('the fal-capacity scheduler', () => {
     const a = jobs('a', 5, 'bulk', { maxRunning: 2 });
     const b = jobs('b', 5, 'bulk');
     const first = await scheduler.admit([...a, ...b]);
-    const ids = first.dispatched.map((d) => d.data.jobId);
+    const ids = first.granted;
     expect(ids.filter((id) => id.includes('_a_'))).toHaveLength(2);
     expect(ids).toHaveLength(5);
     expect(await scheduler.running('a')).toBe(2);
     // A slot freed by b goes to b while a is at its limit ...
     const next = await scheduler.release([ids.find((id) => id.includes('_b_'))!]);
-    expect(next.dispatched.map((d) => d.data.jobId)).toEqual([b[3]!.jobId]);
+    expect(next.granted).toEqual([b[3]!.jobId]);
     // ... and a's next job goes as soon as one of a's jobs ends (slot and running lease freed).
     const doneA = ids.find((id) => id.includes('_a_'))!;
     const after = await scheduler.release([doneA], [{ tenant: 'a', jobId: doneA }]);
-    expect(after.dispatched.map((d) => d.data.jobId)).toEqual([a[2]!.jobId]);
+    expect(after.granted).toEqual([a[2]!.jobId]);
   });
 
   it('takes an expired lease back and grants its slot', async () => {
@@ -129,14 +129,14 @@ describe('the fal-capacity scheduler', () => {
     const scheduler = createScheduler(redis, { limit: 1, slotLeaseMs: 30_000, now: () => now });
     const [held, next] = jobs('acme', 2);
     const first = await scheduler.admit([held!, next!]);
-    expect(first.dispatched.map((d) => d.data.jobId)).toEqual([held!.jobId]);
+    expect(first.granted).toEqual([held!.jobId]);
     now += 29_000;
-    expect((await scheduler.grant()).dispatched).toEqual([]);
+    expect((await scheduler.grant()).granted).toEqual([]);
     expect(await scheduler.renew([held!.lease])).toEqual([]);
     now += 29_000;
-    expect((await scheduler.grant()).dispatched).toEqual([]);
+    expect((await scheduler.grant()).granted).toEqual([]);
     now += 31_000; // the holder died: nobody renewed
-    expect((await scheduler.grant()).dispatched.map((d) => d.data.jobId)).toEqual([next!.jobId]);
+    expect((await scheduler.grant()).granted).toEqual([next!.jobId]);
     expect(await scheduler.renew([held!.lease])).toEqual([held!.lease]);
   });
 
@@ -175,12 +175,12 @@ describe('the fal-capacity scheduler', () => {
       })();
       await Promise.all(
         schedulers.map(async (scheduler, i) => {
-          let held = (await scheduler.admit(jobs(`t${i}`, 40))).dispatched.map((d) => d.data.jobId);
+          let held = (await scheduler.admit(jobs(`t${i}`, 40))).granted;
           granted.push(...held);
           // Each connection frees what it holds and takes what that grants, until all 200 went.
           while (granted.length < 200) {
             const next = held.length > 0 ? await scheduler.release(held) : await scheduler.grant();
-            held = next.dispatched.map((d) => d.data.jobId);
+            held = next.granted;
             granted.push(...held);
           }
         }),
@@ -235,7 +235,7 @@ describe('the fal-capacity scheduler', () => {
     const scheduler = closed(2);
     const list = jobs('acme', 6);
     const first = await scheduler.admit(list);
-    await scheduler.release(first.dispatched.map((d) => d.data.jobId));
+    await scheduler.release(first.granted);
     const place = await scheduler.place(list[5]!.lease);
     expect(place?.position).toBe(1);
     expect(place!.grantsPerSecond).toBeGreaterThan(0);
@@ -273,15 +273,14 @@ describe('queue_position', () => {
           // Some grants first, so heads are mid-turn with deficits left.
           const one = closed(1);
           let granted = await one.grant();
-          for (let i = 0; i < grantedFirst; i++)
-            granted = await one.release(granted.dispatched.map((d) => d.data.jobId));
+          for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
           const waiting = await redis.hkeys(schedulerKeys.tickets);
           const places = new Map<string, number>();
           for (const id of waiting) places.set(id, (await waitOnly.place(id))!.position);
           const rest = await drainOrder(
             {
               ...one,
-              grant: async () => one.release(granted.dispatched.map((d) => d.data.jobId)),
+              grant: async () => one.release(granted.granted),
             },
             false,
           );

@@ -23,6 +23,8 @@ export const schedulerKeys = {
   seq: `${p}:seq`,
   /** FAL_MAX_CONCURRENCY as the workers set it (the API reads it). */
   limit: `${p}:limit`,
+  /** Waiting job tickets handed to BullMQ ahead of their grant (prefetch). */
+  prefetched: `${p}:prefetched`,
   wait: (priority: Priority) => `${p}:wait:${priority}`,
   ring: (priority: Priority) => `${p}:ring:${priority}`,
   deficit: (priority: Priority) => `${p}:deficit:${priority}`,
@@ -45,6 +47,7 @@ export const scheduleKeys: readonly string[] = [
   ...CLASSES.map(schedulerKeys.ring),
   ...CLASSES.map(schedulerKeys.deficit),
   schedulerKeys.limit,
+  schedulerKeys.prefetched,
 ];
 
 /** KEYS of position.lua, in its order. */

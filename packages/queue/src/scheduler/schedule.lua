@@ -15,6 +15,7 @@
 --   13..15 ring:<class>     list  tenants with waiting tickets, in turn order (head = current turn)
 --   16..18 deficit:<class>  hash  tenant -> DRR deficit left in its current turn
 --   19 limit        string FAL_MAX_CONCURRENCY as the workers last set it
+--   20 prefetched   set   waiting job tickets already handed to BullMQ ahead of their grant
 --
 -- ARGV: 1 op, 2 now ms, 3 fal limit ('' = the stored one: the API does not configure it), 4 slot lease ms, 5 tenant lease ms, 6 grant channel, then per op:
 --   admit   7.. groups of 9: ticket, job id, class (1..3), tenant, kind ('job'|'extra'), front ('1'|'0'),
@@ -23,12 +24,16 @@
 --   cancel  7.. ticket ids
 --   grant   (nothing more)
 --
--- Every op first takes back expired leases and then grants while fal slots are free. Returns
--- {granted payloads for the dispatcher (JSON), granted waiter tickets, op result}.
+-- Every op first takes back expired leases, then grants while fal slots are free, then tops up
+-- the prefetch: up to `limit` waiting new jobs, the likeliest next, go to BullMQ ahead of their
+-- grant so a worker prepares them and submits the moment the grant wakes it (their ticket keeps
+-- its place: the order is unchanged). Returns {payloads for the dispatcher (JSON: granted and
+-- prefetched jobs), granted waiter tickets, op result, every lease granted in grant order}.
 -- A ticket's kind: 'job' needs its tenant's running-job lease (max_running_jobs is checked at the
 -- grant); 'extra' (a hedge, a further chunk) belongs to a job that holds one already.
 
 local slots, tenantLeases, tenantRunning, tickets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefetched = KEYS[20]
 local weights, transit, transitData, rate, seqKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local op, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if limit then
@@ -106,6 +111,7 @@ local function pick(c)
       else
         redis.call('ZREM', wait, head)
         redis.call('HDEL', tickets, id)
+        redis.call('SREM', prefetched, id)
         d = d - 1
         if redis.call('ZLEXCOUNT', wait, lo, hi) == 0 then
           redis.call('LPOP', ring)
@@ -124,7 +130,7 @@ local function pick(c)
 end
 
 local function grantLoop()
-  local dispatched, woken = {}, {}
+  local dispatched, woken, order = {}, {}, {}
   local free = limit - redis.call('ZCARD', slots)
   while free > 0 do
     local id, info
@@ -134,6 +140,7 @@ local function grantLoop()
     end
     if not id then break end
     redis.call('ZADD', slots, now + slotLeaseMs, id)
+    order[#order + 1] = id
     if info.k == 'job' then
       local member = info.t .. SEP .. info.j
       if redis.call('ZADD', tenantLeases, now + tenantLeaseMs, member) == 1 then
@@ -158,7 +165,7 @@ local function grantLoop()
   end
   -- Waiters wake on their lease ids; an empty message still tells event streams that places moved.
   if granted > 0 then redis.call('PUBLISH', channel, table.concat(woken, ' ')) end
-  return dispatched, woken
+  return dispatched, woken, order
 end
 
 local result = 0
@@ -191,10 +198,47 @@ elseif op == 'cancel' then
       local info = cjson.decode(raw)
       redis.call('ZREM', waitKey(info.c), info.m)
       redis.call('HDEL', tickets, ARGV[i])
+      redis.call('SREM', prefetched, ARGV[i])
       dropIfEmpty(info.c, info.t)
       result = result + 1
     end
   end
 end
-local dispatched, woken = grantLoop()
-return { dispatched, woken, result }
+-- The next waiting new jobs, by class and then one per tenant per round in ring order (near
+-- enough to the grant order: a job prefetched out of turn only waits a little longer).
+local function prefetch(dispatched)
+  local want = limit - redis.call('SCARD', prefetched)
+  for c = 1, 3 do
+    local ring = redis.call('LRANGE', ringKey(c), 0, -1)
+    local depth = 0
+    while want > 0 and #ring > 0 do
+      local any = false
+      for _, t in ipairs(ring) do
+        if want <= 0 then break end
+        local lo, hi = tenantRange(t)
+        local member = redis.call('ZRANGEBYLEX', waitKey(c), lo, hi, 'LIMIT', depth, 1)[1]
+        if member then
+          any = true
+          local id = string.sub(member, string.find(member, SEP, #t + 2, true) + 1)
+          local info = cjson.decode(redis.call('HGET', tickets, id))
+          if info.p then
+            redis.call('ZADD', transit, now, info.j)
+            redis.call('HSET', transitData, info.j, info.p)
+            dispatched[#dispatched + 1] = info.p
+            info.p = nil
+            redis.call('HSET', tickets, id, cjson.encode(info))
+            redis.call('SADD', prefetched, id)
+            want = want - 1
+          end
+        end
+      end
+      if not any then break end
+      depth = depth + 1
+      if depth >= limit then break end
+    end
+  end
+end
+
+local dispatched, woken, order = grantLoop()
+prefetch(dispatched)
+return { dispatched, woken, result, order }

@@ -57,7 +57,7 @@ export function createScheduledQueue(scheduler: Scheduler, queue: ImagesQueue): 
     async dispatch() {
       const granted = await scheduler.grant();
       await dispatcher.deliver(granted);
-      return granted.dispatched.length;
+      return granted.granted.length;
     },
     sweep: (olderThanMs) => dispatcher.sweep(olderThanMs),
     async giveBack(jobs) {

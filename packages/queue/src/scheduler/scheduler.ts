@@ -42,8 +42,13 @@ export interface Ticket {
 }
 
 export interface GrantResult {
-  /** Jobs granted a slot that BullMQ must now get (they are in the transit set until then). */
+  /**
+   * Jobs BullMQ must now get (in the transit set until then): those granted a slot, and those
+   * prefetched (their ticket still waits; the worker that takes one waits for its grant).
+   */
   dispatched: DispatchEntry[];
+  /** Every lease granted by this call, in grant order. */
+  granted: string[];
   /** Lease ids granted to waiting workers (also published on the grant channel). */
   woken: string[];
 }
@@ -87,6 +92,8 @@ export interface Scheduler {
   renewRunning(running: ReadonlyArray<{ tenant: string; jobId: string }>): Promise<void>;
   /** True while `lease` holds a live slot. */
   holds(lease: string): Promise<boolean>;
+  /** True while `lease`'s ticket waits in line (a prefetched job waits for its grant). */
+  isWaiting(lease: string): Promise<boolean>;
   /** A waiting ticket's place in line, or null when it is not waiting (granted, canceled, unknown). */
   place(lease: string): Promise<QueuePlace | null>;
   /** Live slot leases. */
@@ -105,7 +112,7 @@ export interface Scheduler {
   stranded(olderThanMs: number): Promise<DispatchEntry[]>;
 }
 
-type Reply = [string[], string[], number];
+type Reply = [string[], string[], number, string[]];
 type WithSchedulerScripts = Redis & {
   fluxqSchedule(...args: string[]): Promise<Reply>;
   fluxqSchedulePosition(...args: string[]): Promise<[number, number, string, string, number] | null>;
@@ -136,7 +143,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
   }
   const scripted = redis as WithSchedulerScripts;
   const run = async (op: string, args: string[]) => {
-    const [dispatched, woken, result] = await scripted.fluxqSchedule(
+    const [dispatched, woken, result, granted] = await scripted.fluxqSchedule(
       ...scheduleKeys,
       op,
       String(Math.floor(now())),
@@ -150,6 +157,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
       dispatched: dispatched.map((entry) => JSON.parse(entry) as DispatchEntry),
       woken,
       result,
+      granted,
     };
   };
 
@@ -211,6 +219,9 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
         String(Math.floor(now()) + tenantLeaseMs),
         ...running.map((r) => tenantLeaseMember(r.tenant, r.jobId)),
       );
+    },
+    async isWaiting(lease) {
+      return (await redis.hexists(schedulerKeys.tickets, lease)) === 1;
     },
     async holds(lease) {
       const expiry = await redis.zscore(schedulerKeys.slots, lease);
