@@ -52,6 +52,8 @@ export function createFalCapacity(
   const held = new Set<string>();
   const running = new Map<string, string>(); // job id → tenant, while it holds a running lease
   const bound = new Map<string, { tenant: string; priority: Priority }>();
+  /** Leases this process freed and has not taken again: freeing one twice costs no script call. */
+  const freed = new Set<string>();
   /** Prefetched jobs whose own grant was taken by a submit (so a request may hold it at fal). */
   const usedOwn = new Set<string>();
   const deliver = (granted: GrantResult) =>
@@ -116,7 +118,10 @@ export function createFalCapacity(
         void deliver(canceled);
         granted = canceled.removed === 0 && (await scheduler.holds(lease));
       }
-      if (granted) held.add(lease);
+      if (granted) {
+        held.add(lease);
+        freed.delete(lease);
+      }
       return granted;
     },
     async acquire(lease, signal) {
@@ -127,6 +132,7 @@ export function createFalCapacity(
         await waitFor(ticketFor(lease), signal);
       }
       held.add(lease);
+      freed.delete(lease);
       // A prefetched job's own ticket brought its running lease with the grant.
       const job = bound.get(lease);
       if (job) {
@@ -135,7 +141,9 @@ export function createFalCapacity(
       }
     },
     async release(lease) {
+      if (!held.has(lease) && freed.has(lease)) return;
       held.delete(lease);
+      freed.add(lease);
       await deliver(await scheduler.release([lease]));
     },
     forget(lease) {
@@ -200,6 +208,7 @@ export function createFalCapacity(
         // Leases of this job still renewed here belong to no request at fal (never submitted).
         const unused = [...held].filter((lease) => jobOfLease(lease) === jobId);
         for (const lease of unused) held.delete(lease);
+        for (const lease of [...freed]) if (jobOfLease(lease) === jobId) freed.delete(lease);
         const hadRunning = running.delete(jobId);
         bound.delete(jobId);
         await scheduler

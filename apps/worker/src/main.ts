@@ -44,7 +44,12 @@ async function main(): Promise<void> {
   const metricsOn = config.METRICS_ENABLED && config.METRICS_PORT !== undefined;
   let metrics: WorkerMetrics = noopWorkerMetrics;
   // Granted jobs enter the images queue (the scheduler decides which, in its order).
-  const imagesQueue = createImagesQueue(redis);
+  // The same job options as the API's queue (one definition: attempts and backoff from config),
+  // since either process may be the one that enqueues a granted job.
+  const imagesQueue = createImagesQueue(redis, {
+    attempts: config.JOB_ATTEMPTS,
+    backoffDelayMs: config.JOB_BACKOFF_MS,
+  });
   const resilience = await buildResilience(
     config,
     redis,

@@ -208,6 +208,7 @@ end
 -- enough to the grant order: a job prefetched out of turn only waits a little longer).
 local function prefetch(dispatched)
   local want = limit - redis.call('SCARD', prefetched)
+  if want <= 0 then return end
   for c = 1, 3 do
     local ring = redis.call('LRANGE', ringKey(c), 0, -1)
     local depth = 0
