@@ -6,6 +6,7 @@ import {
   type JobWebhook,
   type NormalizedRequest,
   newId,
+  newJobRecord,
   normalizeImageRequest,
   PRIORITIES,
   type Priority,
@@ -230,30 +231,19 @@ function recordOf(valid: ValidLine, batchId: string, tenant: string, nowMs: numb
     ),
   );
   const { model, operation, priority: _requested, images: _unstored, ...params } = valid.request;
-  return {
+  return newJobRecord({
     id,
     tenant,
-    status: 'queued',
     model,
     operation,
     priority: valid.priority,
-    created_at: Math.floor(nowMs / 1000),
-    started_at: null,
-    completed_at: null,
     input: { ...params, images, ...sizeFields(size) },
-    output: null,
-    error: null,
-    attempts: 0,
-    batch_id: batchId,
+    batchId,
     metadata: valid.metadata,
     webhook: valid.webhook,
-    timings: { queue_ms: null, provider_ms: null, total_ms: null },
     cost,
-    fal_requests: [],
-    fal_input_urls: [],
-    created_ms: nowMs,
-    started_ms: null,
-  };
+    createdMs: nowMs,
+  });
 }
 
 /** Takes a place among the tenant's queued jobs for every job of the batch, or none (429). */

@@ -3,6 +3,7 @@ import {
   type ImageInput,
   type JobRecord,
   newId,
+  newJobRecord,
   normalizeImageRequest,
   type Priority,
   type StoredInput,
@@ -81,35 +82,19 @@ export async function acceptImageJob(
 
     const { model, operation, priority: requested, images: _unstored, ...params } = request;
     const priority = options.priority ?? requested;
-    const record: JobRecord = {
+    const record = newJobRecord({
       id,
       tenant,
-      status: 'queued',
       model,
       operation,
       priority,
-      created_at: Math.floor(nowMs / 1000),
-      started_at: null,
-      completed_at: null,
-      input: {
-        ...params,
-        images,
-        ...sizeFields(size),
-      },
-      output: null,
-      error: null,
-      attempts: 0,
-      batch_id: null,
+      input: { ...params, images, ...sizeFields(size) },
+      batchId: null,
       metadata,
       webhook,
-      timings: { queue_ms: null, provider_ms: null, total_ms: null },
-      // A quote until the worker knows every input's size; then the final price.
       cost,
-      fal_requests: [],
-      fal_input_urls: [],
-      created_ms: nowMs,
-      started_ms: null,
-    };
+      createdMs: nowMs,
+    });
 
     spend = await reserveSpend(deps, tenant, cost.usd);
     await deps.store.create(record);
