@@ -24,8 +24,8 @@
 --   cancel  7.. ticket ids
 --   grant   (nothing more)
 --
--- Every op first takes back expired leases, then grants while fal slots are free, then tops up
--- the prefetch: up to `limit` waiting new jobs, the likeliest next, go to BullMQ ahead of their
+-- Every op first takes back expired leases, then grants while fal slots are free, then (but for
+-- cancel) tops up the prefetch: up to `limit` waiting new jobs, the likeliest next, go to BullMQ ahead of their
 -- grant so a worker prepares them and submits the moment the grant wakes it (their ticket keeps
 -- its place: the order is unchanged). Returns {payloads for the dispatcher (JSON: granted and
 -- prefetched jobs), granted waiter tickets, op result, every lease granted in grant order}.
@@ -241,5 +241,6 @@ local function prefetch(dispatched)
 end
 
 local dispatched, woken, order = grantLoop()
-prefetch(dispatched)
+-- Not after a cancel: a batch cancelled chunk by chunk would pull each next chunk into BullMQ.
+if op ~= 'cancel' then prefetch(dispatched) end
 return { dispatched, woken, result, order }
