@@ -199,7 +199,9 @@ describe('daily spend cap', () => {
       daily_limit_usd: CAP,
       queued_jobs: 3,
       max_queued_jobs: null,
-      running_jobs: 0,
+      // Granted fal slots (the harness has slots and no worker): they hold the tenant's running
+      // places, and stay queued until fal has them.
+      running_jobs: 3,
       max_running_jobs: null,
       requests_per_minute: null,
     });
