@@ -180,13 +180,159 @@ async function measureGrantRate(): Promise<{ grantsPerSecond: number; msPerCall:
   }
 }
 
+interface FairnessRun {
+  /** a+b completions from c's submit until c's last (d's last) job succeeded. */
+  cBound: number;
+  dBound: number;
+  utilisation: number;
+  peak: number;
+}
+
+/**
+ * The acceptance scenario as a figure: tenants a and b each have 1,500 bulk jobs waiting, then c
+ * submits 10 default and d 10 bulk jobs; how many of a's and b's complete before c's (d's) last
+ * succeeds, with fal at 1 s per request, FAL_MAX_CONCURRENCY 4 and 3 workers.
+ */
+async function measureFairness(root: string): Promise<FairnessRun> {
+  const redis = await startRedisServer();
+  const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
+  sim.setFaults([{ on: 'outcome', delayMs: 1_000, times: -1 }]);
+  const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-fair-'));
+  const port = await getFreePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn' };
+  const services: Service[] = [];
+  const admin = new Redis(redis.url);
+  const auth = (t: string) => ({ 'content-type': 'application/json', authorization: `Bearer fq_bench_${t}` });
+  try {
+    services.push(
+      await spawnService({
+        name: 'api',
+        entry: 'apps/api/src/main.ts',
+        root,
+        env: {
+          ...common,
+          PORT: String(port),
+          FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
+          API_KEYS: 'fq_bench_a:a,fq_bench_b:b,fq_bench_c:c,fq_bench_d:d',
+        },
+        ready: { url: `${apiUrl}/healthz` },
+      }),
+    );
+    for (let i = 0; i < 3; i++) {
+      services.push(
+        await spawnService({
+          name: `worker-${i + 1}`,
+          entry: 'apps/worker/src/main.ts',
+          root,
+          env: {
+            ...common,
+            FAL_BASE_URL: sim.url,
+            FAL_KEY: 'bench',
+            FAL_POLL_INTERVAL_MS: '20',
+            FAL_MAX_CONCURRENCY: String(LIMIT),
+            HEDGE_PRIORITIES: 'none',
+          },
+          ready: { ipcEvent: 'ready' },
+        }),
+      );
+    }
+    const batchIds: string[] = [];
+    for (const tenant of ['a', 'b']) {
+      const requests = Array.from({ length: 1_500 }, (_, i) => ({
+        custom_id: `${tenant}${i}`,
+        prompt: `${tenant} ${i}`,
+        size: '512x512',
+      }));
+      const response = await fetch(`${apiUrl}/v1/batches`, {
+        method: 'POST',
+        headers: auth(tenant),
+        body: JSON.stringify({ requests, priority: 'bulk' }),
+      });
+      batchIds.push(((await response.json()) as { id: string }).id);
+    }
+    while (sim.stats().completed < 2 * LIMIT) await new Promise((r) => setTimeout(r, 50));
+    const startMs = Date.now();
+    const falBefore = sim.stats().inProgressMs;
+    const submit = (tenant: string, priority: string, i: number) =>
+      fetch(`${apiUrl}/v1/jobs`, {
+        method: 'POST',
+        headers: auth(tenant),
+        body: JSON.stringify({ prompt: `${tenant} ${i}`, size: '512x512', priority }),
+      }).then(async (r) => ((await r.json()) as { id: string }).id);
+    const cIds = await Promise.all(Array.from({ length: 10 }, (_, i) => submit('c', 'default', i)));
+    const dIds = await Promise.all(Array.from({ length: 10 }, (_, i) => submit('d', 'bulk', i)));
+    const doneAt = async (ids: string[]) => {
+      for (;;) {
+        const records = await Promise.all(
+          ids.map((id) => admin.hmget(`{fluxq}:job:${id}`, 'status', 'created_ms', 'timings')),
+        );
+        if (records.every(([status]) => status === '"succeeded"')) {
+          return Math.max(
+            ...records.map(([, created, timings]) => Number(created) + JSON.parse(timings!).total_ms),
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const cLast = await doneAt(cIds);
+    const dLast = await doneAt(dIds);
+    const endMs = Date.now();
+    const utilisation = (sim.stats().inProgressMs - falBefore) / (endMs - startMs) / LIMIT;
+    const finished: number[] = [];
+    for (const batchId of batchIds) {
+      const ids = (await admin.lrange(`{fluxq}:batch:${batchId}:lines`, 0, -1)).map((l) => l.split(' ')[0]!);
+      for (const id of ids) {
+        const [status, created, timings] = await admin.hmget(
+          `{fluxq}:job:${id}`,
+          'status',
+          'created_ms',
+          'timings',
+        );
+        if (status === '"succeeded"') finished.push(Number(created) + JSON.parse(timings!).total_ms);
+      }
+    }
+    const between = (untilMs: number) => finished.filter((t) => t > startMs && t <= untilMs).length;
+    return { cBound: between(cLast), dBound: between(dLast), utilisation, peak: sim.stats().peakInProgress };
+  } finally {
+    await admin.quit().catch(() => {});
+    await Promise.allSettled(services.map((s) => s.stop()));
+    await sim.close();
+    await redis.stop();
+    await rm(storageDir, { recursive: true, force: true });
+  }
+}
+
 export async function schedulerBench(): Promise<void> {
   const baselineRoot = process.env.BENCH_BASELINE_ROOT;
   console.log(`scheduler: ${JOBS} jobs, FAL_MAX_CONCURRENCY ${LIMIT}, fal ${FAL_MS} ms …`);
   const after = await measureCommands(repoRoot);
   const before = baselineRoot ? await measureCommands(baselineRoot) : undefined;
   const rate = await measureGrantRate();
+  console.log('scheduler: the fairness run (2 × 1,500 bulk, then c 10 default, d 10 bulk) …');
+  const fairAfter = await measureFairness(repoRoot);
+  const fairBefore = baselineRoot ? await measureFairness(baselineRoot) : undefined;
+  const pct = (n: number) => `${fmt(n * 100, 1)} %`;
   const rows: Row[] = [
+    {
+      measure:
+        "fairness run: a's and b's jobs completed from c's submit until c's 10 default jobs all succeeded (issue 14 bound: < 12)",
+      fluxq: fmt(fairAfter.cBound),
+      baseline: fairBefore ? fmt(fairBefore.cBound) : 'not run',
+      ratio: '–',
+    },
+    {
+      measure: "… until d's 10 bulk jobs all succeeded (bound: < 30)",
+      fluxq: fmt(fairAfter.dBound),
+      baseline: fairBefore ? fmt(fairBefore.dBound) : 'not run',
+      ratio: '–',
+    },
+    {
+      measure: 'fal utilisation over that time (mean in-progress / FAL_MAX_CONCURRENCY 4; peak in-progress)',
+      fluxq: `${pct(fairAfter.utilisation)} (peak ${fairAfter.peak})`,
+      baseline: fairBefore ? `${pct(fairBefore.utilisation)} (peak ${fairBefore.peak})` : 'not run',
+      ratio: '–',
+    },
     {
       measure: `Redis commands per delivered job (${JOBS} jobs of 2 tenants, ${WORKERS} workers × ${WORKER_CONCURRENCY}, FAL_MAX_CONCURRENCY ${LIMIT}, fal ${FAL_MS} ms; baseline: the code before the scheduler)`,
       fluxq: fmt(after.perJob, 1),
@@ -218,6 +364,8 @@ export async function schedulerBench(): Promise<void> {
     'both are completed (API, workers and their timers; the completion check subtracts its own), divided by the',
     `jobs. Per job, the most frequent: scheduler ${topOf(after)}${before ? `; before ${topOf(before)}` : ''}.`,
     `The grant rate is the script alone, ${fmt(rate.msPerCall, 2)} ms per release-and-grant call of ${LIMIT} slots.`,
+    'The fairness run is the acceptance scenario of test/e2e/scheduling.test.ts (3 workers, fal 1 s per request),',
+    "counted from the job records' completion times.",
   ].join('\n');
   console.log(`\n${table(rows)}\n`);
   await recordSection('scheduler', body);
