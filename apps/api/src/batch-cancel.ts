@@ -54,29 +54,22 @@ export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
     try {
       const batch = await deps.batches.get(batchId);
       if (batch?.status === 'cancelling') {
-        const canceled = new Set<string>();
         // First out of the scheduler's order, all of them: a slot given back below must go to
-        // other work, not to a job of this batch. Those granted one wait in BullMQ (at most
-        // FAL_MAX_CONCURRENCY): each leaves it with its chunk, before the batch counts as cancelled.
+        // other work, not to a job of this batch. Those in BullMQ (granted or prefetched, a few
+        // times FAL_MAX_CONCURRENCY) leave it with their chunk, before the batch counts as cancelled.
         for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
           const lines = await deps.batches.lines(batchId, start, CANCEL_CHUNK);
           await deps.scheduler.cancel(lines.map((line) => line.jobId));
         }
-        const inQueue = await queuedInBullMq(deps);
         for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
           const lines = await deps.batches.lines(batchId, start, CANCEL_CHUNK);
           if (lines.length === 0) break;
-          for (const id of await cancelChunk(
+          await cancelChunk(
             batch,
             lines.map((line) => line.jobId),
-            inQueue,
             deps,
-          ))
-            canceled.add(id);
+          );
         }
-        // Queued jobs may sit in BullMQ's window already: a worker that takes one finds it
-        // canceled and drops it, but take them out so nothing canceled is left queued.
-        await removeFromQueue(canceled, deps);
       }
       await deps.batches.cancelDone(batchId);
     } finally {
@@ -116,24 +109,16 @@ export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
 
 /**
  * One chunk of a batch's jobs: the queued ones in one call, the running ones one by one.
- * Returns the ids of the queued ones it canceled.
+ * A canceled job leaves BullMQ before it is counted, so a batch that reads `cancelled`
+ * (the count of its last job moves it there) has nothing canceled left queued.
  */
-async function cancelChunk(
-  batch: BatchRecord,
-  jobIds: string[],
-  inQueue: ReadonlyMap<string, QueuedJob>,
-  deps: JobCancelDeps,
-): Promise<string[]> {
+async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancelDeps): Promise<void> {
   const canceled = await deps.store.cancelQueued(jobIds, deps.now());
   const canceledIds = canceled.map((job) => job.id);
   await markLeftQueueMany(deps.redis, batch.tenant, canceledIds);
-  // Out of BullMQ for those already granted a slot, which goes to the next job.
-  await removeGranted(
-    canceledIds.flatMap((id) => inQueue.get(id) ?? []),
-    deps,
-  );
-  // Out of the scheduler's order at once: none of them takes a fal slot.
-  await deps.scheduler.cancel(canceledIds);
+  // Granted or prefetched jobs sit in BullMQ: a worker that took one would find it canceled and
+  // drop it, but it would hold its fal slot meanwhile. Those removed give their slot back.
+  await removeFromQueue(new Set(canceledIds), deps);
   await deps.batches.recordOutcomes(batch.id, canceledIds, 'canceled');
   const withWebhook = canceled.filter((job) => job.webhook).map((job) => job.id);
   const { queue, deliveries } = deps.webhooks;
@@ -147,7 +132,6 @@ async function cancelChunk(
   for (const record of await deps.store.getMany(runningIds)) {
     if (record) await cancelJob(record, deps);
   }
-  return canceledIds;
 }
 
 /** Removes canceled jobs that BullMQ holds (waiting in the window, or delayed); others are not there. */

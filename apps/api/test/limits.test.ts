@@ -208,6 +208,21 @@ describe('daily spend cap', () => {
     expect((await other.get('/v1/usage')).body).toMatchObject({ spent_usd: 0.008, queued_jobs: 1 });
   });
 
+  it('counts the spend of a tenant without a cap too, so its usage is true', async () => {
+    const open = await startApi({ API_KEYS: 'fq_uncapped_key:uncapped' });
+    try {
+      const uncapped = tenantClient(open.url, 'fq_uncapped_key');
+      expect((await uncapped.post('/v1/jobs', turbo1mp)).status).toBe(202);
+      expect((await uncapped.post('/v1/jobs', flash1mp)).status).toBe(202);
+      expect((await uncapped.get('/v1/usage')).body).toMatchObject({
+        spent_usd: 0.013,
+        daily_limit_usd: null,
+      });
+    } finally {
+      await open.close();
+    }
+  });
+
   it('gives a reservation back on release (a request that fails after reserving)', async () => {
     const before = await spentToday(api.deps, 'other');
     const reservation = await reserveSpend(api.deps, 'other', 0.004);

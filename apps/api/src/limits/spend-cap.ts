@@ -77,7 +77,8 @@ const NOTHING_RESERVED: SpendReservation = { usd: 0, release: async () => {} };
 
 /**
  * Adds `usd` to the tenant's spend today, or throws a 402 `spend_limit_reached` when that
- * would pass the tenant's daily cap. Without a cap nothing is counted.
+ * would pass the tenant's daily cap. Without a cap it is counted all the same, so
+ * `GET /v1/usage` and the dashboard show what a tenant without a cap spent.
  */
 export async function reserveSpend(
   deps: Pick<ApiDeps, 'redis' | 'tenants' | 'now'>,
@@ -85,16 +86,16 @@ export async function reserveSpend(
   usd: number,
 ): Promise<SpendReservation> {
   const cap = deps.tenants.limitsOf(tenant).dailySpendUsd;
-  if (cap === null) return NOTHING_RESERVED;
+  if (usd <= 0) return NOTHING_RESERVED;
   const key = spendKey(tenant, utcDay(deps.now()));
   const amount = String(toMicroUsd(usd));
   const [reserved, spent] = await scripted(deps.redis).fluxqSpendReserve(
     key,
     amount,
-    String(toMicroUsd(cap)),
+    cap === null ? String(Number.MAX_SAFE_INTEGER) : String(toMicroUsd(cap)),
     String(COUNTER_TTL_S),
   );
-  if (reserved !== 1) throw overCap(cap, spent, usd);
+  if (reserved !== 1) throw overCap(cap ?? 0, spent, usd);
   return {
     usd,
     release: async () => {
