@@ -9,6 +9,7 @@ import { describeMachine } from './machine.js';
 import { metricsOverheadBench } from './metrics-overhead.js';
 import { measureRedisShard } from './redis-shard.js';
 import { type Row, recordSection, table } from './report.js';
+import { schedulerBench } from './scheduler.js';
 import { measureLocalStorage, measureS3Storage } from './storage-driver.js';
 import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
 
@@ -222,6 +223,8 @@ async function main(): Promise<void> {
   if (only === 'dashboard') return;
   if (only === undefined || only === 'metrics') await metricsOverheadBench();
   if (only === 'metrics') return;
+  if (only === undefined || only === 'scheduler') await schedulerBench();
+  if (only === 'scheduler') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);

@@ -1,3 +1,4 @@
+import { schedulerKeys } from '@fluxq/queue';
 import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,12 +126,12 @@ describe('batches, end to end', () => {
 
     const listed = await get<{ data: BatchView[] }>('/v1/batches?limit=1');
     expect(listed.data[0]!.id).toBe(batch.id);
-    // All 50,000 are in the job store and (minus the ones workers took) waiting: at most the
-    // fair window in the queue itself, the rest in the tenant's fair list.
+    // All 50,000 are in the job store and (minus the ones workers took) waiting: in the queue
+    // itself only those granted a fal slot (at most FAL_MAX_CONCURRENCY), the rest in line.
     expect(await redis.llen(`{fluxq}:batch:${batch.id}:lines`)).toBe(50_000);
     const queued = await redis.zcard('{fluxq}:images:prioritized');
-    expect(queued).toBeLessThanOrEqual(50);
-    const waitingFairly = await redis.llen('{fluxq}:fair:jobs:bulk:local');
+    expect(queued).toBeLessThanOrEqual(10);
+    const waitingFairly = await redis.zcard(schedulerKeys.wait('bulk'));
     const progress = await get<BatchView>(`/v1/batches/${batch.id}`);
     expect(queued + waitingFairly + progress.request_counts.succeeded).toBeGreaterThan(40_000);
 
@@ -155,6 +156,7 @@ describe('batches, end to end', () => {
     expect(counts.canceled).toBeGreaterThan(40_000);
     expect(await redis.zcard('{fluxq}:images:prioritized')).toBe(0);
     expect(await redis.llen('{fluxq}:images:wait')).toBe(0);
+    expect(await redis.zcard(schedulerKeys.wait('bulk'))).toBe(0);
 
     const lines = await results(batch.id);
     expect(lines).toHaveLength(50_000);

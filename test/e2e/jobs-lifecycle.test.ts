@@ -1,5 +1,5 @@
 import { priceRequest } from '@fluxq/core';
-import { createImagesQueue, createRedis, type ImagesQueue } from '@fluxq/queue';
+import { createImagesQueue, createRedis, createScheduler, type ImagesQueue } from '@fluxq/queue';
 import { makeImage, readServerSentEvents, waitFor } from '@fluxq/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,13 +34,17 @@ const cancel = async (id: string): Promise<Job> => {
 describe('jobs on the real processes', () => {
   let canceledWhileQueued: string;
 
-  it('cancels a queued job: canceled at once, removed from the queue', async () => {
+  it('cancels a queued job: canceled at once, out of the scheduler’s order', async () => {
     const job = await submitJob(stack.apiUrl, { prompt: 'never runs' });
     expect(job.status).toBe('queued');
-    expect(await queue.getJob(job.id)).toBeDefined();
+    // No worker has granted it a fal slot: it waits in line, not in BullMQ.
+    const scheduler = createScheduler(connection);
+    expect(await scheduler.place(job.id)).toMatchObject({ position: 0 });
+    expect(await queue.getJob(job.id)).toBeUndefined();
     const canceled = await cancel(job.id);
     expect(canceled).toMatchObject({ status: 'canceled', error: { code: 'canceled' } });
-    expect(await queue.getJob(job.id)).toBeUndefined();
+    expect(await scheduler.place(job.id)).toBeNull();
+    expect(await scheduler.waiting()).toBe(0);
     canceledWhileQueued = job.id;
   });
 

@@ -6,6 +6,7 @@ import {
   type JobWebhook,
   type NormalizedRequest,
   newId,
+  newJobRecord,
   normalizeImageRequest,
   PRIORITIES,
   type Priority,
@@ -15,6 +16,7 @@ import { type PreparedImage, prepareInputImage } from '@fluxq/images';
 import {
   type BatchRecord,
   emitBatchEvent,
+  fairEntryOf,
   markLeftQueueMany,
   markQueuedManyWithin,
   storeKeys,
@@ -229,30 +231,19 @@ function recordOf(valid: ValidLine, batchId: string, tenant: string, nowMs: numb
     ),
   );
   const { model, operation, priority: _requested, images: _unstored, ...params } = valid.request;
-  return {
+  return newJobRecord({
     id,
     tenant,
-    status: 'queued',
     model,
     operation,
     priority: valid.priority,
-    created_at: Math.floor(nowMs / 1000),
-    started_at: null,
-    completed_at: null,
     input: { ...params, images, ...sizeFields(size) },
-    output: null,
-    error: null,
-    attempts: 0,
-    batch_id: batchId,
+    batchId,
     metadata: valid.metadata,
     webhook: valid.webhook,
-    timings: { queue_ms: null, provider_ms: null, total_ms: null },
     cost,
-    fal_requests: [],
-    fal_input_urls: [],
-    created_ms: nowMs,
-    started_ms: null,
-  };
+    createdMs: nowMs,
+  });
 }
 
 /** Takes a place among the tenant's queued jobs for every job of the batch, or none (429). */
@@ -284,7 +275,9 @@ async function deleteRecords(deps: ApiDeps, tenant: string, ids: readonly string
 
 async function removeQueued(deps: ApiDeps, ids: readonly string[]) {
   for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
-    await Promise.allSettled(ids.slice(start, start + DELETE_CHUNK).map((id) => deps.queue.remove(id)));
+    const chunk = ids.slice(start, start + DELETE_CHUNK);
+    await deps.scheduler.cancel(chunk).catch(() => {});
+    await Promise.allSettled(chunk.map((id) => deps.queue.remove(id)));
   }
 }
 
@@ -337,15 +330,9 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
     );
     recordsCreated = true;
     await deps.store.createMany(records);
-    const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
     enqueueStarted = true;
-    // Into the tenant's fair waiting lists; the dispatcher feeds them to the queue in turns.
-    await deps.fair.admit(
-      records.map((record) => ({
-        data: { jobId: record.id, tenant, ...(maxRunning === null ? {} : { maxRunning }) },
-        priority: record.priority,
-      })),
-    );
+    // Into the scheduler's order; each job enters the queue when granted a fal slot.
+    await deps.fair.admit(records.map((record) => fairEntryOf(record, deps.tenants.limitsOf(tenant))));
   } catch (err) {
     // Not accepted: nothing of it is left behind (records, queue entries, places, spend, inputs).
     await Promise.allSettled([

@@ -3,11 +3,13 @@ import {
   type ImageInput,
   type JobRecord,
   newId,
+  newJobRecord,
   normalizeImageRequest,
   type Priority,
   type StoredInput,
 } from '@fluxq/core';
 import { prepareInputImage, storeInputImage } from '@fluxq/images';
+import { fairEntryOf } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 import { confirmReplicated, dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
@@ -80,45 +82,25 @@ export async function acceptImageJob(
 
     const { model, operation, priority: requested, images: _unstored, ...params } = request;
     const priority = options.priority ?? requested;
-    const record: JobRecord = {
+    const record = newJobRecord({
       id,
       tenant,
-      status: 'queued',
       model,
       operation,
       priority,
-      created_at: Math.floor(nowMs / 1000),
-      started_at: null,
-      completed_at: null,
-      input: {
-        ...params,
-        images,
-        ...sizeFields(size),
-      },
-      output: null,
-      error: null,
-      attempts: 0,
-      batch_id: null,
+      input: { ...params, images, ...sizeFields(size) },
+      batchId: null,
       metadata,
       webhook,
-      timings: { queue_ms: null, provider_ms: null, total_ms: null },
-      // A quote until the worker knows every input's size; then the final price.
       cost,
-      fal_requests: [],
-      fal_input_urls: [],
-      created_ms: nowMs,
-      started_ms: null,
-    };
+      createdMs: nowMs,
+    });
 
     spend = await reserveSpend(deps, tenant, cost.usd);
     await deps.store.create(record);
-    // The workers hold the tenant to its running-jobs limit as it was when the job was accepted.
-    const maxRunning = deps.tenants.limitsOf(tenant).maxRunningJobs;
     try {
-      // Into the tenant's fair waiting list; the dispatcher moves it to the queue in its turn.
-      await deps.fair.admit([
-        { data: { jobId: id, tenant, ...(maxRunning === null ? {} : { maxRunning }) }, priority },
-      ]);
+      // Into the scheduler's order; it enters the queue when granted a fal slot.
+      await deps.fair.admit([fairEntryOf(record, deps.tenants.limitsOf(tenant))]);
     } catch (err) {
       // Not enqueued means not accepted: leave no record that would never run.
       await deps.store.delete(id, tenant).catch(() => {});

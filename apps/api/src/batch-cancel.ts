@@ -5,6 +5,8 @@ import { cancelJob, type JobCancelDeps } from './job-cancel.js';
 
 /** Lines read (and jobs canceled in one script call) per round. */
 const CANCEL_CHUNK = 500;
+
+type QueuedJob = Awaited<ReturnType<JobCancelDeps['queue']['getJobs']>>[number];
 /** How long a process holds a batch's cancel without renewing it. Unit: ms. */
 const LEASE_MS = 30_000;
 /** How often pending cancels (their process died, or another process asked) are looked for. Unit: ms. */
@@ -52,6 +54,13 @@ export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
     try {
       const batch = await deps.batches.get(batchId);
       if (batch?.status === 'cancelling') {
+        // First out of the scheduler's order, all of them: a slot given back below must go to
+        // other work, not to a job of this batch. Those in BullMQ (granted or prefetched, a few
+        // times FAL_MAX_CONCURRENCY) leave it with their chunk, before the batch counts as cancelled.
+        for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
+          const lines = await deps.batches.lines(batchId, start, CANCEL_CHUNK);
+          await deps.scheduler.cancel(lines.map((line) => line.jobId));
+        }
         for (let start = 0; start < batch.total; start += CANCEL_CHUNK) {
           const lines = await deps.batches.lines(batchId, start, CANCEL_CHUNK);
           if (lines.length === 0) break;
@@ -107,8 +116,8 @@ async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancel
   const canceled = await deps.store.cancelQueued(jobIds, deps.now());
   const canceledIds = canceled.map((job) => job.id);
   await markLeftQueueMany(deps.redis, batch.tenant, canceledIds);
-  // Queued jobs may sit in BullMQ's window already: a worker that took one would find it
-  // canceled and drop it, but they would hold places in the window meanwhile.
+  // Granted or prefetched jobs sit in BullMQ: a worker that took one would find it canceled and
+  // drop it, but it would hold its fal slot meanwhile. Those removed give their slot back.
   await removeFromQueue(new Set(canceledIds), deps);
   await deps.batches.recordOutcomes(batch.id, canceledIds, 'canceled');
   const withWebhook = canceled.filter((job) => job.webhook).map((job) => job.id);
@@ -128,7 +137,32 @@ async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancel
 /** Removes canceled jobs that BullMQ holds (waiting in the window, or delayed); others are not there. */
 async function removeFromQueue(ids: ReadonlySet<string>, deps: JobCancelDeps) {
   if (ids.size === 0) return;
-  for (const job of await deps.queue.getJobs(['waiting', 'prioritized', 'delayed'])) {
-    if (job.id && ids.has(job.id)) await job.remove().catch(() => {});
+  const held = await queuedInBullMq(deps);
+  await removeGranted(
+    [...held.values()].filter((job) => job.id && ids.has(job.id)),
+    deps,
+  );
+}
+
+/** Jobs in BullMQ that no worker holds (granted and waiting, or delayed between attempts), by id. */
+async function queuedInBullMq(deps: JobCancelDeps): Promise<Map<string, QueuedJob>> {
+  const jobs = await deps.queue.getJobs(['waiting', 'prioritized', 'delayed']);
+  return new Map(jobs.filter((job) => job.id).map((job) => [job.id!, job]));
+}
+
+/** Takes canceled jobs out of BullMQ; those no worker had yet give their fal slot to the next job. */
+async function removeGranted(jobs: readonly QueuedJob[], deps: JobCancelDeps) {
+  const removed: Array<{ jobId: string; tenant: string }> = [];
+  for (const job of jobs) {
+    if (
+      await job.remove().then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push({ jobId: job.id!, tenant: job.data.tenant });
   }
+  await deps.fair
+    .giveBack(removed)
+    .catch((err: unknown) => deps.logger.warn({ err }, 'could not give back the slots of canceled jobs'));
 }

@@ -4,10 +4,11 @@ import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   createBatchStore,
-  createFairQueue,
   createImagesQueue,
   createJobStore,
   createRedis,
+  createScheduledQueue,
+  createScheduler,
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
@@ -51,11 +52,14 @@ export async function buildApiDeps(
   // Pub/sub needs a connection of its own; it waits for Redis like a worker's.
   const subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-events' });
   const events = await createJobEvents(subscriber, store);
+  // The limit is FAL_MAX_CONCURRENCY as the workers stored it: the API only queues and grants.
+  const scheduler = createScheduler(queueConnection);
   const base = {
     redis,
     events,
     queue,
-    fair: createFairQueue(queueConnection, queue, { window: config.FAIR_WINDOW }),
+    fair: createScheduledQueue(scheduler, queue),
+    scheduler,
     webhooks: {
       queue: webhooksQueue,
       deliveries: createWebhookDeliveryStore(redis),

@@ -2,7 +2,6 @@ import {
   checkRedisModes,
   checkStorageEnv,
   envBool,
-  envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
   envLogLevel,
@@ -118,7 +117,6 @@ export const apiEnvSchema = z
       .default(20 * 1024 * 1024),
     /** Lets input image URLs use plain http (local development and tests only). */
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
-    FAIR_WINDOW: envFairWindow,
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {

@@ -6,6 +6,7 @@ import type {
   FairQueue,
   ImagesQueue,
   JobStore,
+  Scheduler,
   WebhookDeliveryStore,
   WebhookSettingsStore,
   WebhooksQueue,
@@ -69,8 +70,10 @@ export interface ApiDeps {
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;
-  /** Tenants' fair waiting lists in front of `queue` (accepted jobs go here). */
+  /** Accepted jobs wait here for a fal slot; granted ones enter `queue` (packages/queue README). */
   fair: FairQueue;
+  /** The fal-capacity scheduler: places in line, cancel of a waiting job. */
+  scheduler: Scheduler;
   webhooks: ApiWebhooks;
   storage: BlobStorage;
   /** Verifies the API's own `/v1/files/…` URLs (local disk). */

@@ -5,12 +5,12 @@ import type { ApiDeps } from './deps.js';
 /** What cancelling a job touches. */
 export type JobCancelDeps = Pick<
   ApiDeps,
-  'store' | 'redis' | 'queue' | 'webhooks' | 'batches' | 'logger' | 'now'
+  'store' | 'redis' | 'queue' | 'fair' | 'scheduler' | 'webhooks' | 'batches' | 'logger' | 'now'
 >;
 
 /**
- * `POST /v1/jobs/{id}/cancel`. A queued job is marked canceled and removed from the
- * queue; a running one is marked canceled and its worker, which hears the status change at
+ * `POST /v1/jobs/{id}/cancel`. A queued job is marked canceled and leaves the scheduler's
+ * order at once (it never takes a fal slot); a running one is marked canceled and its worker, which hears the status change at
  * once (the job status feed), cancels its fal requests and stops. Status changes go through the store's
  * guarded update, so a job that finishes at the same moment keeps exactly one outcome.
  * A job that already ended is returned unchanged (as OpenAI's cancel endpoints return
@@ -33,8 +33,11 @@ export async function cancelJob(record: JobRecord, deps: JobCancelDeps): Promise
     );
     if (!result) break;
     if (result.applied) {
-      if (status === 'queued') await markLeftQueue(deps.redis, record.tenant, record.id);
-      await removeFromQueue(record.id, deps);
+      if (status === 'queued') {
+        await markLeftQueue(deps.redis, record.tenant, record.id);
+        await leaveSchedule(record.id, deps);
+      }
+      await removeFromQueue(record, deps);
       await emitCanceled(record.id, deps);
       if (record.batch_id) await countCanceledInBatch(record.id, deps);
       break;
@@ -44,14 +47,26 @@ export async function cancelJob(record: JobRecord, deps: JobCancelDeps): Promise
   return (await deps.store.get(record.id)) ?? record;
 }
 
+/** Out of the scheduler's order; a job already granted is stopped by its worker, which frees the slot. */
+async function leaveSchedule(id: string, deps: JobCancelDeps): Promise<void> {
+  try {
+    await deps.scheduler.cancel([id]);
+  } catch (err) {
+    deps.logger.warn({ err, jobId: id }, 'could not take a canceled job out of the schedule');
+  }
+}
+
 /**
  * Takes the canceled job out of BullMQ when no worker holds it (waiting, or delayed
  * between attempts). A worker that has just locked it finds the job canceled and stops
  * on its own, so a refusal here is fine.
  */
-async function removeFromQueue(id: string, deps: JobCancelDeps): Promise<void> {
+async function removeFromQueue(record: JobRecord, deps: JobCancelDeps): Promise<void> {
+  const id = record.id;
   try {
     const removed = await deps.queue.remove(id);
+    // Granted but no worker had it yet: its fal slot goes to the next job now.
+    if (removed === 1) await deps.fair.giveBack([{ jobId: id, tenant: record.tenant }]);
     if (removed === 0)
       deps.logger.debug({ jobId: id }, 'canceled job is held by a worker; it will stop there');
   } catch (err) {

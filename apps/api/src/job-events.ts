@@ -1,5 +1,5 @@
 import { isTerminalStatus, type JobStatus } from '@fluxq/core';
-import { createJobStatusFeed, type JobStatusListener, type JobStore } from '@fluxq/queue';
+import { createJobStatusFeed, type JobStatusListener, type JobStore, schedulerKeys } from '@fluxq/queue';
 import type { Redis } from 'ioredis';
 
 /**
@@ -22,11 +22,20 @@ export interface JobEvents {
   abortWaits(): void;
   /** Aborted by `abortWaits()`. */
   readonly stopping: AbortSignal;
+  /** Calls `listener` whenever the scheduler granted slots (places in line moved); returns the unsubscribe. */
+  onGrants(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
 export async function createJobEvents(subscriber: Redis, store: JobStore): Promise<JobEvents> {
   const feed = await createJobStatusFeed(subscriber);
+  // The same connection hears the scheduler's grants: queued jobs' streams refresh their place.
+  const grantListeners = new Set<() => void>();
+  subscriber.on('message', (channel: string) => {
+    if (channel !== schedulerKeys.granted) return;
+    for (const listener of [...grantListeners]) listener();
+  });
+  await subscriber.subscribe(schedulerKeys.granted);
   const pendingWaits = new Set<() => void>();
   const on = feed.on;
 
@@ -74,6 +83,10 @@ export async function createJobEvents(subscriber: Redis, store: JobStore): Promi
     },
     abortWaits,
     stopping: stopping.signal,
+    onGrants(listener) {
+      grantListeners.add(listener);
+      return () => grantListeners.delete(listener);
+    },
     async close() {
       abortWaits();
       await feed.close();

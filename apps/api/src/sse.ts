@@ -1,6 +1,10 @@
 import { isTerminalStatus, type JobStatus, type ViewContext, viewJob } from '@fluxq/core';
 import type { Request, Response } from 'express';
 import type { ApiDeps } from './deps.js';
+import { placeOf } from './queue-place.js';
+
+/** A queued job's place is re-read at most this often, when grants moved the line. */
+const PLACE_REFRESH_MS = 250;
 
 /** Comment lines sent this often keep proxies and clients from closing an idle stream. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -8,8 +12,10 @@ export const SSE_HEARTBEAT_MS = 15_000;
 /**
  * `GET /v1/jobs/{id}/events`: server-sent events of one job. The first event is the
  * job as it is now; then one event per status change, each carrying the job as re-read
- * after the change (`event: job.<status>`, `data:` the job object). The stream ends
- * after a terminal status. The caller has checked that the job is the tenant's.
+ * after the change (`event: job.<status>`, `data:` the job object). While the job is queued,
+ * another `job.queued` follows whenever its `queue_position` changes (re-read when the scheduler
+ * grants slots, at most every 250 ms). The stream ends after a terminal status. The caller has
+ * checked that the job is the tenant's.
  */
 export function streamJobEvents(
   req: Request,
@@ -30,12 +36,16 @@ export function streamJobEvents(
 
   let closed = false;
   let lastStatus: JobStatus | undefined;
+  let lastPosition: number | null | undefined;
   let pending = Promise.resolve();
+  let placeTimer: NodeJS.Timeout | undefined;
 
   const close = () => {
     if (closed) return;
     closed = true;
     off();
+    offGrants();
+    clearTimeout(placeTimer);
     clearInterval(heartbeat);
     deps.events.stopping.removeEventListener('abort', close);
     res.end();
@@ -49,9 +59,15 @@ export function streamJobEvents(
         if (closed) return;
         const record = await deps.store.get(id);
         if (!record || closed) return close();
-        if (record.status === lastStatus) return;
+        const place = await placeOf(record, deps);
+        const position = place?.position ?? null;
+        if (record.status === lastStatus && (record.status !== 'queued' || position === lastPosition)) return;
         lastStatus = record.status;
-        res.write(`event: job.${record.status}\ndata: ${JSON.stringify(await viewJob(record, view))}\n\n`);
+        lastPosition = position;
+        res.write(`event: job.${record.status}
+data: ${JSON.stringify(await viewJob(record, view, place))}
+
+`);
         if (isTerminalStatus(record.status)) close();
       })
       .catch((err: unknown) => {
@@ -62,6 +78,13 @@ export function streamJobEvents(
 
   // Listen before the first read, so no change between the two is missed.
   const off = deps.events.on(id, refresh);
+  const offGrants = deps.events.onGrants(() => {
+    if (lastStatus !== 'queued' || placeTimer) return;
+    placeTimer = setTimeout(() => {
+      placeTimer = undefined;
+      refresh();
+    }, PLACE_REFRESH_MS);
+  });
   const heartbeat = setInterval(() => {
     if (!closed) res.write(': heartbeat\n\n');
   }, heartbeatMs);

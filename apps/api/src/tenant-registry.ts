@@ -20,6 +20,8 @@ export interface TenantLimits {
   maxRunningJobs: number | null;
   /** USD per UTC day, priced by the pricing rule at submit; beyond it a 402. */
   dailySpendUsd: number | null;
+  /** Share of fal capacity against other tenants of a class (deficit round-robin weight); absent = 1. */
+  weight?: number;
 }
 
 export const UNLIMITED: TenantLimits = {
@@ -54,6 +56,7 @@ const limitsSchema = z
     max_queued_jobs: z.number().int().positive().nullable().optional(),
     max_running_jobs: z.number().int().positive().nullable().optional(),
     daily_spend_usd: z.number().positive().nullable().optional(),
+    weight: z.number().int().min(1).max(1_000).optional(),
   })
   .strict();
 
@@ -147,6 +150,7 @@ export function createTenantRegistry(config: TenantRegistryConfig): TenantRegist
         maxQueuedJobs: l.max_queued_jobs === undefined ? d.maxQueuedJobs : l.max_queued_jobs,
         maxRunningJobs: l.max_running_jobs === undefined ? d.maxRunningJobs : l.max_running_jobs,
         dailySpendUsd: l.daily_spend_usd === undefined ? d.dailySpendUsd : l.daily_spend_usd,
+        ...(l.weight === undefined ? {} : { weight: l.weight }),
       });
     }
   }

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@fluxq/core';
+import { createScheduler } from '@fluxq/queue';
 import {
   apiKeysOf,
   assertNoSecretsIn,
@@ -37,6 +38,12 @@ export interface StartApiOptions {
    * (or fail to) in a way this offline machine's DNS cannot show. @defaultValue the system resolver
    */
   resolve?: Resolve;
+  /**
+   * fal slots, stored as a worker stores its FAL_MAX_CONCURRENCY: accepted jobs are granted
+   * and enter the images queue while slots are free. 0 = no worker yet, everything waits in line.
+   * @defaultValue 1000
+   */
+  falSlots?: number;
 }
 
 /** The API in-process on a free port, against a private redis-server and a temp storage dir. */
@@ -63,6 +70,7 @@ export async function startApi(
   });
   const deps = await buildApiDeps(config, logger);
   if (options.resolve) deps.webhooks.resolve = options.resolve;
+  await createScheduler(deps.redis, { limit: options.falSlots ?? 1_000 }).grant();
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -199,7 +199,9 @@ describe('daily spend cap', () => {
       daily_limit_usd: CAP,
       queued_jobs: 3,
       max_queued_jobs: null,
-      running_jobs: 0,
+      // Granted fal slots (the harness has slots and no worker): they hold the tenant's running
+      // places, and stay queued until fal has them.
+      running_jobs: 3,
       max_running_jobs: null,
       requests_per_minute: null,
     });
@@ -275,12 +277,11 @@ describe('maximum queued jobs', () => {
     ids.push(afterCancel.body.id);
     expect((await queuer.post<ErrorBody>('/v1/jobs', { prompt: 'full again' })).status).toBe(429);
 
-    // The limit reaches the workers with the job.
-    expect((await api.deps.queue.getJob(afterCancel.body.id))?.data).toEqual({
-      jobId: afterCancel.body.id,
-      tenant: 'queuer',
-      maxRunning: 2,
-    });
+    // The running limit holds at the grant: two of the tenant's jobs hold its 2 running places
+    // (no worker finishes them here), so this one waits in line although fal slots are free.
+    expect(await api.deps.scheduler.holds(afterCancel.body.id)).toBe(false);
+    expect(await api.deps.scheduler.place(afterCancel.body.id)).toMatchObject({ position: 0 });
+    expect(await api.deps.scheduler.running('queuer')).toBe(2);
   });
 
   it('takes back the place of a job that left the queue without saying so', async () => {

@@ -44,6 +44,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** IN_QUEUE requests in ticket order. */
   let waiting: SimRequest[] = [];
   let inProgress = 0;
+  let countedAtMs = now();
+  /** Adds the time since the last change at the current count (before each change and on read). */
+  const integrate = () => {
+    const t = now();
+    stats.counters.inProgressMs += inProgress * (t - countedAtMs);
+    countedAtMs = t;
+  };
   // Bumped by clear(): work that started before a reset must not touch the new counters.
   let epoch = 0;
 
@@ -83,7 +90,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const finish = (request: SimRequest, result: RequestResult) => {
     clearTimers(request);
     const wasRunning = request.status === 'IN_PROGRESS';
-    if (wasRunning) inProgress -= 1;
+    if (wasRunning) {
+      integrate();
+      inProgress -= 1;
+    }
     request.status = 'COMPLETED';
     request.completedAt = now();
     request.result = result;
@@ -104,6 +114,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const start = (request: SimRequest) => {
     request.status = 'IN_PROGRESS';
     request.startedAt = now();
+    integrate();
     inProgress += 1;
     stats.counters.billed += 1;
     stats.counters.peakInProgress = Math.max(stats.counters.peakInProgress, inProgress);
@@ -202,6 +213,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
     pump,
     counts() {
+      integrate();
       return { queued: waiting.length, inProgress };
     },
     clear() {
@@ -209,6 +221,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       for (const request of store.values()) clearTimers(request);
       waiting = [];
       inProgress = 0;
+      countedAtMs = now();
     },
   };
 }

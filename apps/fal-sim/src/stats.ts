@@ -18,6 +18,7 @@ function zero(): Counters {
     resultCalls: 0,
     uploads: 0,
     peakInProgress: 0,
+    inProgressMs: 0,
     completed: 0,
     failed: 0,
     billed: 0,

@@ -24,6 +24,11 @@ export interface SimStats {
   inProgress: number;
   /** Highest `inProgress` seen since the last reset. */
   peakInProgress: number;
+  /**
+   * `inProgress` integrated over time since the last reset, ms (request-ms at fal): the
+   * difference between two readings over the time between them is the mean in-progress count.
+   */
+  inProgressMs: number;
   /** Requests that completed successfully. */
   completed: number;
   /** Requests that completed with an error (validation, infrastructure, timeout, cancel). */

@@ -1,35 +1,54 @@
-import { createFalCompletionListener, createRedis } from '@fluxq/queue';
+import type { Logger } from '@fluxq/core';
+import {
+  createFalCompletionListener,
+  createGrantDispatcher,
+  createGrantWaiter,
+  createRedis,
+  createScheduler,
+  type ImagesQueue,
+  type Scheduler,
+} from '@fluxq/queue';
 import {
   type BreakerTransition,
   createBudget,
   createCircuitBreaker,
-  createConcurrencyLimiter,
   createLatencyTracker,
   createTokenBudget,
 } from '@fluxq/resilience';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import type { ResilienceParts } from './deps.js';
-import { createSlotKeeper } from './slot-keeper.js';
+import { createFalCapacity, type JobCapacity } from './fal-capacity.js';
 
 /** How long a slot lease lives without renewal; a dead worker's slots come back after it. */
 const SLOT_LEASE_MS = 30_000;
+/** How long a job's running lease (its tenant's max_running_jobs) lives without renewal. */
+const TENANT_LEASE_MS = 60_000;
 
 /** Builds the policy layer's shared parts on `redis`; `close` releases what they hold. */
 export async function buildResilience(
   config: WorkerConfig,
   redis: Redis,
   /** Told of the breaker state changes this process makes (metrics). */
-  onBreakerTransition?: (transition: BreakerTransition) => void,
-): Promise<{ parts: ResilienceParts; close(): Promise<void> }> {
-  const slots = createSlotKeeper(
-    createConcurrencyLimiter(redis, {
-      key: 'fal:slots',
-      limit: config.FAL_MAX_CONCURRENCY,
-      leaseMs: SLOT_LEASE_MS,
-    }),
-    { renewEveryMs: SLOT_LEASE_MS / 3 },
-  );
+  onBreakerTransition: ((transition: BreakerTransition) => void) | undefined,
+  /** Where granted jobs go (the `images` queue). */
+  imagesQueue: ImagesQueue,
+  logger: Logger,
+): Promise<{ parts: ResilienceParts; scheduler: Scheduler; capacity: JobCapacity; close(): Promise<void> }> {
+  // fal capacity is granted by the scheduler in Redis; its script also stores the limit for the API.
+  const scheduler = createScheduler(redis, {
+    limit: config.FAL_MAX_CONCURRENCY,
+    slotLeaseMs: SLOT_LEASE_MS,
+    tenantLeaseMs: TENANT_LEASE_MS,
+  });
+  const grantSubscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker-grants' });
+  const waiter = createGrantWaiter(grantSubscriber, scheduler);
+  await waiter.ready();
+  const fal = createFalCapacity(scheduler, waiter, createGrantDispatcher(scheduler, imagesQueue), {
+    renewEveryMs: SLOT_LEASE_MS / 3,
+    logger,
+  });
+  const slots = fal.slots;
   let subscriber: Redis | undefined;
   let completions: ResilienceParts['completions'] = null;
   if (config.FAL_WEBHOOK_URL) {
@@ -67,8 +86,11 @@ export async function buildResilience(
   };
   return {
     parts,
+    scheduler,
+    capacity: fal.jobs,
     async close() {
-      slots.close();
+      fal.close();
+      await waiter.close();
       await completions?.close();
       subscriber?.disconnect();
     },

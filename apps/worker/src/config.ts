@@ -2,7 +2,6 @@ import {
   checkRedisModes,
   checkStorageEnv,
   envBool,
-  envFairWindow,
   envFilesSigningSecret,
   envFileUrlTtlS,
   envLogLevel,
@@ -158,7 +157,6 @@ export const workerEnvSchema = z
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
     /** Record finished jobs into the provider table (`GET /v1/stats`); off only to measure its cost. */
     STATS_ENABLED: envBool.default(true),
-    FAIR_WINDOW: envFairWindow,
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {

@@ -4,6 +4,7 @@ import type { InputLimits } from '@fluxq/images';
 import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queue';
 import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats, TokenBudget } from '@fluxq/resilience';
 import type { BlobStorage } from '@fluxq/storage';
+import type { JobCapacity } from './fal-capacity.js';
 import type { ImageFetchLimits } from './fetch-image-url.js';
 import type { WorkerMetrics } from './metrics/worker-metrics.js';
 import type { SlotKeeper } from './slot-keeper.js';
@@ -65,6 +66,8 @@ export interface ProcessorDeps {
   settleBatch?: (record: JobRecord) => Promise<void>;
   /** Tenants' running-jobs limit and queued-jobs index; unset = no tenant limits (tests). */
   tenantGate?: TenantGate;
+  /** fal capacity from the scheduler (job grants); unset = the tenant gate decides (tests). */
+  capacity?: JobCapacity;
   /** Job status changes, so a held job learns of its cancel at once; unset = the poll loop's check only. */
   statusFeed?: JobStatusFeed;
   /** The provider table's recorder (`GET /v1/stats`); unset = not recorded (STATS_ENABLED=false). */

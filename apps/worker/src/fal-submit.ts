@@ -4,6 +4,7 @@ import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logRequest } from './attempt-log.js';
 import { falInputFor } from './fal-input.js';
+import { markRunningAtFal } from './job-running.js';
 import { metricsOf } from './metrics/metrics-of.js';
 
 export interface ChunkSpec {
@@ -27,7 +28,7 @@ export async function submitFalRequest(
   const { record, deps } = ctx;
   const { settings, resilience } = deps;
   const endpoint = MODELS[record.model].falEndpoints[record.operation];
-  const slot = heldSlot ?? newSlotId(record.id, spec.chunk);
+  const slot = heldSlot ?? slotFor(record, spec);
   if (!heldSlot) await resilience.slots.acquire(slot, ctx.signal);
   let requestId: string;
   try {
@@ -58,6 +59,7 @@ export async function submitFalRequest(
   record.fal_requests = [...record.fal_requests, ref];
   logRequest(record, ref);
   await deps.store.update(record.id, { fal_requests: record.fal_requests, attempt_log: record.attempt_log });
+  await markRunningAtFal(record, deps);
   if (ctx.firstAttempt && !spec.hedge) {
     const series = latencySeries(record.model, record.operation);
     await Promise.all([
@@ -66,6 +68,16 @@ export async function submitFalRequest(
     ]);
   }
   return ref;
+}
+
+/**
+ * The lease a submit takes: the job's own (granted with the job, lease = job id) for the first
+ * request of chunk 0, else one of its own, queued under the job's class and tenant.
+ */
+function slotFor(record: AttemptContext['record'], spec: ChunkSpec): string {
+  const ownInUse = record.fal_requests.some((ref) => slotOf(ref) === record.id);
+  if (spec.chunk === 0 && !spec.hedge && !ownInUse) return record.id;
+  return newSlotId(record.id, spec.chunk);
 }
 
 /** A fresh slot lease id for a request of chunk `chunk` of job `jobId`. */

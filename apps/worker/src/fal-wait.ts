@@ -3,6 +3,7 @@ import type { FalRequestRef } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { AttemptTimeoutError } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
+import { slotOf } from './fal-submit.js';
 
 /** The job was canceled while its fal requests were running. */
 export class JobCanceledError extends Error {
@@ -38,6 +39,9 @@ export async function awaitFalRequest(
     const status = await fal.status(ref.endpoint, ref.request_id, { signal });
     if (status.status === 'IN_PROGRESS') runningSinceMs ??= deps.now();
     if (status.status === 'COMPLETED') {
+      // fal no longer counts it against the account: its slot goes to the next job now, not
+      // after the result is fetched (freeing it again later is a no-op).
+      void resilience.slots.release(slotOf(ref)).catch(() => {});
       const output = (await fal.result(ref.endpoint, ref.request_id, { signal })).data;
       const totalMs = deps.now() - ref.submitted_at;
       const runMs =

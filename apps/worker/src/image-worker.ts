@@ -3,7 +3,7 @@ import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
 import { reportJobEnded } from './job-ended.js';
-import { settleBatchOf } from './job-webhook-events.js';
+import { emitStored } from './job-webhook-events.js';
 import { createImageProcessor } from './processor.js';
 
 export interface ImageWorkerOptions {
@@ -58,15 +58,15 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
       )
       .then(async (result) => {
         const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
-        if (record) {
-          await reportJobEnded(
-            record,
-            { status: 'failed', errorCode: 'internal_error', completedMs: deps.now() },
-            deps,
-          );
-        }
-        if (record) await settleBatchOf(record, deps);
-        if (record?.webhook?.events.includes('job.failed')) await deps.emitEvent(record, 'job.failed');
+        if (!record) return;
+        await reportJobEnded(
+          record,
+          { status: 'failed', errorCode: 'internal_error', completedMs: deps.now() },
+          deps,
+        );
+        // Batch count and webhook as for any failure. Its fal slot is left to expire: a request
+        // of the stalled worker may still run at fal under it.
+        await emitStored(record.id, 'job.failed', deps);
       })
       .catch((updateErr: unknown) => deps.logger.error({ err: updateErr }, 'could not record a failed job'));
   });

@@ -6,16 +6,16 @@ import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   countBatchOutcome,
   createBatchStore,
-  createFairQueue,
   createImagesQueue,
   createJobStatusFeed,
   createJobStore,
   createRedis,
+  createScheduledQueue,
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
   emitJobEvent,
-  runDispatcher,
+  runGrantSweeper,
 } from '@fluxq/queue';
 import { createProviderStats } from '@fluxq/resilience';
 import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
@@ -30,6 +30,9 @@ import { noopWorkerMetrics, type WorkerMetrics } from './metrics/worker-metrics.
 import { createTenantGate } from './tenant-gate.js';
 import { createWebhookWorker } from './webhook-worker.js';
 
+/** How often expired leases are taken back and their slots granted (a crashed holder's). Unit: ms. */
+const GRANT_SWEEP_MS = 2_000;
+
 /** Worker process entry: one BullMQ worker on `images`, stopped gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
@@ -40,8 +43,19 @@ async function main(): Promise<void> {
   // Metrics are recorded only where something can scrape them (METRICS_PORT set).
   const metricsOn = config.METRICS_ENABLED && config.METRICS_PORT !== undefined;
   let metrics: WorkerMetrics = noopWorkerMetrics;
-  const resilience = await buildResilience(config, redis, (t) =>
-    metrics.breakerTransition({ model: t.key, from: t.from, to: t.to }),
+  // Granted jobs enter the images queue (the scheduler decides which, in its order).
+  // The same job options as the API's queue (one definition: attempts and backoff from config),
+  // since either process may be the one that enqueues a granted job.
+  const imagesQueue = createImagesQueue(redis, {
+    attempts: config.JOB_ATTEMPTS,
+    backoffDelayMs: config.JOB_BACKOFF_MS,
+  });
+  const resilience = await buildResilience(
+    config,
+    redis,
+    (t) => metrics.breakerTransition({ model: t.key, from: t.from, to: t.to }),
+    imagesQueue,
+    logger,
   );
   const prometheus = metricsOn
     ? createPrometheusWorkerMetrics({
@@ -58,11 +72,11 @@ async function main(): Promise<void> {
   const store = createJobStore(redis);
   const deliveries = createWebhookDeliveryStore(redis);
   const webhooksQueue = createWebhooksQueue(redis);
-  // Feeds the images queue from the tenants' fair lists, in turns, keeping FAIR_WINDOW jobs waiting.
-  const imagesQueue = createImagesQueue(redis);
-  const dispatcher = runDispatcher(createFairQueue(redis, imagesQueue, { window: config.FAIR_WINDOW }), {
-    intervalMs: 50,
-    onError: (err) => logger.warn({ err }, 'fair dispatch failed'),
+  // Grants happen when work is admitted and when a slot frees; this only takes back the slots of
+  // crashed holders (expired leases) and re-adds jobs stranded between their grant and BullMQ.
+  const dispatcher = runGrantSweeper(createScheduledQueue(resilience.scheduler, imagesQueue), {
+    intervalMs: GRANT_SWEEP_MS,
+    onError: (err) => logger.warn({ err }, 'grant sweep failed'),
   });
   if (storage.driver === 'local' && !config.FILES_SIGNING_SECRET) {
     logger.warn('FILES_SIGNING_SECRET is unset: file URLs in webhook bodies will not verify at the API');
@@ -108,6 +122,7 @@ async function main(): Promise<void> {
     resilience: resilience.parts,
     ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
     tenantGate: createTenantGate(redis, { logger }),
+    capacity: resilience.capacity,
     rateLimit: async () => {},
     settings: {
       pollIntervalMs: config.FAL_POLL_INTERVAL_MS,

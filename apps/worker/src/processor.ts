@@ -28,7 +28,9 @@ export function createImageProcessor(deps: ProcessorDeps) {
     const record = await deps.store.get(jobId);
     if (!record) throw new UnrecoverableError(`job record ${jobId} is missing`);
     if (record.status !== 'queued' && record.status !== 'running') {
-      // Finished by an earlier run that may have died before queuing its webhook.
+      // Finished (or canceled after its grant) by an earlier run that may have died before
+      // queuing its webhook; whatever it was granted goes to the next job.
+      await deps.capacity?.abandon(record);
       await emitStored(jobId, TERMINAL_EVENTS[record.status], deps);
       return;
     }
@@ -37,45 +39,91 @@ export function createImageProcessor(deps: ProcessorDeps) {
       throw new DelayedError();
     };
 
-    // The tenant's running-jobs limit: with every slot taken the job waits in the queue, no
-    // attempt spent and not marked running. Held until the attempt ends (before the breaker,
-    // so a job sent back here never holds the breaker's half-open probe).
-    const tenantSlot = await deps.tenantGate?.enter(record.tenant, jobId, job.data.maxRunning);
-    if (tenantSlot === null) return delayJob(tenantWaitMs());
+    // Listening from here on: a cancel while the job waits for its slot or runs is heard at once.
+    const cancel = watchForCancel(deps.statusFeed, jobId);
     try {
-      const deadlineMs = (record.started_ms ?? deps.now()) + deps.settings.jobDeadlineMs;
-      // While fal is failing, wait for the breaker instead of spending an attempt.
-      const gate = await deps.resilience.breaker.acquire(record.model);
-      if (!gate.allowed) {
-        if (record.started_ms !== null && gate.retryAtMs > deadlineMs) {
-          return await failJob(
-            record,
-            'provider_error',
-            `fal has been failing for ${record.model}; the job deadline passed`,
-            deps,
-          );
-        }
-        deps.logger.debug(
-          { jobId, retryAtMs: gate.retryAtMs, state: gate.state },
-          'breaker not closed; job delayed',
-        );
-        const spreadMs = Math.random() * 250;
-        return await delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
-      }
-      // Listening before the job is marked running: a cancel from then on is heard at once.
-      const cancel = watchForCancel(deps.statusFeed, jobId);
+      const grant = await holdCapacity(record, job.data, cancel.signal, bullSignal, deps);
+      if (grant === 'canceled') return;
+      if (grant === 'wait') return await delayJob(tenantWaitMs());
       try {
-        await runOneAttempt(
-          { record, probe: gate.probe, deadlineMs, canceled: cancel.signal, bullSignal, delayJob },
-          deps,
-        );
+        await runGranted(record, job, { bullSignal, canceled: cancel.signal, delayJob }, deps);
       } finally {
-        cancel.stop();
+        await grant.release();
       }
     } finally {
-      await tenantSlot?.release();
+      cancel.stop();
     }
   };
+}
+
+/**
+ * The job's fal capacity for this attempt. With the scheduler (production) the job holds its
+ * slot and its tenant's running-job lease, granted in order; a job that arrives without them (a
+ * retry, a resumed job) waits for them here. Without it (tests), the tenant gate of old: every
+ * slot taken means wait in the queue, no attempt spent.
+ */
+async function holdCapacity(
+  record: JobRecord,
+  data: ImageJobData,
+  canceled: AbortSignal,
+  bullSignal: AbortSignal | undefined,
+  deps: ProcessorDeps,
+): Promise<{ release(): Promise<void> } | 'wait' | 'canceled'> {
+  if (deps.capacity) {
+    try {
+      return await deps.capacity.enter(
+        record,
+        data,
+        AbortSignal.any([canceled, ...(bullSignal ? [bullSignal] : [])]),
+      );
+    } catch (err) {
+      if (canceled.aborted) return 'canceled';
+      throw err;
+    }
+  }
+  const slot = await deps.tenantGate?.enter(record.tenant, record.id, data.maxRunning);
+  if (slot === null) return 'wait';
+  return slot ?? { release: async () => {} };
+}
+
+interface GrantedRun {
+  bullSignal: AbortSignal | undefined;
+  canceled: AbortSignal;
+  delayJob: (delayMs: number) => Promise<never>;
+}
+
+/** With its capacity held: waits out an open breaker (no attempt spent) or runs one attempt. */
+async function runGranted(
+  record: JobRecord,
+  job: Job<ImageJobData>,
+  run: GrantedRun,
+  deps: ProcessorDeps,
+): Promise<void> {
+  const { jobId } = job.data;
+  const { delayJob, bullSignal } = run;
+  const deadlineMs = (record.started_ms ?? deps.now()) + deps.settings.jobDeadlineMs;
+  // While fal is failing, wait for the breaker instead of spending an attempt.
+  const gate = await deps.resilience.breaker.acquire(record.model);
+  if (!gate.allowed) {
+    if (record.started_ms !== null && gate.retryAtMs > deadlineMs) {
+      return await failJob(
+        record,
+        'provider_error',
+        `fal has been failing for ${record.model}; the job deadline passed`,
+        deps,
+      );
+    }
+    deps.logger.debug(
+      { jobId, retryAtMs: gate.retryAtMs, state: gate.state },
+      'breaker not closed; job delayed',
+    );
+    const spreadMs = Math.random() * 250;
+    return await delayJob(Math.max(0, gate.retryAtMs - deps.now()) + spreadMs);
+  }
+  await runOneAttempt(
+    { record, probe: gate.probe, deadlineMs, canceled: run.canceled, bullSignal, delayJob },
+    deps,
+  );
 }
 
 interface AttemptRun {
@@ -99,23 +147,17 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
   const jobId = record.id;
   const resumed = interruptedAttempt(record) !== undefined;
   const attempt = resumed ? Math.max(1, record.attempts) : record.attempts + 1;
+  // Internal: when its first attempt began (timings, the deadline). The public `started_at`
+  // and `running` come with the first fal submit (markRunningAtFal): until then it is `queued`.
   const startedMs = record.started_ms ?? deps.now();
   openAttempt(record, attempt, deps.now());
   const started = await deps.store.update(
     jobId,
-    {
-      status: 'running',
-      attempts: attempt,
-      started_ms: startedMs,
-      started_at: unixSeconds(startedMs),
-      attempt_log: record.attempt_log,
-    },
+    { attempts: attempt, started_ms: startedMs, attempt_log: record.attempt_log },
     { ifStatusIn: ['queued', 'running'] },
   );
   // Canceled (or already finished by an earlier run): nothing to do.
   if (!started?.applied) return;
-  await deps.tenantGate?.markLeftQueue(record.tenant, jobId);
-  if (started.previous === 'queued') await emitStored(jobId, 'job.started', deps);
   record.started_ms = startedMs;
   record.attempts = attempt;
   const log = deps.logger.child({ jobId, model: record.model, operation: record.operation, attempt, probe });
@@ -165,7 +207,7 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
         error: { code: failure.code, message: failure.message },
         attempt_log: record.attempt_log,
       },
-      { ifStatusIn: ['running'] },
+      { ifStatusIn: ['queued', 'running'] },
     );
     if (next.kind === 'rate-limit') {
       metricsOf(deps).falRateLimited(record);

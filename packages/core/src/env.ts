@@ -78,13 +78,6 @@ export const envList = z
  */
 export const envUrlAllowList = envList;
 
-/**
- * `FAIR_WINDOW`: jobs kept waiting in the `images` queue at most; the rest wait in their
- * tenants' fair lists and are fed in round-robin turns, so one tenant's batch cannot starve
- * another's work. The API and the workers both dispatch with it.
- */
-export const envFairWindow = z.coerce.number().int().min(1).max(100_000).default(50);
-
 /** Parses `env` with `schema`; throws one message naming every bad variable. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, app: string): z.infer<S> {
   const parsed = schema.safeParse(env);

@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './image-input.js';
 export * from './job.js';
+export * from './job-record.js';
 export * from './job-view.js';
 export * from './logger.js';
 export * from './models.js';

@@ -27,8 +27,19 @@ async function viewInput(image: StoredInput, ctx: ViewContext) {
   };
 }
 
-/** A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out. */
-export async function viewJob(record: JobRecord, ctx: ViewContext) {
+/** A queued job's place in the scheduler's line (computed on read, never stored). */
+export interface JobPlace {
+  /** Jobs granted a fal slot before this one by the scheduling rules, if nothing else arrives. */
+  position: number;
+  /** When it should get its slot, from the tracked grant rate (ms); null while unknown. */
+  estimatedStartMs: number | null;
+}
+
+/**
+ * A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out.
+ * `place` is the queued job's place in line; without it (lists, webhooks) the fields are null.
+ */
+export async function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | null) {
   const { size_rule: _rule, images, ...input } = record.input;
   const [inputImages, outputImages] = await Promise.all([
     Promise.all(images.map((image) => viewInput(image, ctx))),
@@ -50,6 +61,11 @@ export async function viewJob(record: JobRecord, ctx: ViewContext) {
     created_at: record.created_at,
     started_at: record.started_at,
     completed_at: record.completed_at,
+    queue_position: record.status === 'queued' ? (place?.position ?? null) : null,
+    estimated_start_at:
+      record.status === 'queued' && place?.estimatedStartMs != null
+        ? Math.ceil(place.estimatedStartMs / 1000)
+        : null,
     input: { ...input, images: inputImages },
     output: record.output && {
       images: outputImages ?? [],

@@ -42,11 +42,13 @@ export interface BatchView {
   cost: { usd: number };
   created_at: number;
   completed_at: number | null;
+  /** While in progress: when its last job should be done (unix seconds); null when over or unknown. */
+  estimated_completed_at: number | null;
   metadata: Record<string, string>;
   webhook_url: string | null;
 }
 
-export function viewBatch(batch: BatchRecord): BatchView {
+export function viewBatch(batch: BatchRecord, estimatedCompletedAt: number | null = null): BatchView {
   return {
     id: batch.id,
     object: 'batch',
@@ -60,6 +62,7 @@ export function viewBatch(batch: BatchRecord): BatchView {
     cost: { usd: batch.cost_micros / 1_000_000 },
     created_at: batch.created_at,
     completed_at: batch.completed_at,
+    estimated_completed_at: estimatedCompletedAt,
     metadata: batch.metadata,
     webhook_url: batch.webhook_url,
   };

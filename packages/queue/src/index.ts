@@ -18,7 +18,6 @@ export {
   type RedisConnectionOptions,
   waitForRedis,
 } from './connection.js';
-export { createFairQueue, type FairEntry, type FairQueue, runDispatcher } from './fair-queue.js';
 export {
   claimFalWebhook,
   createFalCompletionListener,
@@ -62,6 +61,7 @@ export {
   redisTargetFromEnv,
 } from './redis-target.js';
 export { clusterKeySlot, waitForReplica } from './replica-ack.js';
+export * from './scheduler/index.js';
 export {
   markLeftQueue,
   markLeftQueueMany,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Redis Cluster requires a script to touch only the keys passed as KEYS. This guards every Lua
- * script in the sources against the two ways a key gets built inside Lua: concatenation
+ * script in the sources (inline in .ts, or in .lua files) against the two ways a key gets built inside Lua: concatenation
  * (`prefix .. ':job:' .. id`) and taking it from ARGV. PUBLISH takes a channel, not a key.
  */
 function sourceFiles(dir: string): string[] {
@@ -13,7 +13,7 @@ function sourceFiles(dir: string): string[] {
     const path = join(dir, entry.name);
     if (entry.isDirectory())
       return entry.name === 'node_modules' || entry.name === 'dist' ? [] : sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
+    return entry.name.endsWith('.ts') || entry.name.endsWith('.lua') ? [path] : [];
   });
 }
 

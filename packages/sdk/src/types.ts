@@ -110,6 +110,10 @@ export interface Job {
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
+  /** Queued jobs (`GET /v1/jobs/{id}`, event streams): jobs granted a fal slot before this one; null otherwise. */
+  queue_position?: number | null;
+  /** Queued jobs: when it should start (unix seconds), from the tracked grant rate; null when unknown. */
+  estimated_start_at?: number | null;
   input: JobInput;
   output: { images: JobImage[]; seed: number | null; revised_prompt: string | null } | null;
   error: { code: string; message: string } | null;
@@ -244,6 +248,8 @@ export interface Batch {
   cost?: { usd: number; megapixels?: number };
   created_at?: number;
   completed_at?: number | null;
+  /** While in progress (`GET /v1/batches/{id}`): when its last job should be done, unix seconds; null otherwise. */
+  estimated_completed_at?: number | null;
   metadata?: Record<string, string>;
   webhook_url?: string | null;
   [field: string]: unknown;

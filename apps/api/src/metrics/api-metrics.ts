@@ -39,7 +39,7 @@ export function createApiMetrics(deps: ApiDeps): ApiMetrics {
   });
   new Gauge({
     name: 'fluxq_queue_depth',
-    help: "Image jobs not yet running by priority class: in the tenants' fair lists (fair) or waiting in BullMQ (prioritized).",
+    help: "Image jobs not yet running by priority class: waiting in the scheduler's line for a fal slot (fair) or granted/prefetched and waiting in BullMQ (prioritized).",
     labelNames: ['priority', 'state'],
     registers,
     async collect() {

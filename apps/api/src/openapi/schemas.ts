@@ -68,6 +68,18 @@ export const job = z.looseObject({
   created_at: z.number().int(),
   started_at: z.number().int().nullable().optional(),
   completed_at: z.number().int().nullable().optional(),
+  queue_position: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .describe('Queued jobs: jobs granted a fal slot before this one (null in lists and once running)'),
+  estimated_start_at: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .describe('Queued jobs: when it should start, unix seconds, from the tracked grant rate'),
   input: z.looseObject({ images: z.array(z.looseObject({})) }),
   output: z
     .looseObject({ images: z.array(z.looseObject({ url: z.string() })) })
@@ -112,6 +124,12 @@ export const batch = z.looseObject({
     failed: z.number(),
     canceled: z.number(),
   }),
+  estimated_completed_at: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .describe('While in progress: when its last job should be done, unix seconds, from the grant rate'),
 });
 export const batchList = listOf(batch);
 

@@ -7,6 +7,7 @@ import { requestBatchCancel } from '../batch-cancel.js';
 import { type ParsedBatch, parseJsonBatch, parseMultipartBatch } from '../batch-input.js';
 import type { ApiDeps } from '../deps.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../job-list.js';
+import { batchEstimatedCompletedAt } from '../queue-place.js';
 import { jsonBody, smallBody } from '../require-json.js';
 
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -102,7 +103,8 @@ export function batchesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/batches/:id', async (req, res) => {
-    res.json(viewBatch(await tenantBatch(req.params.id, req.tenant)));
+    const batch = await tenantBatch(req.params.id, req.tenant);
+    res.json(viewBatch(batch, await batchEstimatedCompletedAt(batch, deps)));
   });
 
   // One JSONL line per finished request, in line order, read and written in chunks.

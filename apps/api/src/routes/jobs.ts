@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
 import { cancelJob } from '../job-cancel.js';
 import { listJobs, parseListQuery } from '../job-list.js';
+import { placeOf } from '../queue-place.js';
 import { requireJson, smallBody } from '../require-json.js';
 import { streamJobEvents } from '../sse.js';
 
@@ -45,7 +46,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     res
       .status(202)
       .location(`/v1/jobs/${record.id}`)
-      .json(await viewJob(record, view));
+      .json(await viewJob(record, view, await placeOf(record, deps)));
   });
 
   router.get('/v1/jobs', async (req, res) => {
@@ -62,7 +63,8 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/jobs/:id', async (req, res) => {
-    res.json(await viewJob(await tenantJob(req.params.id, req.tenant), view));
+    const record = await tenantJob(req.params.id, req.tenant);
+    res.json(await viewJob(record, view, await placeOf(record, deps)));
   });
 
   // Cancel takes no body: a small one is read and ignored, a big one refused.

@@ -1,4 +1,4 @@
-import { QUEUE_PREFIX, queuedCount, tenantRunningLeasesKey } from '@fluxq/queue';
+import { queuedCount } from '@fluxq/queue';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { spentToday, utcDay } from '../limits/spend-cap.js';
@@ -17,8 +17,8 @@ export function usageRouter(deps: ApiDeps): Router {
     const [spent, queued, running] = await Promise.all([
       spentToday(deps, tenant),
       queuedCount(deps.redis, tenant),
-      // Live leases of the workers' running-jobs gate (a lease is live while its expiry is ahead).
-      deps.redis.zcount(`${QUEUE_PREFIX}:${tenantRunningLeasesKey(tenant)}`, `(${nowMs}`, '+inf'),
+      // The tenant's running-job leases, granted by the scheduler with a job's fal slot.
+      deps.scheduler.running(tenant),
     ]);
     res.json({
       object: 'usage',

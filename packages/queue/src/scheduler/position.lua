@@ -1,0 +1,72 @@
+-- A waiting ticket's place in line: how many tickets the scheduler grants before it if nothing
+-- new arrives, by the same rules as schedule.lua (class, then deficit round-robin, then FIFO).
+-- Computed from the waiting counts, deficits and weights, never stored per job.
+--
+-- KEYS: 1 tickets, 2 weights, 3..5 wait:<class>, 6..8 ring:<class>, 9..11 deficit:<class>,
+--       12 rate, 13 slots, 14 limit (same keys as schedule.lua)
+-- ARGV: 1 ticket id, 2 now ms
+-- Returns nil when the ticket is not waiting, else {position, free slots, rate v, rate t, limit}.
+
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return nil end
+local info = cjson.decode(raw)
+local SEP = '\0'
+local c, me = info.c, info.t
+
+local position = 0
+for higher = 1, c - 1 do position = position + redis.call('ZCARD', KEYS[2 + higher]) end
+
+local wait, ring, deficits = KEYS[2 + c], KEYS[5 + c], KEYS[8 + c]
+-- Our tenant's tickets up to and including this one.
+local need = redis.call('ZLEXCOUNT', wait, '[' .. me .. SEP, '(' .. info.m) + 1
+
+local tenants = {}
+for _, t in ipairs(redis.call('LRANGE', ring, 0, -1)) do
+  local count = redis.call('ZLEXCOUNT', wait, '[' .. t .. SEP, '(' .. t .. '\1')
+  local w = tonumber(redis.call('HGET', KEYS[2], t)) or 1
+  local d = tonumber(redis.call('HGET', deficits, t)) or 0
+  tenants[#tenants + 1] = { t = t, count = count, w = w, quota = d >= 1 and d or w }
+end
+
+-- One turn each in ring order with each tenant's first quota (the head may be mid-turn), then
+-- whole rounds of w each are skipped in bulk until a tenant runs out or ours is reached.
+local function turn()
+  local left = {}
+  for _, x in ipairs(tenants) do
+    local served = math.min(x.count, x.quota)
+    if x.t == me then
+      if need <= served then return true end
+      need = need - served
+    else
+      x.count = x.count - served
+    end
+    position = position + served
+    x.quota = x.w
+    if x.count > 0 or x.t == me then left[#left + 1] = x end
+  end
+  tenants = left
+  return false
+end
+
+while not turn() do
+  local rounds = math.huge
+  for _, x in ipairs(tenants) do
+    if x.t == me then
+      rounds = math.min(rounds, math.ceil(need / x.w) - 1)
+    else
+      rounds = math.min(rounds, math.floor(x.count / x.w))
+    end
+  end
+  if rounds > 0 then
+    for _, x in ipairs(tenants) do
+      position = position + rounds * x.w
+      if x.t == me then need = need - rounds * x.w else x.count = x.count - rounds * x.w end
+    end
+  end
+end
+position = position + need - 1
+
+local r = redis.call('HMGET', KEYS[12], 'v', 't')
+local live = redis.call('ZCOUNT', KEYS[13], '(' .. ARGV[2], '+inf')
+local limit = tonumber(redis.call('GET', KEYS[14])) or 0
+return { position, math.max(0, limit - live), r[1] or '0', r[2] or ARGV[2], limit }
