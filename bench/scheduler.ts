@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFalSim } from '@fluxq/fal-sim';
+import { createFalSim, type FalSim } from '@fluxq/fal-sim';
 import { createScheduler, type Ticket } from '@fluxq/queue';
 import { getFreePort, repoRoot, type Service, spawnService, startRedisServer } from '@fluxq/testing';
 import { Redis } from 'ioredis';
@@ -40,21 +40,34 @@ async function commandStats(redis: Redis): Promise<Map<string, number>> {
   return calls;
 }
 
-/**
- * `JOBS` jobs of two tenants as one batch each through the API of `root`, two workers, fal
- * taking `FAL_MS` per request with `FAL_MAX_CONCURRENCY` 4, so most jobs wait for a slot: the
- * Redis commands of everything (API, workers, their timers) per job delivered.
- */
-async function measureCommands(root: string): Promise<CommandCost> {
+/** A private redis-server, the in-process simulator at `falMs` per request, an API of `root` and workers. */
+interface SchedStack {
+  apiUrl: string;
+  sim: FalSim;
+  admin: Redis;
+  close(): Promise<void>;
+}
+
+async function startSchedStack(
+  root: string,
+  options: { falMs: number; tenants: string[]; workers: number; workerEnv?: Record<string, string> },
+): Promise<SchedStack> {
   const redis = await startRedisServer();
   const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
-  sim.setFaults([{ on: 'outcome', delayMs: FAL_MS, times: -1 }]);
+  sim.setFaults([{ on: 'outcome', delayMs: options.falMs, times: -1 }]);
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-sched-'));
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn' };
   const services: Service[] = [];
   const admin = new Redis(redis.url);
+  const close = async () => {
+    await admin.quit().catch(() => {});
+    await Promise.allSettled(services.map((s) => s.stop()));
+    await sim.close();
+    await redis.stop();
+    await rm(storageDir, { recursive: true, force: true });
+  };
   try {
     services.push(
       await spawnService({
@@ -65,12 +78,12 @@ async function measureCommands(root: string): Promise<CommandCost> {
           ...common,
           PORT: String(port),
           FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
-          API_KEYS: 'fq_bench_a:a,fq_bench_b:b',
+          API_KEYS: options.tenants.map((t) => `fq_bench_${t}:${t}`).join(','),
         },
         ready: { url: `${apiUrl}/healthz` },
       }),
     );
-    for (let i = 0; i < WORKERS; i++) {
+    for (let i = 0; i < options.workers; i++) {
       services.push(
         await spawnService({
           name: `worker-${i + 1}`,
@@ -82,14 +95,33 @@ async function measureCommands(root: string): Promise<CommandCost> {
             FAL_KEY: 'bench',
             FAL_POLL_INTERVAL_MS: '20',
             FAL_MAX_CONCURRENCY: String(LIMIT),
-            WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
             HEDGE_PRIORITIES: 'none',
-            STATS_ENABLED: 'false',
+            ...options.workerEnv,
           },
           ready: { ipcEvent: 'ready' },
         }),
       );
     }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { apiUrl, sim, admin, close };
+}
+
+/**
+ * `JOBS` jobs of two tenants as one batch each through the API of `root`, two workers, fal
+ * taking `FAL_MS` per request with `FAL_MAX_CONCURRENCY` 4, so most jobs wait for a slot: the
+ * Redis commands of everything (API, workers, their timers) per job delivered.
+ */
+async function measureCommands(root: string): Promise<CommandCost> {
+  const { apiUrl, sim, admin, close } = await startSchedStack(root, {
+    falMs: FAL_MS,
+    tenants: ['a', 'b'],
+    workers: WORKERS,
+    workerEnv: { WORKER_CONCURRENCY: String(WORKER_CONCURRENCY), STATS_ENABLED: 'false' },
+  });
+  try {
     await admin.config('RESETSTAT');
     const startMs = performance.now();
     await Promise.all(
@@ -129,11 +161,7 @@ async function measureCommands(root: string): Promise<CommandCost> {
     const top = [...stats.entries()].sort((x, y) => y[1] - x[1]).slice(0, 6);
     return { perJob: total / JOBS, jobsPerSecond: JOBS / elapsedS, top };
   } finally {
-    await admin.quit().catch(() => {});
-    await Promise.allSettled(services.map((s) => s.stop()));
-    await sim.close();
-    await redis.stop();
-    await rm(storageDir, { recursive: true, force: true });
+    await close();
   }
 }
 
@@ -194,49 +222,13 @@ interface FairnessRun {
  * succeeds, with fal at 1 s per request, FAL_MAX_CONCURRENCY 4 and 3 workers.
  */
 async function measureFairness(root: string): Promise<FairnessRun> {
-  const redis = await startRedisServer();
-  const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
-  sim.setFaults([{ on: 'outcome', delayMs: 1_000, times: -1 }]);
-  const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-fair-'));
-  const port = await getFreePort();
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const common = { REDIS_URL: redis.url, STORAGE_DIR: storageDir, LOG_LEVEL: 'warn' };
-  const services: Service[] = [];
-  const admin = new Redis(redis.url);
+  const { apiUrl, sim, admin, close } = await startSchedStack(root, {
+    falMs: 1_000,
+    tenants: ['a', 'b', 'c', 'd'],
+    workers: 3,
+  });
   const auth = (t: string) => ({ 'content-type': 'application/json', authorization: `Bearer fq_bench_${t}` });
   try {
-    services.push(
-      await spawnService({
-        name: 'api',
-        entry: 'apps/api/src/main.ts',
-        root,
-        env: {
-          ...common,
-          PORT: String(port),
-          FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
-          API_KEYS: 'fq_bench_a:a,fq_bench_b:b,fq_bench_c:c,fq_bench_d:d',
-        },
-        ready: { url: `${apiUrl}/healthz` },
-      }),
-    );
-    for (let i = 0; i < 3; i++) {
-      services.push(
-        await spawnService({
-          name: `worker-${i + 1}`,
-          entry: 'apps/worker/src/main.ts',
-          root,
-          env: {
-            ...common,
-            FAL_BASE_URL: sim.url,
-            FAL_KEY: 'bench',
-            FAL_POLL_INTERVAL_MS: '20',
-            FAL_MAX_CONCURRENCY: String(LIMIT),
-            HEDGE_PRIORITIES: 'none',
-          },
-          ready: { ipcEvent: 'ready' },
-        }),
-      );
-    }
     const batchIds: string[] = [];
     for (const tenant of ['a', 'b']) {
       const requests = Array.from({ length: 1_500 }, (_, i) => ({
@@ -295,11 +287,7 @@ async function measureFairness(root: string): Promise<FairnessRun> {
     const between = (untilMs: number) => finished.filter((t) => t > startMs && t <= untilMs).length;
     return { cBound: between(cLast), dBound: between(dLast), utilisation, peak: sim.stats().peakInProgress };
   } finally {
-    await admin.quit().catch(() => {});
-    await Promise.allSettled(services.map((s) => s.stop()));
-    await sim.close();
-    await redis.stop();
-    await rm(storageDir, { recursive: true, force: true });
+    await close();
   }
 }
 
