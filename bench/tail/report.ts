@@ -1,4 +1,4 @@
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { MODELS } from '@fluxq/core';
 import { describeMachine } from '../machine.js';
 import { FLUXQ_MODES } from './modes.js';
@@ -39,7 +39,9 @@ export function tailReport(input: TailReportInput): string {
     `Command: \`npm run bench:tail\` · machine: ${describeMachine()} · ${new Date().toISOString().slice(0, 10)}` +
       ` · load average at the end ${loadavg()
         .map((n) => fmt(n, 1))
-        .join(' / ')} (1 / 5 / 15 min; above the core count, other work shared the machine)`,
+        .join(' / ')} (1 / 5 / 15 min${
+        Math.max(...loadavg()) > cpus().length ? '; above the core count, other work shared the machine' : ''
+      })`,
     '',
     `Time scale ${scale}: the fal simulator's latencies (a lognormal fitted to each model's seed p50/p95,` +
       ` capped at 4 × p95; 5–20 % of each request queued, the rest running) and every fluxq timing setting` +
