@@ -8,7 +8,6 @@ import type { JobCapacity } from './fal-capacity.js';
 import type { ImageFetchLimits } from './fetch-image-url.js';
 import type { WorkerMetrics } from './metrics/worker-metrics.js';
 import type { SlotKeeper } from './slot-keeper.js';
-import type { TenantGate } from './tenant-gate.js';
 
 /** Tunables of the image processor, all in ms unless named otherwise. */
 export interface ProcessorSettings {
@@ -64,10 +63,10 @@ export interface ProcessorDeps {
    * batch (idempotent per job); unset = no batch accounting (tests).
    */
   settleBatch?: (record: JobRecord) => Promise<void>;
-  /** Tenants' running-jobs limit and queued-jobs index; unset = no tenant limits (tests). */
-  tenantGate?: TenantGate;
-  /** fal capacity from the scheduler (job grants); unset = the tenant gate decides (tests). */
-  capacity?: JobCapacity;
+  /** The job has started at fal: it no longer counts among its tenant's queued jobs. Never throws. */
+  leftQueue: (tenant: string, jobId: string) => Promise<void>;
+  /** fal capacity from the scheduler: the job's slot and its tenant's running-job lease. */
+  capacity: JobCapacity;
   /** Job status changes, so a held job learns of its cancel at once; unset = the poll loop's check only. */
   statusFeed?: JobStatusFeed;
   /** The provider table's recorder (`GET /v1/stats`); unset = not recorded (STATS_ENABLED=false). */

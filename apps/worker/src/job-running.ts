@@ -18,6 +18,6 @@ export async function markRunningAtFal(record: JobRecord, deps: ProcessorDeps): 
   if (!started?.applied) return;
   record.status = 'running';
   record.started_at = startedAt;
-  await deps.tenantGate?.markLeftQueue(record.tenant, record.id);
+  await deps.leftQueue(record.tenant, record.id);
   await emitStored(record.id, 'job.started', deps);
 }

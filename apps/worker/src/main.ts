@@ -15,6 +15,7 @@ import {
   createWebhookSettingsStore,
   createWebhooksQueue,
   emitJobEvent,
+  markLeftQueue,
   runGrantSweeper,
 } from '@fluxq/queue';
 import { createProviderStats } from '@fluxq/resilience';
@@ -27,7 +28,6 @@ import { type HealthServer, startHealthServer } from './health-server.js';
 import { createImageWorker } from './image-worker.js';
 import { createPrometheusWorkerMetrics } from './metrics/prometheus-worker-metrics.js';
 import { noopWorkerMetrics, type WorkerMetrics } from './metrics/worker-metrics.js';
-import { createTenantGate } from './tenant-gate.js';
 import { createWebhookWorker } from './webhook-worker.js';
 
 /** How often expired leases are taken back and their slots granted (a crashed holder's). Unit: ms. */
@@ -121,7 +121,11 @@ async function main(): Promise<void> {
     now: Date.now,
     resilience: resilience.parts,
     ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
-    tenantGate: createTenantGate(redis, { logger }),
+    // An entry left behind is pruned by the API once it finds the job no longer queued.
+    leftQueue: (tenant, jobId) =>
+      markLeftQueue(redis, tenant, jobId).catch((err: unknown) =>
+        logger.warn({ err, tenant, jobId }, 'could not take a started job out of the queued index'),
+      ),
     capacity: resilience.capacity,
     rateLimit: async () => {},
     settings: {

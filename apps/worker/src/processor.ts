@@ -10,7 +10,6 @@ import { emitStored, TERMINAL_EVENTS } from './job-webhook-events.js';
 import { metricsOf } from './metrics/metrics-of.js';
 import { decideNextStep } from './next-step.js';
 import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
-import { tenantWaitMs } from './tenant-gate.js';
 
 /**
  * The BullMQ processor for `image` jobs. Retries are ours, not BullMQ's: a failed attempt
@@ -44,7 +43,6 @@ export function createImageProcessor(deps: ProcessorDeps) {
     try {
       const grant = await holdCapacity(record, job.data, cancel.signal, bullSignal, deps);
       if (grant === 'canceled') return;
-      if (grant === 'wait') return await delayJob(tenantWaitMs());
       try {
         await runGranted(record, job, { bullSignal, canceled: cancel.signal, delayJob }, deps);
       } finally {
@@ -57,10 +55,9 @@ export function createImageProcessor(deps: ProcessorDeps) {
 }
 
 /**
- * The job's fal capacity for this attempt. With the scheduler (production) the job holds its
- * slot and its tenant's running-job lease, granted in order; a job that arrives without them (a
- * retry, a resumed job) waits for them here. Without it (tests), the tenant gate of old: every
- * slot taken means wait in the queue, no attempt spent.
+ * The job's fal capacity for this attempt: its slot and its tenant's running-job lease, granted
+ * by the scheduler in order; a job that arrives without them (a retry, a resumed job) waits for
+ * them here.
  */
 async function holdCapacity(
   record: JobRecord,
@@ -68,22 +65,17 @@ async function holdCapacity(
   canceled: AbortSignal,
   bullSignal: AbortSignal | undefined,
   deps: ProcessorDeps,
-): Promise<{ release(): Promise<void> } | 'wait' | 'canceled'> {
-  if (deps.capacity) {
-    try {
-      return await deps.capacity.enter(
-        record,
-        data,
-        AbortSignal.any([canceled, ...(bullSignal ? [bullSignal] : [])]),
-      );
-    } catch (err) {
-      if (canceled.aborted) return 'canceled';
-      throw err;
-    }
+): Promise<{ release(): Promise<void> } | 'canceled'> {
+  try {
+    return await deps.capacity.enter(
+      record,
+      data,
+      AbortSignal.any([canceled, ...(bullSignal ? [bullSignal] : [])]),
+    );
+  } catch (err) {
+    if (canceled.aborted) return 'canceled';
+    throw err;
   }
-  const slot = await deps.tenantGate?.enter(record.tenant, record.id, data.maxRunning);
-  if (slot === null) return 'wait';
-  return slot ?? { release: async () => {} };
 }
 
 interface GrantedRun {
