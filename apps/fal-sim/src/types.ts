@@ -33,7 +33,12 @@ export interface SimStats {
   completed: number;
   /** Requests that completed with an error (validation, infrastructure, timeout, cancel). */
   failed: number;
-  /** Requests that reached IN_PROGRESS; one cancelled while still queued is not billed. */
+  /** Requests that reached IN_PROGRESS (a runner took them); one cancelled while still queued never does. */
+  ran: number;
+  /**
+   * Requests fal charges for: those that reached a runner, less those that then ended in a server
+   * error (fal's billing FAQ: 5xx are never charged; a 422 or a cancel of a running request may be).
+   */
   billed: number;
   /** HTTP calls or outcomes that a fault rule changed. */
   faultsFired: number;
