@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
 import { dashboardBench } from './dashboard-section.js';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
+import { footprintBench } from './footprint-section.js';
 import { startBenchStack } from './harness.js';
 import { describeMachine } from './machine.js';
 import { metricsOverheadBench } from './metrics-overhead.js';
@@ -225,6 +226,8 @@ async function main(): Promise<void> {
   if (only === 'metrics') return;
   if (only === undefined || only === 'scheduler') await schedulerBench();
   if (only === 'scheduler') return;
+  if (only === undefined || only === 'footprint') await footprintBench();
+  if (only === 'footprint') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);
