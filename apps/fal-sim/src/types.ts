@@ -1,4 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
+import type { ImageMode } from './prerendered-images.js';
 import type { RandomSource } from './random.js';
 
 /** The three states fal's queue reports. fal never reports FAILED (fal.md §2.3). */
@@ -125,6 +126,12 @@ export interface FalSimOptions {
   resultTtlMs?: number;
   /** `fetch` used for input image URLs and webhook deliveries. @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * `rendered`: every output drawn for its prompt and seed (deterministic per seed, as fal's);
+   * `prerendered`: one image per size and format, reused (benchmarks: fluxq's cost, not sharp's).
+   * @defaultValue 'rendered'
+   */
+  images?: ImageMode;
 }
 
 /** A running simulator. */
