@@ -1,5 +1,5 @@
-import { loadavg } from 'node:os';
-import { startS3Server } from '@fluxq/testing';
+import { availableParallelism, loadavg } from 'node:os';
+import { startS3Server, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
 import { dashboardBench } from './dashboard-section.js';
@@ -213,6 +213,26 @@ async function storageBench(): Promise<void> {
   }
 }
 
+const API_PROCESSES = Number(process.env.BENCH_API_PROCESSES ?? availableParallelism());
+
+/** The submit benchmark against an API of API_PROCESSES processes (a stack of its own). */
+async function measureClusteredSubmit() {
+  const stack = await startBenchStack({
+    apiEnv: { API_PROCESSES: String(API_PROCESSES), LOG_LEVEL: 'info' },
+  });
+  try {
+    // Ready once the first process answers; the measurement waits for all of them.
+    const listening = () => stack.api.logs().filter((line) => line.includes('api listening')).length;
+    await waitFor(() => listening() >= API_PROCESSES, { timeoutMs: 60_000, message: 'every API process' });
+    const result = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
+    if (result.errors > 0)
+      throw new Error(`${result.errors} submits failed with API_PROCESSES=${API_PROCESSES}`);
+    return result;
+  } finally {
+    await stack.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'storage') await storageBench();
   if (process.env.BENCH_ONLY === 'storage') return;
@@ -237,6 +257,7 @@ async function main(): Promise<void> {
     const rawAdd = await measureRawAdd(stack.redis.url, CONNECTIONS, SUBMIT_DURATION_S);
     const apiSubmit = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
     if (apiSubmit.errors > 0) throw new Error(`${apiSubmit.errors} submits failed`);
+    const clustered = await measureClusteredSubmit();
     // Start the end-to-end run from an empty store and queue.
     const admin = new Redis(stack.redis.url);
     await admin.flushall();
@@ -253,6 +274,12 @@ async function main(): Promise<void> {
         fluxq: fmt(apiSubmit.perSecond),
         baseline: fmt(rawAdd.perSecond),
         ratio: ratio(apiSubmit.perSecond, rawAdd.perSecond),
+      },
+      {
+        measure: `submit, jobs/s with API_PROCESSES=${API_PROCESSES} (the same clients; baseline: queue.add as above)`,
+        fluxq: fmt(clustered.perSecond),
+        baseline: fmt(rawAdd.perSecond),
+        ratio: ratio(clustered.perSecond, rawAdd.perSecond),
       },
       {
         measure: 'submit latency p50 / p99, ms',
