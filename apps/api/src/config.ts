@@ -1,3 +1,4 @@
+import { FAL_JWKS_URL } from '@fluxq/fal';
 import {
   checkRedisModes,
   checkStorageEnv,
@@ -10,8 +11,7 @@ import {
   envStorageFields,
   envUrlAllowList,
   parseEnv,
-} from '@fluxq/core';
-import { FAL_JWKS_URL } from '@fluxq/fal';
+} from '@fluxq/runtime';
 import { z } from 'zod';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { createLogger } from '@fluxq/core';
+import { createLogger } from '@fluxq/runtime';
 import { createApp } from './app.js';
 import { buildApiDeps } from './build-deps.js';
 import { loadApiConfig, logSecrets } from './config.js';

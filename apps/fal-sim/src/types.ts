@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import type { RandomSource } from './random.js';
+import type { RandomSource } from '@fluxq/runtime';
 
 /** The three states fal's queue reports. fal never reports FAILED (fal.md §2.3). */
 export type RequestStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';
