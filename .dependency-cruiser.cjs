@@ -25,7 +25,7 @@ module.exports = {
       name: 'no-app-imports-ioredis',
       severity: 'error',
       comment:
-        'Apps reach Redis only through the packages that own its keys (queue, store), never with ' +
+        'Apps reach Redis only through the packages that own its keys, never with ' +
         'a raw client of their own.',
       from: { path: '^apps/' },
       to: { path: '(^|/)node_modules/ioredis/' },
