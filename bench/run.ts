@@ -4,7 +4,9 @@ import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
 import { dashboardBench } from './dashboard-section.js';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
+import { footprintBench } from './footprint-section.js';
 import { startBenchStack } from './harness.js';
+import { latencyBench } from './latency-section.js';
 import { describeMachine } from './machine.js';
 import { metricsOverheadBench } from './metrics-overhead.js';
 import { measureRedisShard } from './redis-shard.js';
@@ -225,6 +227,10 @@ async function main(): Promise<void> {
   if (only === 'metrics') return;
   if (only === undefined || only === 'scheduler') await schedulerBench();
   if (only === 'scheduler') return;
+  if (only === undefined || only === 'footprint') await footprintBench();
+  if (only === 'footprint') return;
+  if (only === undefined || only === 'latency') await latencyBench();
+  if (only === 'latency') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);
