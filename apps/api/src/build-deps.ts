@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '@fluxq/core';
 import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
@@ -15,6 +14,7 @@ import {
   queueReady,
   waitForRedis,
 } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { createBatchCanceller } from './batch-cancel.js';

@@ -1,4 +1,3 @@
-import type { Logger } from '@fluxq/core';
 import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type {
@@ -11,6 +10,7 @@ import type {
   WebhookSettingsStore,
   WebhooksQueue,
 } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
 import type { Resolve } from '@fluxq/webhooks';
 import type { Redis } from 'ioredis';

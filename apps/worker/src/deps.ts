@@ -1,8 +1,9 @@
-import type { JobRecord, Logger, Priority, WebhookEventType } from '@fluxq/core';
+import type { JobRecord, Priority, WebhookEventType } from '@fluxq/core';
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queue';
 import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats, TokenBudget } from '@fluxq/resilience';
+import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage } from '@fluxq/storage';
 import type { JobCapacity } from './fal-capacity.js';
 import type { ImageFetchLimits } from './fetch-image-url.js';

@@ -1,5 +1,6 @@
-import type { ImageJobData, JobRecord, Logger, Priority } from '@fluxq/core';
+import type { ImageJobData, JobRecord, Priority } from '@fluxq/core';
 import type { GrantDispatcher, GrantResult, GrantWaiter, Scheduler, Ticket } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import type { SlotKeeper } from './slot-keeper.js';
 
 /** The job-level grant an attempt runs under: its fal slot and its tenant's running-job lease. */
