@@ -5,6 +5,7 @@ import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   createBatchStore,
   createImagesQueue,
+  createJobLifecycle,
   createJobStore,
   createRedis,
   createScheduledQueue,
@@ -54,21 +55,35 @@ export async function buildApiDeps(
   const events = await createJobEvents(subscriber, store);
   // The limit is FAL_MAX_CONCURRENCY as the workers stored it: the API only queues and grants.
   const scheduler = createScheduler(queueConnection);
+  const fair = createScheduledQueue(scheduler, queue);
+  const deliveries = createWebhookDeliveryStore(redis);
+  const batches = createBatchStore(redis);
   const base = {
     redis,
     events,
     queue,
-    fair: createScheduledQueue(scheduler, queue),
+    fair,
     scheduler,
     webhooks: {
       queue: webhooksQueue,
-      deliveries: createWebhookDeliveryStore(redis),
+      deliveries,
       settings: createWebhookSettingsStore(redis, { generate: generateWebhookSecret }),
       allow: config.URL_ALLOW_LIST,
       secretOverlapMs: config.WEBHOOK_SECRET_OVERLAP_S * 1000,
     },
     store,
-    batches: createBatchStore(redis),
+    batches,
+    // The API's transitions are cancels; the worker's are the rest (packages/queue README, "Job lifecycle").
+    lifecycle: createJobLifecycle({
+      store,
+      redis,
+      webhooks: { queue: webhooksQueue, deliveries },
+      batches,
+      scheduler,
+      images: { queue, fair },
+      logger,
+      now: Date.now,
+    }),
     storage,
     signer,
     fileUrls: createFileUrls(storage, signer),

@@ -42,6 +42,7 @@ export {
 } from './images-queue.js';
 export { createJobStatusFeed, type JobStatusFeed, type JobStatusListener } from './job-status-feed.js';
 export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
+export * from './lifecycle/index.js';
 export {
   IMAGE_JOB_NAME,
   IMAGES_QUEUE,

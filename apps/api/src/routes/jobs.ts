@@ -3,7 +3,6 @@ import { Router } from 'express';
 import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
-import { cancelJob } from '../job-cancel.js';
 import { listJobs, parseListQuery } from '../job-list.js';
 import { placeOf } from '../queue-place.js';
 import { requireJson, smallBody } from '../require-json.js';
@@ -69,7 +68,7 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   // Cancel takes no body: a small one is read and ignored, a big one refused.
   router.post('/v1/jobs/:id/cancel', smallBody<{ id: string }>(), async (req, res) => {
-    const record = await cancelJob(await tenantJob(req.params.id, req.tenant), deps);
+    const record = await deps.lifecycle.cancel(await tenantJob(req.params.id, req.tenant));
     res.json(await viewJob(record, view));
   });
 
