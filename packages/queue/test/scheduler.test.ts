@@ -291,4 +291,40 @@ describe('queue_position', () => {
       { numRuns: 60 },
     );
   });
+
+  it('counts a tenant at its max_running_jobs only as far as its free leases reach (property)', async () => {
+    const tenantArb = fc.record({
+      weight: fc.integer({ min: 1, max: 3 }),
+      maxRunning: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+      counts: fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 8 })),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(tenantArb, { minLength: 1, maxLength: 4 }),
+        fc.nat({ max: 6 }),
+        async (tenants, grantedFirst) => {
+          await redis.flushall();
+          const waitOnly = closed(0);
+          const classes: Priority[] = ['default', 'bulk'];
+          for (const [c, cls] of classes.entries()) {
+            for (const [i, t] of tenants.entries()) {
+              const extra = { weight: t.weight, ...(t.maxRunning ? { maxRunning: t.maxRunning } : {}) };
+              await waitOnly.admit(jobs(`t${i}`, t.counts[c]!, cls, extra));
+            }
+          }
+          // Some jobs granted first keep their running leases (held now: the limit binds on them).
+          const one = closed(1);
+          let granted = await one.grant();
+          for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
+          const waiting = await redis.hkeys(schedulerKeys.tickets);
+          const places = new Map<string, number>();
+          for (const id of waiting) places.set(id, (await waitOnly.place(id))!.position);
+          // Slots free one by one, no running lease ends: tenants at their limit stay passed over.
+          const rest = await drainOrder({ ...one, grant: async () => one.release(granted.granted) }, false);
+          expect(rest.map((id) => places.get(id))).toEqual(rest.map((_, index) => index));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });
