@@ -136,9 +136,9 @@ async function acceptBatch(count: number): Promise<{ batchId: string; jobs: JobR
     },
     jobs.map((job, index) => ({ jobId: job.id, customId: `line-${index}` })),
   );
-  await store.createMany(jobs);
+  // The queued-jobs limit's place first, as the API takes it; then the lifecycle creates them.
   for (const job of jobs) await markQueued(redis, TENANT, job.id, nowMs);
-  await fair.admit(jobs.map((job) => fairEntryOf(job, { maxRunningJobs: null })));
+  await lifecycle.create(jobs, (job) => fairEntryOf(job, { maxRunningJobs: null }));
   return { batchId, jobs };
 }
 
@@ -167,6 +167,45 @@ const isQueuedIndexed = async (jobId: string) =>
 const inBullMq = async (jobId: string) => (await queue.getJob(jobId)) !== undefined;
 
 describe('the job lifecycle', () => {
+  it('create: records stored, tickets in order; the granted one in BullMQ, the others waiting', async () => {
+    const { jobs } = await acceptBatch(3);
+    const stored = await store.getMany(jobs.map((job) => job.id));
+    expect(stored.map((record) => record?.status)).toEqual(['queued', 'queued', 'queued']);
+    expect(await scheduler.holds(jobs[0]!.id)).toBe(true);
+    expect(await inBullMq(jobs[0]!.id)).toBe(true);
+    expect(await scheduler.isWaiting(jobs[1]!.id)).toBe(true);
+    expect(await scheduler.isWaiting(jobs[2]!.id)).toBe(true);
+    expect((await scheduler.place(jobs[2]!.id))?.position).toBe(1);
+  });
+
+  it('create that cannot be admitted leaves no record and no ticket', async () => {
+    const { jobs } = await acceptBatch(1);
+    // A queue whose connection is gone: BullMQ refuses the job the scheduler hands it (prefetched
+    // behind the one holding the slot), so the admit fails after the ticket went in.
+    const gone = new Redis(server.url, { maxRetriesPerRequest: null });
+    const closedQueue = createImagesQueue(gone);
+    await closedQueue.waitUntilReady();
+    gone.disconnect();
+    const failing = createJobLifecycle({
+      store,
+      redis,
+      webhooks: { queue: webhooksQueue, deliveries },
+      scheduler,
+      images: { queue, fair: createScheduledQueue(scheduler, closedQueue) },
+      logger: createLogger({ name: 'lifecycle-test', level: 'silent' }),
+      now: Date.now,
+    });
+    const fresh = { ...jobs[0]!, id: newId('job') };
+    await expect(
+      failing.create([fresh], (job) => fairEntryOf(job, { maxRunningJobs: null })),
+    ).rejects.toThrow();
+    expect(await store.get(fresh.id)).toBeUndefined();
+    expect(await scheduler.isWaiting(fresh.id)).toBe(false);
+    expect(await scheduler.holds(fresh.id)).toBe(false);
+    expect(await inBullMq(fresh.id)).toBe(false);
+    await closedQueue.close().catch(() => {});
+  });
+
   it('start: queued → running once, out of the queued index, one job.started', async () => {
     const { jobs } = await acceptBatch(1);
     const job = jobs[0]!;

@@ -13,12 +13,13 @@ import { countBatchOutcome } from '../batch-outcome.js';
 import type { BatchStore } from '../batch-store.js';
 import type { ImagesQueue } from '../images-queue.js';
 import type { JobPatch, JobStore } from '../job-store.js';
-import type { FairQueue } from '../scheduler/scheduled-queue.js';
+import type { FairEntry, FairQueue } from '../scheduler/scheduled-queue.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { markLeftQueue } from '../tenant-queue-index.js';
 import type { WebhookDeliveryStore } from '../webhook-deliveries.js';
 import { emitJobEvent, type WebhooksQueue } from '../webhooks-queue.js';
 import { cancelQueuedJobs } from './cancel-queued.js';
+import { createJobs } from './create-jobs.js';
 
 /** How a job ended, for the process's own reporting (the worker's metrics and provider stats). */
 export interface JobEnd {
@@ -40,7 +41,10 @@ export interface JobLifecycleDeps {
    * The `images` queue and the scheduled queue over it: a canceled job that BullMQ holds and no
    * worker has yet is taken out, and its grant given back. Unset in processes that never cancel.
    */
-  images?: { queue: Pick<ImagesQueue, 'remove' | 'getJobs'>; fair: Pick<FairQueue, 'giveBack'> };
+  images?: {
+    queue: Pick<ImagesQueue, 'remove' | 'getJobs'>;
+    fair: Pick<FairQueue, 'admit' | 'giveBack'>;
+  };
   logger: Logger;
   now: () => number;
   /** Told once per job, by the process whose update made it terminal (not for cancels). */
@@ -62,6 +66,13 @@ export type OutcomeFields = Omit<JobPatch, 'status' | 'error' | 'completed_at'>;
  * it is freed when the attempt ends, whatever the outcome (apps/worker fal-capacity.ts).
  */
 export interface JobLifecycle {
+  /**
+   * New jobs (`newJobRecord`, one tenant's: a job or a batch's lines), queued: their records, then
+   * their tickets in the scheduler's order (`entryOf`: the tenant's running limit and weight). All
+   * or nothing: on a failure nothing of them is left, and the error is thrown. The tenant's queued
+   * index is entered before (the queued-jobs limit decides whether they may be created at all).
+   */
+  create(records: readonly JobRecord[], entryOf: (record: JobRecord) => FairEntry): Promise<void>;
   /**
    * queued → running: fal has a request of the job (called once its request id is on the record).
    * Stamps `started_at`, leaves the tenant's queued index, emits `job.started`. False (and nothing
@@ -172,6 +183,8 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
   };
 
   return {
+    create: (records, entryOf) => createJobs(deps, records, entryOf),
+
     async start(record) {
       if (record.status === 'running') return false;
       const startedAt = unixSeconds(deps.now());
