@@ -13,6 +13,7 @@ import {
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
+  imageQueueOptionsOf,
   queueReady,
   waitForRedis,
 } from '@fluxq/queue';
@@ -34,10 +35,7 @@ export async function buildApiDeps(
   const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
-  const queue = createImagesQueue(queueConnection, {
-    attempts: config.JOB_ATTEMPTS,
-    backoffDelayMs: config.JOB_BACKOFF_MS,
-  });
+  const queue = createImagesQueue(queueConnection, imageQueueOptionsOf(config));
   // Without an offline queue, commands sent while connecting fail: start serving once connected.
   const webhooksQueue = createWebhooksQueue(queueConnection);
   if (await waitForRedis(redis)) await Promise.all([queueReady(queue), queueReady(webhooksQueue)]);

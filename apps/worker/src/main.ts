@@ -14,6 +14,7 @@ import {
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
+  imageQueueOptionsOf,
   runGrantSweeper,
 } from '@fluxq/queue';
 import { createProviderStats } from '@fluxq/resilience';
@@ -45,10 +46,7 @@ async function main(): Promise<void> {
   // Granted jobs enter the images queue (the scheduler decides which, in its order).
   // The same job options as the API's queue (one definition: attempts and backoff from config),
   // since either process may be the one that enqueues a granted job.
-  const imagesQueue = createImagesQueue(redis, {
-    attempts: config.JOB_ATTEMPTS,
-    backoffDelayMs: config.JOB_BACKOFF_MS,
-  });
+  const imagesQueue = createImagesQueue(redis, imageQueueOptionsOf(config));
   const resilience = await buildResilience(
     config,
     redis,

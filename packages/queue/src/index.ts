@@ -38,6 +38,7 @@ export {
   type ImageQueueOptions,
   type ImagesQueue,
   imageJobOptions,
+  imageQueueOptionsOf,
   queueReady,
 } from './images-queue.js';
 export { createJobStatusFeed, type JobStatusFeed, type JobStatusListener } from './job-status-feed.js';
