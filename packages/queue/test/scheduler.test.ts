@@ -244,6 +244,21 @@ describe('the fal-capacity scheduler', () => {
   });
 });
 
+/**
+ * Grants `grantedFirst` slots one at a time (running leases kept), reads every waiting ticket's
+ * place, then grants the rest one slot at a time: the places and the order the rest got a slot.
+ */
+async function placesThenGrantOrder(waitOnly: Scheduler, grantedFirst: number) {
+  const one = closed(1);
+  let granted = await one.grant();
+  for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
+  const places = new Map<string, number>();
+  for (const id of await redis.hkeys(schedulerKeys.tickets))
+    places.set(id, (await waitOnly.place(id))!.position);
+  const rest = await drainOrder({ ...one, grant: async () => one.release(granted.granted) }, false);
+  return { places, rest };
+}
+
 describe('queue_position', () => {
   it('counts exactly the tickets granted before it (property)', async () => {
     const tenantArb = fc.record({
@@ -271,20 +286,8 @@ describe('queue_position', () => {
             await waitOnly.admit([pick.shift()!]);
           }
           // Some grants first, so heads are mid-turn with deficits left.
-          const one = closed(1);
-          let granted = await one.grant();
-          for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
-          const waiting = await redis.hkeys(schedulerKeys.tickets);
-          const places = new Map<string, number>();
-          for (const id of waiting) places.set(id, (await waitOnly.place(id))!.position);
-          const rest = await drainOrder(
-            {
-              ...one,
-              grant: async () => one.release(granted.granted),
-            },
-            false,
-          );
-          expect(rest.length).toBe(waiting.length);
+          const { places, rest } = await placesThenGrantOrder(waitOnly, grantedFirst);
+          expect(rest.length).toBe(places.size);
           expect(rest.map((id) => places.get(id))).toEqual(rest.map((_, index) => index));
         },
       ),
@@ -312,15 +315,9 @@ describe('queue_position', () => {
               await waitOnly.admit(jobs(`t${i}`, t.counts[c]!, cls, extra));
             }
           }
-          // Some jobs granted first keep their running leases (held now: the limit binds on them).
-          const one = closed(1);
-          let granted = await one.grant();
-          for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
-          const waiting = await redis.hkeys(schedulerKeys.tickets);
-          const places = new Map<string, number>();
-          for (const id of waiting) places.set(id, (await waitOnly.place(id))!.position);
-          // Slots free one by one, no running lease ends: tenants at their limit stay passed over.
-          const rest = await drainOrder({ ...one, grant: async () => one.release(granted.granted) }, false);
+          // Jobs granted first keep their running leases (held now: the limit binds on them), and
+          // no running lease ends while slots free one by one: tenants at their limit stay passed over.
+          const { places, rest } = await placesThenGrantOrder(waitOnly, grantedFirst);
           expect(rest.map((id) => places.get(id))).toEqual(rest.map((_, index) => index));
         },
       ),
