@@ -4,6 +4,7 @@ import type {
   BatchStore,
   FairQueue,
   ImagesQueue,
+  JobLifecycle,
   JobStore,
   Scheduler,
   WebhookDeliveryStore,
@@ -67,6 +68,8 @@ export interface ApiDeps {
   batches: BatchStore;
   /** Cancels the jobs of batches in `cancelling`, in the background. */
   batchCanceller: BatchCanceller;
+  /** A job's status changes with all their side effects (here: its cancel). */
+  lifecycle: JobLifecycle;
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;
