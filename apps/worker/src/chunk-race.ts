@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FalRequestRef, HedgeDecision, HedgeTrigger, RequestOutcome } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
-import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
+import { ATTEMPT_TIMEOUT, classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logHedge, logRequest, markRunning, settleRequest } from './attempt-log.js';
 import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
@@ -282,7 +282,7 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
       }
 
       const rule = classifyProviderFailure(next.error);
-      if (next.error instanceof Error && next.error.name === 'AttemptTimeoutError') {
+      if (rule?.kind === ATTEMPT_TIMEOUT) {
         // Still running at fal: cancel it so it stops counting against the account.
         settle(next.ref, 'canceled');
         await cancelAtFal(ctx, next.ref);

@@ -3,6 +3,7 @@ import { type FalRequestRef, MODELS, modelForFalEndpoint } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logRequest } from './attempt-log.js';
+import { BreakerOpenError } from './errors.js';
 import { falInputFor } from './fal-input.js';
 import { markRunningAtFal } from './job-running.js';
 import { metricsOf } from './metrics/metrics-of.js';
@@ -82,11 +83,6 @@ function slotFor(record: AttemptContext['record'], spec: ChunkSpec): string {
 
 /** A fresh slot lease id for a request of chunk `chunk` of job `jobId`. */
 export const newSlotId = (jobId: string, chunk: number) => `${jobId}:${chunk}:${randomUUID()}`;
-
-/** The model's breaker opened while this attempt was on its way to fal. */
-export class BreakerOpenError extends Error {
-  override readonly name = 'BreakerOpenError';
-}
 
 async function assertBreakerClosed(ctx: AttemptContext): Promise<void> {
   const { state } = await ctx.deps.resilience.breaker.state(ctx.record.model);

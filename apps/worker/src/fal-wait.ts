@@ -3,12 +3,8 @@ import type { FalRequestRef } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { AttemptTimeoutError } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
+import { JobCanceledError } from './errors.js';
 import { slotOf } from './fal-submit.js';
-
-/** The job was canceled while its fal requests were running. */
-export class JobCanceledError extends Error {
-  override readonly name = 'JobCanceledError';
-}
 
 export interface FalCompletion {
   output: FalImageOutput;

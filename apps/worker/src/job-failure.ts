@@ -5,6 +5,7 @@ import {
   type FailureAction,
   retryAfterMsOf,
 } from '@fluxq/resilience';
+import { WORKER_ERROR_CODES, workerErrorCodeOf } from './errors.js';
 
 export interface JobFailure {
   code: JobErrorCode;
@@ -15,35 +16,22 @@ export interface JobFailure {
   retryAfterMs: number | undefined;
 }
 
-/** An input image URL that could not be fetched (network) — worth another attempt. */
-export class InputFetchError extends Error {
-  override readonly name = 'InputFetchError';
-}
-
-/** An input image URL that answered but can never be used (4xx, too big, wrong scheme). */
-export class InputRejectedError extends Error {
-  override readonly name = 'InputRejectedError';
-}
-
-/** Name and message of a live error or of one that came back from Redis as a plain object. */
-function describeError(err: unknown): { name: string | undefined; message: string } {
+/** The message of a live error or of one that came back from Redis as a plain object. */
+function messageOf(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
-    const { name, message } = err as { name?: unknown; message?: unknown };
-    return {
-      name: typeof name === 'string' ? name : undefined,
-      message: typeof message === 'string' ? message : JSON.stringify(err),
-    };
+    const { message } = err as { message?: unknown };
+    return typeof message === 'string' ? message : JSON.stringify(err);
   }
-  return { name: undefined, message: String(err) };
+  return String(err);
 }
 
 /**
  * What a failed attempt means for the job. fal's failures follow the taxonomy table in
- * @fluxq/resilience; failures of our own inputs never touch the breaker. Checks names
- * and codes, not classes, since errors may have been serialized.
+ * @fluxq/resilience; failures of our own inputs never touch the breaker. Checks codes
+ * (errors.ts, fal's and the resilience layer's), not classes, since errors may have been serialized.
  */
 export function classifyFailure(err: unknown): JobFailure {
-  const { name, message } = describeError(err);
+  const message = messageOf(err);
   const retryAfterMs = retryAfterMsOf(err);
   const provider = classifyProviderFailure(err);
   if (provider) {
@@ -57,9 +45,10 @@ export function classifyFailure(err: unknown): JobFailure {
     retryAfterMs,
   });
   // Retried once the breaker lets work through again; never counted as an attempt.
-  if (name === 'BreakerOpenError') return ours('provider_error', 'retry');
-  if (name === 'InputFetchError') return ours('input_fetch_failed', 'retry');
-  if (name === 'InputRejectedError') return ours('input_fetch_failed', 'fail');
+  const code = workerErrorCodeOf(err);
+  if (code === WORKER_ERROR_CODES.BREAKER_OPEN) return ours('provider_error', 'retry');
+  if (code === WORKER_ERROR_CODES.INPUT_FETCH) return ours('input_fetch_failed', 'retry');
+  if (code === WORKER_ERROR_CODES.INPUT_REJECTED) return ours('input_fetch_failed', 'fail');
   // A URL input that downloaded but is not a usable image will not get better.
   if (isFluxqError(err)) return ours('input_fetch_failed', 'fail');
   return ours('internal_error', 'retry');

@@ -4,7 +4,7 @@ import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bull
 import { closeAttempt, interruptedAttempt, openAttempt } from './attempt-log.js';
 import { watchForCancel } from './cancel-watch.js';
 import type { ProcessorDeps } from './deps.js';
-import { JobCanceledError } from './fal-wait.js';
+import { WORKER_ERROR_CODES, workerErrorCodeOf } from './errors.js';
 import { classifyFailure } from './job-failure.js';
 import { metricsOf } from './metrics/metrics-of.js';
 import { decideNextStep } from './next-step.js';
@@ -163,7 +163,7 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
   } catch (err) {
     stop.abort();
     if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
-    if (err instanceof JobCanceledError || run.canceled.aborted) {
+    if (workerErrorCodeOf(err) === WORKER_ERROR_CODES.JOB_CANCELED || run.canceled.aborted) {
       log.info('job canceled while running');
       closeAttempt(record, { outcome: 'canceled', nowMs: deps.now() });
       await deps.store.update(jobId, { attempt_log: record.attempt_log });

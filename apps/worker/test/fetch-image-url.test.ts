@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { makeImage } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputRejectedError } from '../src/errors.js';
 import { fetchImageUrl } from '../src/fetch-image-url.js';
-import { InputRejectedError } from '../src/job-failure.js';
 
 /** Input image URLs go through the SSRF guard at fetch time too: DNS may have changed since submit. */
 describe('fetchImageUrl', () => {

@@ -8,8 +8,8 @@ import {
 } from '@fluxq/fal';
 import { AttemptTimeoutError, type BreakerEffect, type FailureAction } from '@fluxq/resilience';
 import { describe, expect, it } from 'vitest';
-import { BreakerOpenError } from '../src/fal-submit.js';
-import { classifyFailure, InputFetchError, InputRejectedError } from '../src/job-failure.js';
+import { BreakerOpenError, InputFetchError, InputRejectedError } from '../src/errors.js';
+import { classifyFailure } from '../src/job-failure.js';
 
 /** A fal error exactly as the client builds it from an HTTP answer. */
 const fromFal = (
@@ -205,15 +205,15 @@ describe('classifyFailure', () => {
     it.each<Row>([
       [
         'a serialized InputRejectedError',
-        { name: 'InputRejectedError', message: 'x' },
+        { ...JSON.parse(JSON.stringify(new InputRejectedError('x'))), message: 'x' },
         { code: 'input_fetch_failed', action: 'fail' },
       ],
       [
         'a serialized AttemptTimeoutError',
-        { name: 'AttemptTimeoutError', message: 'x' },
+        { ...JSON.parse(JSON.stringify(new AttemptTimeoutError('x'))), message: 'x' },
         { code: 'provider_timeout', action: 'retry' },
       ],
-    ])('classifies %s by its name', (_name, error, expected) => {
+    ])('classifies %s by its code', (_name, error, expected) => {
       expect(classifyFailure(error)).toMatchObject(expected);
     });
   });

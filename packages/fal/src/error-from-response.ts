@@ -3,6 +3,7 @@
  * (the shape of openai-node's `APIError.generate`).
  */
 
+import { parseRetryAfterMs } from '@fluxq/runtime';
 import {
   FalAuthError,
   type FalError,
@@ -22,7 +23,6 @@ import {
   REQUEST_TIMEOUT_TYPE_HEADER,
   RETRYABLE_HEADER,
 } from './headers.js';
-import { parseRetryAfterMs } from './retry-after.js';
 
 export interface FalErrorFromResponseOptions {
   operation: FalOperation;
@@ -48,7 +48,7 @@ export function falErrorFromResponse(
     status,
     requestId: h.get(REQUEST_ID_HEADER) ?? options.requestId,
     errorType,
-    retryAfterMs: parseRetryAfterMs(h, options.now),
+    retryAfterMs: parseRetryAfterMs((name) => h.get(name), (options.now ?? Date.now)()),
     detail,
     retryable: retryable === null ? undefined : retryable.toLowerCase() === 'true',
   };

@@ -32,7 +32,7 @@ export {
   RETRYABLE_HEADER,
 } from './headers.js';
 export type { FalQueueClientOptions, FalQueueTimeouts } from './options.js';
-export { type BackoffOptions, computeDelay, isRetryableRead } from './retry.js';
+export { type BackoffOptions, isRetryableRead, readRetryStepMs } from './retry.js';
 export type {
   FalCancelOutcome,
   FalDownload,

@@ -3,6 +3,7 @@
  * submit and upload initiation are paid/creating POSTs and are never retried here.
  */
 
+import { sleep } from '@fluxq/runtime';
 import { FAL_ERROR_CODES } from './error-codes.js';
 import { isFalError } from './errors.js';
 
@@ -35,8 +36,12 @@ export function isRetryableRead(err: unknown): boolean {
   return RETRYABLE_STATUSES.has(err.status) || (err.operation === 'status' && err.status === 500);
 }
 
-/** Capped exponential backoff with full jitter: uniform in [0, min(max, base·2^attempt)]. */
-export function computeDelay(
+/**
+ * The step between two in-process read retries: capped exponential with full jitter, uniform
+ * in [0, min(max, base·2^attempt)]. The client's own brief wait (as fal-js has one); the
+ * job-level backoff between attempts is the resilience layer's (its backoff.ts).
+ */
+export function readRetryStepMs(
   attempt: number,
   opts: BackoffOptions,
   random: () => number = Math.random,
@@ -55,7 +60,7 @@ export function retryDelayFor(
 ): number | undefined {
   if (attempt >= opts.retries || !isRetryableRead(err)) return undefined;
   const hint = isFalError(err) ? err.retryAfterMs : undefined;
-  if (hint === undefined) return computeDelay(attempt, opts, random);
+  if (hint === undefined) return readRetryStepMs(attempt, opts, random);
   // A long hint is the server asking for a real pause; leave it to the job-level backoff.
   return hint <= opts.retryAfterCapMs ? hint : undefined;
 }
@@ -74,19 +79,4 @@ export async function withReadRetries<T>(
       await sleep(delay, signal);
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

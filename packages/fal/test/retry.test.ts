@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { computeDelay, FalTransportError, falErrorFromResponse, isRetryableRead } from '../src/index.js';
+import { FalTransportError, falErrorFromResponse, isRetryableRead, readRetryStepMs } from '../src/index.js';
 
 const backoff = { baseDelayMs: 100, maxDelayMs: 1_000 };
 
-describe('computeDelay', () => {
+describe('readRetryStepMs', () => {
   it.each([
     [0, 100],
     [1, 200],
@@ -11,8 +11,8 @@ describe('computeDelay', () => {
     [4, 1_000],
     [10, 1_000],
   ])('caps attempt %i at %i ms', (attempt, ceiling) => {
-    expect(computeDelay(attempt, backoff, () => 0.999_999)).toBe(ceiling - 1);
-    expect(computeDelay(attempt, backoff, () => 0)).toBe(0);
+    expect(readRetryStepMs(attempt, backoff, () => 0.999_999)).toBe(ceiling - 1);
+    expect(readRetryStepMs(attempt, backoff, () => 0)).toBe(0);
   });
 });
 

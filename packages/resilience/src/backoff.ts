@@ -1,5 +1,3 @@
-import { computeDelay } from '@fluxq/fal';
-
 /**
  * Delay before the next attempt of a job (DESIGN §6): capped exponential backoff with
  * full jitter, so workers that failed together do not retry together, and `Retry-After`
@@ -34,12 +32,12 @@ export function backoffDelayMs(
   if (!Number.isFinite(failures) || failures < 1) {
     throw new RangeError(`failures must be a number ≥ 1, got ${failures}`);
   }
-  // The same curve as the fal client's brief in-process read retries, one layer up.
-  const jittered = computeDelay(
-    Math.floor(failures) - 1,
-    { baseDelayMs: Math.max(0, policy.baseMs), maxDelayMs: Math.max(0, policy.capMs) },
-    options.random,
+  // The exponent is capped so 2^n stays finite (0 · ∞ would be NaN).
+  const ceiling = Math.min(
+    Math.max(0, policy.capMs),
+    Math.max(0, policy.baseMs) * 2 ** Math.min(failures - 1, 1_000),
   );
+  const jittered = Math.floor((options.random ?? Math.random)() * ceiling);
   const hint = options.retryAfterMs;
   return hint !== undefined && Number.isFinite(hint) && hint > jittered ? Math.ceil(hint) : jittered;
 }

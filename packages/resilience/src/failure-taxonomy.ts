@@ -26,9 +26,13 @@ export interface FailureRule {
   reason: string;
 }
 
+/** Stable code of the resilience layer's own attempt timeout (classified by code, as fal's errors are). */
+export const ATTEMPT_TIMEOUT_CODE = 'FLUXQ_ERR_ATTEMPT_TIMEOUT';
+
 /** A fluxq attempt that fal did not finish within the timeout derived from the latency distribution. */
 export class AttemptTimeoutError extends Error {
   override readonly name = 'AttemptTimeoutError';
+  readonly code = ATTEMPT_TIMEOUT_CODE;
 }
 
 /** Key of the taxonomy row for our own attempt timeout (not a fal error code). */
@@ -111,8 +115,8 @@ export const FAILURE_TAXONOMY: Readonly<Record<FailureKind, FailureRule>> = {
 export function failureKindOf(err: unknown): FailureKind | undefined {
   const code = falErrorCodeOf(err);
   if (code) return code;
-  const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
-  return name === 'AttemptTimeoutError' ? ATTEMPT_TIMEOUT : undefined;
+  const own = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return own === ATTEMPT_TIMEOUT_CODE ? ATTEMPT_TIMEOUT : undefined;
 }
 
 /** The taxonomy row for a provider failure, or undefined for failures that are not fal's (inputs, bugs). */

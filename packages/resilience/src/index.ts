@@ -14,6 +14,7 @@ export {
 export { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
 export {
   ATTEMPT_TIMEOUT,
+  ATTEMPT_TIMEOUT_CODE,
   AttemptTimeoutError,
   type BreakerEffect,
   classifyProviderFailure,

@@ -22,4 +22,6 @@ export {
   scrubLogString,
   scrubLogValue,
 } from './logger.js';
+export { parseRetryAfterMs } from './retry-after.js';
 export { createSeededRandom, type RandomSource } from './seeded-random.js';
+export { sleep } from './sleep.js';

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
+import { parseRetryAfterMs } from '@fluxq/runtime';
 import { OutboundRequestError } from './outbound-error.js';
 import { postPinned } from './pinned-request.js';
-import { parseRetryAfterMs } from './retry-after.js';
 import { checkUrl, type Resolve } from './ssrf-guard.js';
 
 /**
@@ -120,6 +120,9 @@ export async function attemptDelivery(attempt: DeliveryAttempt): Promise<Deliver
     status >= 300 && status < 400
       ? `${statusText(status)}: redirect${location ? ` to ${clip(location)}` : ''} not followed`
       : statusText(status);
-  const retryAfterMs = parseRetryAfterMs(headers['retry-after']);
+  const retryAfterMs = parseRetryAfterMs((name) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  });
   return { kind: 'retry', ...answered, error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }

@@ -20,7 +20,6 @@ export {
   postPinned,
   RESPONSE_SNIPPET_BYTES,
 } from './pinned-request.js';
-export { parseRetryAfterMs } from './retry-after.js';
 export {
   DELIVERY_JITTER,
   DELIVERY_MAX_ATTEMPTS,

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DELIVERY_MAX_ATTEMPTS,
-  DELIVERY_SCHEDULE_MS,
-  nextDeliveryDelayMs,
-  parseRetryAfterMs,
-} from '../src/index.js';
+import { DELIVERY_MAX_ATTEMPTS, DELIVERY_SCHEDULE_MS, nextDeliveryDelayMs } from '../src/index.js';
 
 const S = 1_000;
 const MIN = 60 * S;
@@ -65,23 +60,5 @@ describe('nextDeliveryDelayMs', () => {
   it('rejects attempt counts below 1', () => {
     expect(() => nextDeliveryDelayMs(0)).toThrow(RangeError);
     expect(() => nextDeliveryDelayMs(1.5)).toThrow(RangeError);
-  });
-});
-
-describe('parseRetryAfterMs', () => {
-  const now = Date.UTC(2026, 0, 2, 3, 4, 5);
-  it.each([
-    ['7', 7_000],
-    [' 120 ', 120_000],
-    ['0', 0],
-    ['1.5', 1_500],
-    ['Fri, 02 Jan 2026 03:05:05 GMT', 60_000],
-    ['Fri, 02 Jan 2026 03:00:00 GMT', 0],
-    [undefined, undefined],
-    ['', undefined],
-    ['-5', undefined],
-    ['soon', undefined],
-  ])('reads %j as %j ms', (value, ms) => {
-    expect(parseRetryAfterMs(value, now)).toBe(ms);
   });
 });
