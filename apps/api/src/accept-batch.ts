@@ -13,13 +13,7 @@ import {
   type StoredInput,
 } from '@fluxq/core';
 import { type PreparedImage, prepareInputImage } from '@fluxq/images';
-import {
-  type BatchRecord,
-  emitBatchEvent,
-  fairEntryOf,
-  markLeftQueueMany,
-  markQueuedManyWithin,
-} from '@fluxq/queue';
+import { type BatchRecord, emitBatchEvent, fairEntryOf } from '@fluxq/queue';
 import { inputKey } from '@fluxq/storage';
 import {
   BATCH_URLS,
@@ -249,9 +243,8 @@ function recordOf(valid: ValidLine, batchId: string, tenant: string, nowMs: numb
 async function enterQueueMany(deps: ApiDeps, tenant: string, records: readonly JobRecord[]) {
   const limit = deps.tenants.limitsOf(tenant).maxQueuedJobs;
   const jobs = records.map((record) => ({ jobId: record.id, ms: record.created_ms }));
-  if (await markQueuedManyWithin(deps.redis, tenant, jobs, limit)) return;
-  if ((await pruneStale(deps, tenant)) > 0 && (await markQueuedManyWithin(deps.redis, tenant, jobs, limit)))
-    return;
+  if (await deps.queued.markManyWithin(tenant, jobs, limit)) return;
+  if ((await pruneStale(deps, tenant)) > 0 && (await deps.queued.markManyWithin(tenant, jobs, limit))) return;
   throw new FluxqError(
     'queued_limit_reached',
     `queued jobs limit of ${limit} reached: this batch of ${records.length} requests does not fit; ` +
@@ -310,7 +303,7 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
   } catch (err) {
     // Not accepted: nothing of it is left behind (records, queue entries, places, spend, inputs).
     await Promise.allSettled([
-      markLeftQueueMany(deps.redis, tenant, ids),
+      deps.queued.leaveMany(tenant, ids),
       spend?.release(),
       ...storedKeys.map((key) => deps.storage.delete(key)),
     ]);

@@ -3,19 +3,24 @@ import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   createBatchStore,
+  createFalWebhookInbox,
   createImagesQueue,
   createJobLifecycle,
   createJobStore,
   createRedis,
   createScheduledQueue,
   createScheduler,
+  createTenantJobIndex,
+  createTenantQueueIndex,
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
   imageQueueOptionsOf,
   queueReady,
   waitForRedis,
+  waitForReplica,
 } from '@fluxq/queue';
+import { createProviderStats } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import { createRecords } from '@fluxq/store';
@@ -58,7 +63,14 @@ export async function buildApiDeps(
   const deliveries = createWebhookDeliveryStore(redis);
   const batches = createBatchStore(redis);
   const base = {
-    redis,
+    ping: async () => {
+      await redis.ping();
+    },
+    waitForReplica: () => waitForReplica(redis),
+    queued: createTenantQueueIndex(redis),
+    jobIndex: createTenantJobIndex(redis),
+    falWebhooks: createFalWebhookInbox(redis),
+    providerStats: createProviderStats(redis, { now: Date.now }),
     records: createRecords(redis),
     events,
     queue,

@@ -3,19 +3,22 @@ import type { InputLimits } from '@fluxq/images';
 import type {
   BatchStore,
   FairQueue,
+  FalWebhookInbox,
   ImagesQueue,
   JobLifecycle,
   JobStore,
   Scheduler,
+  TenantJobIndex,
+  TenantQueueIndex,
   WebhookDeliveryStore,
   WebhookSettingsStore,
   WebhooksQueue,
 } from '@fluxq/queue';
+import type { ProviderStats } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
 import type { Records } from '@fluxq/store';
 import type { Resolve } from '@fluxq/webhooks';
-import type { Redis } from 'ioredis';
 import type { BatchCanceller } from './batch-cancel.js';
 import type { JobEvents } from './job-events.js';
 import type { TenantRegistry } from './tenant-registry.js';
@@ -63,7 +66,18 @@ export interface ApiWebhooks {
 
 /** Everything the HTTP handlers talk to; tests build it from real parts. */
 export interface ApiDeps {
-  redis: Redis;
+  /** Redis answers (`/readyz`); throws when it does not. */
+  ping(): Promise<void>;
+  /** Waits until a replica has the writes so far (WAIT); the number of replicas, undefined without any. */
+  waitForReplica(): Promise<number | undefined>;
+  /** Per-tenant queued jobs (the queued-jobs limit, `GET /v1/usage`). */
+  queued: TenantQueueIndex;
+  /** Per-tenant job index reads (job list pages, stats samples). */
+  jobIndex: TenantJobIndex;
+  /** fal's webhooks: claimed once, announced to the workers. */
+  falWebhooks: FalWebhookInbox;
+  /** Provider latency and outcome statistics (`GET /v1/stats`). */
+  providerStats: ProviderStats;
   /** Uploads, idempotency claims, rate-limit logs and spend: Redis records owned by packages/store. */
   records: Records;
   store: JobStore;

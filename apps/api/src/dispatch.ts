@@ -1,4 +1,3 @@
-import { waitForReplica } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -19,9 +18,9 @@ export async function dispatchNow(deps: Pick<ApiDeps, 'fair' | 'logger'>): Promi
  * master lost right after cannot take the job with it (`waitForReplica`). No replica in time
  * (one is down): the job stays on the master and is accepted anyway, with a warning.
  */
-export async function confirmReplicated(deps: Pick<ApiDeps, 'redis' | 'logger'>): Promise<void> {
+export async function confirmReplicated(deps: Pick<ApiDeps, 'waitForReplica' | 'logger'>): Promise<void> {
   try {
-    const replicas = await waitForReplica(deps.redis);
+    const replicas = await deps.waitForReplica();
     if (replicas === 0) deps.logger.warn('no Redis replica confirmed the accepted work within 1 s');
   } catch (err) {
     deps.logger.warn({ err }, 'could not confirm replication of accepted work');

@@ -1,6 +1,4 @@
 import { FluxqError, JOB_ID_PATTERN, type JobRecord, type JobStatus } from '@fluxq/core';
-import { storeKeys } from '@fluxq/queue';
-import type { Redis } from 'ioredis';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -78,42 +76,6 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
   return parsed;
 }
 
-// KEYS[1] tenant index. ARGV[1] cursor id ('' = from the newest), ARGV[2] count,
-// ARGV[3] the cursor's creation ms. The ids after the cursor, newest first; atomic, so
-// jobs created meanwhile cannot shift the page. A cursor no longer in the index (its
-// job was removed) is placed by its creation time, ties by id as ZREVRANGE orders them.
-const IDS_AFTER = `
-local count = tonumber(ARGV[2])
-local start = 0
-if ARGV[1] ~= '' then
-  local rank = redis.call('ZREVRANK', KEYS[1], ARGV[1])
-  if rank then
-    start = rank + 1
-  else
-    start = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[3], '+inf')
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[3], ARGV[3])) do
-      if id > ARGV[1] then start = start + 1 end
-    end
-  end
-end
-return redis.call('ZREVRANGE', KEYS[1], start, start + count - 1)
-`;
-
-/** Creation ms encoded in a job id (`job_` + 9 base-36 digits of time + random). */
-const createdMsOf = (id: string) => Number.parseInt(id.slice(4, 13), 36);
-
-function idsAfter(redis: Redis, tenant: string, after: string | undefined, count: number) {
-  const cursorMs = after ? String(createdMsOf(after)) : '0';
-  return redis.eval(
-    IDS_AFTER,
-    1,
-    storeKeys.tenantJobs(tenant),
-    after ?? '',
-    String(count),
-    cursorMs,
-  ) as Promise<string[]>;
-}
-
 function matches(record: JobRecord, query: ListQuery): boolean {
   if (query.statuses && !query.statuses.has(record.status)) return false;
   if (query.batchId !== undefined && record.batch_id !== query.batchId) return false;
@@ -130,7 +92,7 @@ export async function listJobs(deps: ApiDeps, tenant: string, query: ListQuery):
     // Unfiltered, one more than the page tells whether another page exists.
     const wanted = filtered ? SCAN_CHUNK : query.limit + 1 - records.length;
     const count = Math.min(wanted, MAX_SCANNED_PER_PAGE - scanned);
-    const ids = await idsAfter(deps.redis, tenant, position, count);
+    const ids = await deps.jobIndex.idsAfter(tenant, position, count);
     const chunk = await deps.store.getMany(ids);
     for (const [index, id] of ids.entries()) {
       const record = chunk[index];

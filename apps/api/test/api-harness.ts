@@ -12,6 +12,7 @@ import {
   WELL_KNOWN_TEST_SECRETS,
 } from '@fluxq/testing';
 import type { Resolve } from '@fluxq/webhooks';
+import { Redis } from 'ioredis';
 import { createApp } from '../src/app.js';
 import { buildApiDeps } from '../src/build-deps.js';
 import { loadApiConfig } from '../src/config.js';
@@ -20,6 +21,8 @@ export interface ApiHarness {
   url: string;
   deps: Awaited<ReturnType<typeof buildApiDeps>>;
   redis: RedisServer;
+  /** A connection of the test's own to that Redis (the API's handlers never get one). */
+  client: Redis;
   storageDir: string;
   /** Every line the API logged so far (JSON, debug level and up unless `LOG_LEVEL` says otherwise). */
   logs(): string[];
@@ -70,7 +73,8 @@ export async function startApi(
   });
   const deps = await buildApiDeps(config, logger);
   if (options.resolve) deps.webhooks.resolve = options.resolve;
-  await createScheduler(deps.redis, { limit: options.falSlots ?? 1_000 }).grant();
+  const client = new Redis(redis.url);
+  await createScheduler(client, { limit: options.falSlots ?? 1_000 }).grant();
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -82,12 +86,14 @@ export async function startApi(
     url,
     deps,
     redis,
+    client,
     storageDir,
     logs: () => [...lines],
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await deps.close();
+      client.disconnect();
       if (!options.redis) await redis.stop();
       await rm(storageDir, { recursive: true, force: true });
       assertNoSecretsIn('api (in-process)', lines, [

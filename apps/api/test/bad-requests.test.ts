@@ -178,7 +178,7 @@ describe('POST /v1/jobs and friends with bad input', () => {
   });
 
   it('accepts nothing from the bad requests: no job was recorded', async () => {
-    const keys = await api.deps.redis.keys('{fluxq}:job:*');
+    const keys = await api.client.keys('{fluxq}:job:*');
     expect(keys).toEqual([]);
   });
 });

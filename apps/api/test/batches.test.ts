@@ -61,8 +61,8 @@ async function footprint() {
     prioritized = 0,
     delayed = 0,
   } = await api.deps.queue.getJobCounts('waiting', 'prioritized', 'delayed');
-  const jobs = await api.deps.redis.zcard(storeKeys.tenantJobs('tenantA'));
-  const batches = await api.deps.redis.zcard('{fluxq}:tenant-batches:tenantA');
+  const jobs = await api.client.zcard(storeKeys.tenantJobs('tenantA'));
+  const batches = await api.client.zcard('{fluxq}:tenant-batches:tenantA');
   return { waiting, prioritized, delayed, jobs, batches };
 }
 
@@ -320,7 +320,7 @@ describe('reading batches', () => {
   // Issue 11: the answer comes at once; the cancel runs in the background, in bounded time.
   it('answers a 50,000-job batch cancel at once with cancelling, then cancels every job', async () => {
     const total = 50_000;
-    const queuedBefore = await api.deps.redis.zcard('{fluxq}:tenant-queued:tenantB');
+    const queuedBefore = await api.client.zcard('{fluxq}:tenant-queued:tenantB');
     const text = Array.from({ length: total }, (_, i) => line(`big${i}`)).join('\n');
     const accepted = await postJsonl(text, B);
     expect(accepted.status).toBe(202);
@@ -333,7 +333,7 @@ describe('reading batches', () => {
     expect(done.request_counts).toEqual({ total, succeeded: 0, failed: 0, canceled: total });
     // Nothing is left queued: not in the tenant's queued index, not in BullMQ, no job record.
     // (BullMQ is checked by job id: other tenants' jobs keep moving into it meanwhile.)
-    expect(await api.deps.redis.zcard('{fluxq}:tenant-queued:tenantB')).toBe(queuedBefore);
+    expect(await api.client.zcard('{fluxq}:tenant-queued:tenantB')).toBe(queuedBefore);
     const lines = await api.deps.batches.lines(accepted.body.id, 0, total);
     const batchJobIds = new Set(lines.map((l) => l.jobId));
     // A dispatcher that added a job as it was being canceled takes it out again just after.

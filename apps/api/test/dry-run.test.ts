@@ -21,7 +21,7 @@ afterAll(async () => api?.close());
 /** Everything a request could have written: Redis keys, queued jobs, stored files. */
 async function footprint() {
   return {
-    keys: (await api.deps.redis.keys('*')).sort(),
+    keys: (await api.client.keys('*')).sort(),
     queued: await api.deps.queue.count(),
     files: (await readdir(api.storageDir, { recursive: true })).sort(),
   };

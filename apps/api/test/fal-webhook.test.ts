@@ -143,7 +143,7 @@ describe('POST /fal/webhook with the fal simulator', () => {
     await collector.settle();
     expect(collector.forRequest(requestId)).toEqual([{ requestId, status: 'OK' }]);
     expect(deliveries.map((d) => d.status)).toEqual([200]);
-    expect(await api.deps.redis.exists(falWebhookKey(requestId))).toBe(1);
+    expect(await api.client.exists(falWebhookKey(requestId))).toBe(1);
   });
 
   it('answers a replay of the same signed delivery as a duplicate and publishes nothing', async () => {
@@ -177,7 +177,7 @@ describe('POST /fal/webhook with the fal simulator', () => {
     }
     await collector.settle();
     expect(collector.forRequest(requestId)).toEqual([]);
-    expect(await api.deps.redis.exists(falWebhookKey(requestId))).toBe(0);
+    expect(await api.client.exists(falWebhookKey(requestId))).toBe(0);
 
     // The genuine delivery still goes through: nothing was claimed by the forgeries.
     expect(await postWebhook(api.url, delivery)).toEqual({ status: 200, body: { received: true } });
@@ -269,7 +269,7 @@ describe('POST /fal/webhook signed with a test key', () => {
     });
     await collector.settle();
     expect([...collector.forRequest(id), ...collector.forRequest(other)]).toEqual([]);
-    expect(await api.deps.redis.exists(falWebhookKey(id), falWebhookKey(other))).toBe(0);
+    expect(await api.client.exists(falWebhookKey(id), falWebhookKey(other))).toBe(0);
   });
 
   it.each([
@@ -368,7 +368,7 @@ describe('POST /fal/webhook when the JWKS cannot be fetched', () => {
     });
     expect(response.status).toBe(503);
     expect((response.body as ErrorBody).error.code).toBe('jwks_unavailable');
-    expect(await api.deps.redis.exists(falWebhookKey('req-1'))).toBe(0);
+    expect(await api.client.exists(falWebhookKey('req-1'))).toBe(0);
   });
 });
 

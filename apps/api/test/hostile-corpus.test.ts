@@ -964,7 +964,7 @@ describe('hostile input across every endpoint', () => {
 
   it('created no job from a refused request', async () => {
     // Only the rows answered 202 created jobs (plus one per row that creates its own).
-    const keys = await keyed.deps.redis.keys('{fluxq}:job:*');
+    const keys = await keyed.client.keys('{fluxq}:job:*');
     expect(keys).toEqual([]);
   });
 

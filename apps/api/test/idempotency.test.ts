@@ -23,7 +23,7 @@ afterAll(async () => api?.close());
 const newKey = () => `key-${process.pid}-${++keys}`;
 const submit = (client: TenantClient, body: unknown, key?: string) =>
   client.post('/v1/jobs', body, key === undefined ? {} : { 'idempotency-key': key });
-const jobCount = (tenant: string) => api.deps.redis.zcard(storeKeys.tenantJobs(tenant));
+const jobCount = (tenant: string) => api.client.zcard(storeKeys.tenantJobs(tenant));
 
 describe('Idempotency-Key on POST /v1/jobs', () => {
   describe('when the same key comes back with the same body', () => {
@@ -51,9 +51,9 @@ describe('Idempotency-Key on POST /v1/jobs', () => {
     it('remembers the key for IDEMPOTENCY_TTL_S', async () => {
       const key = newKey();
       await submit(a, { prompt: 'p' }, key);
-      const [stored] = await api.deps.redis.keys(recordKeys.idempotency('tenantA', '*'));
+      const [stored] = await api.client.keys(recordKeys.idempotency('tenantA', '*'));
       expect(stored).toBeDefined();
-      const ttl = await api.deps.redis.ttl(stored!);
+      const ttl = await api.client.ttl(stored!);
       expect(ttl).toBeGreaterThan(7_200 - 60);
       expect(ttl).toBeLessThanOrEqual(7_200);
     });

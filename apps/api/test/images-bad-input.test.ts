@@ -335,6 +335,6 @@ describe('POST /v1/images/* with bad input', () => {
   });
 
   it('accepts nothing from the bad requests: no job was recorded', async () => {
-    expect(await api.deps.redis.keys('{fluxq}:job:*')).toEqual([]);
+    expect(await api.client.keys('{fluxq}:job:*')).toEqual([]);
   });
 });

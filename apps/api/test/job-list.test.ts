@@ -90,7 +90,7 @@ describe('GET /v1/jobs', () => {
     });
 
     it("shows only the tenant's own jobs and skips index entries whose job has expired", async () => {
-      await api.deps.redis.zadd(storeKeys.tenantJobs('tenantB'), Date.now(), newId('job'));
+      await api.client.zadd(storeKeys.tenantJobs('tenantB'), Date.now(), newId('job'));
       const { body } = await b.get<Page>('/v1/jobs?limit=100');
       expect(body.data.map((job) => job.id).filter((id) => created.includes(id))).toEqual([]);
       expect(body.data).toHaveLength(1);

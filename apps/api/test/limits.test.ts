@@ -287,17 +287,17 @@ describe('maximum queued jobs', () => {
   });
 
   it('takes back the place of a job that left the queue without saying so', async () => {
-    const [oldest] = await queuedJobs(api.deps.redis, 'queuer');
+    const [oldest] = await queuedJobs(api.client, 'queuer');
     // As if a worker had started it and died before taking it out of the index.
     await api.deps.store.update(oldest!.jobId, { status: 'running' });
-    expect(await queuedCount(api.deps.redis, 'queuer')).toBe(LIMIT);
+    expect(await queuedCount(api.client, 'queuer')).toBe(LIMIT);
     expect((await queuer.post('/v1/jobs', { prompt: 'in its place' })).status).toBe(202);
-    expect(await queuedCount(api.deps.redis, 'queuer')).toBe(LIMIT);
+    expect(await queuedCount(api.client, 'queuer')).toBe(LIMIT);
   });
 
   it('keeps an indexed job whose record is still being written', async () => {
-    await markQueued(api.deps.redis, 'other', 'job_being_written', Date.now());
-    await markQueued(api.deps.redis, 'other', 'job_never_written', Date.now() - 120_000);
+    await markQueued(api.client, 'other', 'job_being_written', Date.now());
+    await markQueued(api.client, 'other', 'job_never_written', Date.now() - 120_000);
     // `other` has 1 real queued job + 2 index entries = full; the stale one is taken back.
     expect((await other.post('/v1/jobs', { prompt: 'fits once pruned' })).status).toBe(202);
     expect((await other.post<ErrorBody>('/v1/jobs', { prompt: 'full' })).status).toBe(429);
@@ -310,6 +310,6 @@ describe('maximum queued jobs', () => {
     );
     const statuses = responses.map((response) => response.status).sort();
     expect(statuses).toEqual([202, 202, 202, 429, 429, 429, 429, 429]);
-    expect(await queuedCount(api.deps.redis, 'burst')).toBe(LIMIT);
+    expect(await queuedCount(api.client, 'burst')).toBe(LIMIT);
   });
 });

@@ -41,7 +41,7 @@ describe('GET /v1/stats with keys', () => {
     acme = tenantClient(api.url, ACME_KEY);
     globex = tenantClient(api.url, GLOBEX_KEY);
     admin = tenantClient(api.url, ADMIN_KEY);
-    const recorder = createProviderStats(api.deps.redis);
+    const recorder = createProviderStats(api.client);
     await recorder.record(job('acme'));
     await recorder.record(job('acme', { status: 'failed', images: 0, costMicroUsd: 0, requests: [] }));
     await recorder.record(job('globex', { operation: 'edit' }));
@@ -107,7 +107,7 @@ describe('GET /v1/stats in open mode', () => {
   let api: ApiHarness;
   beforeAll(async () => {
     api = await startApi();
-    await createProviderStats(api.deps.redis).record(job('local'));
+    await createProviderStats(api.client).record(job('local'));
   });
   afterAll(async () => api?.close());
 

@@ -52,7 +52,7 @@ describe('POST /v1/uploads', () => {
       const stored = join(api.storageDir, 'uploads', 'tenantA', `${body.id}.png`);
       expect(await sharp(stored).metadata()).toMatchObject({ width: 320, height: 200, format: 'png' });
       expect((await stat(stored)).size).toBe(body.bytes);
-      const ttl = await api.deps.redis.ttl(recordKeys.upload(body.id));
+      const ttl = await api.client.ttl(recordKeys.upload(body.id));
       expect(ttl).toBeGreaterThan(TTL_S - 60);
       expect(ttl).toBeLessThanOrEqual(TTL_S);
 
@@ -135,7 +135,7 @@ describe('GET /v1/uploads/{id}', () => {
   it('answers 404 once the upload has expired', async () => {
     const { body } = await upload(a, png);
     // Expiry is Redis's TTL (checked above against UPLOAD_TTL_S); bring it forward.
-    await api.deps.redis.pexpire(recordKeys.upload(body.id), 1);
+    await api.client.pexpire(recordKeys.upload(body.id), 1);
     await waitFor(async () => (await a.get(`/v1/uploads/${body.id}`)).status === 404, {
       message: 'the upload to expire',
     });
@@ -195,10 +195,10 @@ describe('an upload id in POST /v1/jobs', () => {
 
   it("answers 400 for another tenant's upload id, and creates no job", async () => {
     const { body: uploaded } = await upload(a, png);
-    const before = await api.deps.redis.zcard(storeKeys.tenantJobs('tenantB'));
+    const before = await api.client.zcard(storeKeys.tenantJobs('tenantB'));
     const response = await b.post('/v1/jobs', { prompt: 'p', images: [uploaded.id] });
     expect(response.status).toBe(400);
     expect((response.body as ErrorBody).error.message).toContain(uploaded.id);
-    expect(await api.deps.redis.zcard(storeKeys.tenantJobs('tenantB'))).toBe(before);
+    expect(await api.client.zcard(storeKeys.tenantJobs('tenantB'))).toBe(before);
   });
 });

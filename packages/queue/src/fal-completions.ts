@@ -40,6 +40,21 @@ export async function releaseFalWebhook(redis: Redis, requestId: string): Promis
   await redis.del(falWebhookKey(requestId));
 }
 
+/** fal's webhooks as the API receives them: each claimed once, then announced to the workers. */
+export interface FalWebhookInbox {
+  claim(requestId: string): Promise<boolean>;
+  release(requestId: string): Promise<void>;
+  publish(completion: FalCompletion): Promise<void>;
+}
+
+export function createFalWebhookInbox(redis: Redis): FalWebhookInbox {
+  return {
+    claim: (requestId) => claimFalWebhook(redis, requestId),
+    release: (requestId) => releaseFalWebhook(redis, requestId),
+    publish: (completion) => publishFalCompletion(redis, completion),
+  };
+}
+
 export interface FalCompletionListenerOptions {
   /**
    * A completion that arrives before anyone waits on its request (the webhook beat the

@@ -21,11 +21,13 @@ export {
 export {
   claimFalWebhook,
   createFalCompletionListener,
+  createFalWebhookInbox,
   FAL_COMPLETIONS_CHANNEL,
   type FalCompletion,
   type FalCompletionListener,
   type FalCompletionListenerOptions,
   type FalCompletionStatus,
+  type FalWebhookInbox,
   falWebhookKey,
   publishFalCompletion,
   releaseFalWebhook,
@@ -64,7 +66,9 @@ export {
 } from './redis-target.js';
 export { clusterKeySlot, waitForReplica } from './replica-ack.js';
 export * from './scheduler/index.js';
+export { createTenantJobIndex, type TenantJobIndex } from './tenant-job-index.js';
 export {
+  createTenantQueueIndex,
   markLeftQueue,
   markLeftQueueMany,
   markQueued,
@@ -72,6 +76,7 @@ export {
   markQueuedWithin,
   queuedCount,
   queuedJobs,
+  type TenantQueueIndex,
   tenantQueuedKey,
   tenantRunningLeasesKey,
 } from './tenant-queue-index.js';

@@ -124,3 +124,30 @@ export async function queuedJobs(
   for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ jobId: flat[i]!, ms: Number(flat[i + 1]) });
   return jobs;
 }
+
+/** The tenant queued index bound to one connection: what the API's handlers get instead of Redis. */
+export interface TenantQueueIndex {
+  markWithin(tenant: string, jobId: string, ms: number, limit: number): Promise<boolean>;
+  mark(tenant: string, jobId: string, ms: number): Promise<void>;
+  markManyWithin(
+    tenant: string,
+    jobs: ReadonlyArray<{ jobId: string; ms: number }>,
+    limit: number | null,
+  ): Promise<boolean>;
+  leave(tenant: string, jobId: string): Promise<void>;
+  leaveMany(tenant: string, jobIds: readonly string[]): Promise<void>;
+  count(tenant: string): Promise<number>;
+  jobs(tenant: string, max?: number): Promise<Array<{ jobId: string; ms: number }>>;
+}
+
+export function createTenantQueueIndex(redis: Redis): TenantQueueIndex {
+  return {
+    markWithin: (tenant, jobId, ms, limit) => markQueuedWithin(redis, tenant, jobId, ms, limit),
+    mark: (tenant, jobId, ms) => markQueued(redis, tenant, jobId, ms),
+    markManyWithin: (tenant, jobs, limit) => markQueuedManyWithin(redis, tenant, jobs, limit),
+    leave: (tenant, jobId) => markLeftQueue(redis, tenant, jobId),
+    leaveMany: (tenant, jobIds) => markLeftQueueMany(redis, tenant, jobIds),
+    count: (tenant) => queuedCount(redis, tenant),
+    jobs: (tenant, max) => queuedJobs(redis, tenant, max),
+  };
+}

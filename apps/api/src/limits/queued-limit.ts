@@ -1,5 +1,4 @@
 import { FluxqError } from '@fluxq/core';
-import { markLeftQueue, markQueued, markQueuedWithin, queuedJobs } from '@fluxq/queue';
 import type { ApiDeps } from '../deps.js';
 
 /**
@@ -19,17 +18,17 @@ export interface QueuedPlace {
  * while queued). Only run when the tenant looks full, so a normal submit costs one call.
  */
 export async function pruneStale(
-  deps: Pick<ApiDeps, 'redis' | 'store' | 'now'>,
+  deps: Pick<ApiDeps, 'queued' | 'store' | 'now'>,
   tenant: string,
 ): Promise<number> {
-  const indexed = await queuedJobs(deps.redis, tenant);
+  const indexed = await deps.queued.jobs(tenant);
   const records = await deps.store.getMany(indexed.map((entry) => entry.jobId));
   let pruned = 0;
   for (const [i, entry] of indexed.entries()) {
     const record = records[i];
     const stale = record ? record.status !== 'queued' : entry.ms < deps.now() - UNRECORDED_GRACE_MS;
     if (!stale) continue;
-    await markLeftQueue(deps.redis, tenant, entry.jobId);
+    await deps.queued.leave(tenant, entry.jobId);
     pruned++;
   }
   return pruned;
@@ -41,21 +40,21 @@ export async function pruneStale(
  * Every tenant's queued jobs are indexed, limited or not, so usage can report them.
  */
 export async function enterQueue(
-  deps: Pick<ApiDeps, 'redis' | 'store' | 'tenants' | 'now'>,
+  deps: Pick<ApiDeps, 'queued' | 'store' | 'tenants' | 'now'>,
   tenant: string,
   jobId: string,
   createdMs: number,
 ): Promise<QueuedPlace> {
-  const place: QueuedPlace = { leave: () => markLeftQueue(deps.redis, tenant, jobId) };
+  const place: QueuedPlace = { leave: () => deps.queued.leave(tenant, jobId) };
   const limit = deps.tenants.limitsOf(tenant).maxQueuedJobs;
   if (limit === null) {
-    await markQueued(deps.redis, tenant, jobId, createdMs);
+    await deps.queued.mark(tenant, jobId, createdMs);
     return place;
   }
-  if (await markQueuedWithin(deps.redis, tenant, jobId, createdMs, limit)) return place;
+  if (await deps.queued.markWithin(tenant, jobId, createdMs, limit)) return place;
   if (
     (await pruneStale(deps, tenant)) > 0 &&
-    (await markQueuedWithin(deps.redis, tenant, jobId, createdMs, limit))
+    (await deps.queued.markWithin(tenant, jobId, createdMs, limit))
   ) {
     return place;
   }

@@ -1,5 +1,4 @@
 import type { JobStatus } from '@fluxq/core';
-import { storeKeys } from '@fluxq/queue';
 import { type RequestHandler, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 
@@ -66,21 +65,10 @@ export async function tenantJobStats(
   tenant: string,
   sinceMs: number,
 ): Promise<TenantJobStats> {
-  const index = storeKeys.tenantJobs(tenant);
-  const [jobsInWindow, ids] = await Promise.all([
-    deps.redis.zcount(index, sinceMs, '+inf'),
-    deps.redis.zrevrangebyscore(index, '+inf', sinceMs, 'LIMIT', 0, STATS_SAMPLE_PER_TENANT),
-  ]);
+  const { count: jobsInWindow, ids } = await deps.jobIndex.recent(tenant, sinceMs, STATS_SAMPLE_PER_TENANT);
   const byStatus = Object.fromEntries(JOB_STATUSES.map((status) => [status, 0])) as Record<JobStatus, number>;
-  if (ids.length > 0) {
-    const pipeline = deps.redis.pipeline();
-    for (const id of ids) pipeline.hget(storeKeys.job(id), 'status');
-    for (const [err, value] of (await pipeline.exec()) ?? []) {
-      if (err) throw err;
-      if (typeof value !== 'string') continue;
-      const status = JSON.parse(value) as JobStatus;
-      if (status in byStatus) byStatus[status] += 1;
-    }
+  for (const status of await deps.store.statuses(ids)) {
+    if (status !== undefined && status in byStatus) byStatus[status] += 1;
   }
   return { tenant, jobsInWindow, sampled: ids.length, byStatus };
 }

@@ -1,6 +1,5 @@
 import { type ErrorEnvelope, FluxqError } from '@fluxq/core';
 import { FAL_JWKS_UNAVAILABLE, FAL_WEBHOOK_HEADERS } from '@fluxq/fal';
-import { claimFalWebhook, publishFalCompletion, releaseFalWebhook } from '@fluxq/queue';
 import express, { type Response, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { refuseDeclaredOver } from '../require-json.js';
@@ -91,16 +90,16 @@ export function falWebhookRouter(deps: ApiDeps): Router {
     }
 
     const requestId = verdict.requestId;
-    if (!(await claimFalWebhook(deps.redis, requestId))) {
+    if (!(await deps.falWebhooks.claim(requestId))) {
       req.log.debug({ requestId }, 'fal webhook redelivered; already handled');
       res.json({ received: true, duplicate: true });
       return;
     }
     try {
-      await publishFalCompletion(deps.redis, { requestId, status });
+      await deps.falWebhooks.publish({ requestId, status });
     } catch (err) {
       // Unclaimed again, so fal's retry of this delivery is handled rather than dropped.
-      await releaseFalWebhook(deps.redis, requestId).catch(() => {});
+      await deps.falWebhooks.release(requestId).catch(() => {});
       throw err;
     }
     req.log.debug({ requestId, status }, 'fal webhook received');

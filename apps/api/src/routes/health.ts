@@ -9,7 +9,7 @@ export function healthRouter(deps: ApiDeps): Router {
   });
   router.get('/readyz', async (_req, res) => {
     try {
-      await deps.redis.ping();
+      await deps.ping();
       res.json({ status: 'ok', redis: 'ok' });
     } catch {
       res.status(503).set('Retry-After', '5').json({ status: 'unavailable', redis: 'unreachable' });

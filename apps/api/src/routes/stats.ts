@@ -1,11 +1,5 @@
 import { FluxqError, unixSeconds } from '@fluxq/core';
-import {
-  createProviderStats,
-  DEFAULT_STATS_WINDOW,
-  isStatsWindow,
-  STATS_WINDOWS,
-  type StatsWindow,
-} from '@fluxq/resilience';
+import { DEFAULT_STATS_WINDOW, isStatsWindow, STATS_WINDOWS, type StatsWindow } from '@fluxq/resilience';
 import { type Request, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { TENANT_NAME } from '../tenant-registry.js';
@@ -56,7 +50,7 @@ export function parseStatsQuery(req: Request): StatsParams {
  */
 export function statsRouter(deps: ApiDeps): Router {
   const router = Router();
-  const stats = createProviderStats(deps.redis, { now: deps.now });
+  const stats = deps.providerStats;
 
   router.get('/v1/stats', async (req, res) => {
     const params = parseStatsQuery(req);

@@ -1,4 +1,3 @@
-import { queuedCount } from '@fluxq/queue';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { spentToday, utcDay } from '../limits/spend-cap.js';
@@ -16,7 +15,7 @@ export function usageRouter(deps: ApiDeps): Router {
     const nowMs = deps.now();
     const [spent, queued, running] = await Promise.all([
       spentToday(deps, tenant),
-      queuedCount(deps.redis, tenant),
+      deps.queued.count(tenant),
       // The tenant's running-job leases, granted by the scheduler with a job's fal slot.
       deps.scheduler.running(tenant),
     ]);
