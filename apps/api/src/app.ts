@@ -1,8 +1,8 @@
 import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
-import { errorHandler, notFoundHandler } from './error-handler.js';
-import { refuseEncodedBodies, requestContext, securityHeaders } from './hardening.js';
-import { rateLimit } from './limits/rate-limit.js';
+import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { requestContext } from './http/request-context.js';
+import { refuseEncodedBodies, securityHeaders } from './http/security.js';
 import { adminRouter } from './routes/admin.js';
 import { batchesRouter } from './routes/batches.js';
 import { bullBoardRouter } from './routes/bull-board.js';
@@ -19,7 +19,8 @@ import { statsRouter } from './routes/stats.js';
 import { uploadsRouter } from './routes/uploads.js';
 import { usageRouter } from './routes/usage.js';
 import { webhooksRouter } from './routes/webhooks.js';
-import { authenticate } from './tenants.js';
+import { authenticate } from './tenants/authenticate.js';
+import { rateLimit } from './tenants/limits/rate-limit.js';
 
 /**
  * The express app: health, file URLs and fal's webhook first (no API key), then authenticated

@@ -5,6 +5,7 @@ import {
   createBatchStore,
   createFalWebhookInbox,
   createImagesQueue,
+  createJobEvents,
   createJobLifecycle,
   createJobStore,
   createRedis,
@@ -25,11 +26,10 @@ import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import { createRecords } from '@fluxq/store';
 import { generateWebhookSecret } from '@fluxq/webhooks';
-import { createBatchCanceller } from './batch-cancel.js';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';
-import { createJobEvents } from './job-events.js';
-import { loadTenantRegistry } from './load-tenants.js';
+import { createBatchCanceller } from './services/batch-cancel.js';
+import { loadTenantRegistry } from './tenants/load-tenants.js';
 
 /** Real dependencies from configuration; `close()` releases them. */
 export async function buildApiDeps(

@@ -5,6 +5,7 @@ import type {
   FairQueue,
   FalWebhookInbox,
   ImagesQueue,
+  JobEvents,
   JobLifecycle,
   JobStore,
   Scheduler,
@@ -19,9 +20,8 @@ import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
 import type { Records } from '@fluxq/store';
 import type { Resolve } from '@fluxq/webhooks';
-import type { BatchCanceller } from './batch-cancel.js';
-import type { JobEvents } from './job-events.js';
-import type { TenantRegistry } from './tenant-registry.js';
+import type { BatchCanceller } from './services/batch-cancel.js';
+import type { TenantRegistry } from './tenants/tenant-registry.js';
 
 /** API tunables that handlers need. */
 export interface ApiSettings {

@@ -2,8 +2,8 @@ import type { JobRecord } from '@fluxq/core';
 import { storeKeys } from '@fluxq/queue';
 import { recordKeys } from '@fluxq/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptImageJob } from '../src/accept-job.js';
-import { fingerprintJson, withIdempotency } from '../src/idempotency.js';
+import { acceptImageJob } from '../src/services/accept-job.js';
+import { fingerprintJson, withIdempotency } from '../src/services/idempotency.js';
 import { type ApiHarness, startApi } from './api-harness.js';
 import { type ErrorBody, type TenantClient, tenantClient } from './tenant-client.js';
 

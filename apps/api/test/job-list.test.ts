@@ -1,7 +1,7 @@
 import { newId } from '@fluxq/core';
 import { storeKeys } from '@fluxq/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SCANNED_PER_PAGE } from '../src/job-list.js';
+import { MAX_SCANNED_PER_PAGE } from '../src/services/job-list.js';
 import { type ApiHarness, startApi } from './api-harness.js';
 import { type ErrorBody, type TenantClient, tenantClient } from './tenant-client.js';
 

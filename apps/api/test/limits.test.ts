@@ -5,10 +5,10 @@ import { createRecords } from '@fluxq/store';
 import { type RedisServer, startRedisServer } from '@fluxq/testing';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { errorHandler } from '../src/error-handler.js';
-import { rateLimit } from '../src/limits/rate-limit.js';
-import { reserveSpend, spentToday } from '../src/limits/spend-cap.js';
-import { createTenantRegistry } from '../src/tenant-registry.js';
+import { errorHandler } from '../src/http/error-handler.js';
+import { rateLimit } from '../src/tenants/limits/rate-limit.js';
+import { reserveSpend, spentToday } from '../src/tenants/limits/spend-cap.js';
+import { createTenantRegistry } from '../src/tenants/tenant-registry.js';
 import { type ApiHarness, startApi } from './api-harness.js';
 import { type ErrorBody, type TenantClient, tenantClient } from './tenant-client.js';
 

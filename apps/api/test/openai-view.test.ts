@@ -1,6 +1,6 @@
 import type { JobRecord } from '@fluxq/core';
 import { describe, expect, it } from 'vitest';
-import { failedJobError } from '../src/openai-view.js';
+import { failedJobError } from '../src/services/openai-view.js';
 
 const failed = (code: string, status: JobRecord['status'] = 'failed') =>
   ({ id: 'job_x', status, error: { code, message: `it went wrong: ${code}` } }) as JobRecord;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePrefer, preferenceApplied, waitSeconds } from '../src/prefer.js';
+import { parsePrefer, preferenceApplied, waitSeconds } from '../src/http/prefer.js';
 
 describe('Prefer header (RFC 7240)', () => {
   it.each([

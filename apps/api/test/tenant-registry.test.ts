@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../src/config.js';
-import { loadTenantRegistry } from '../src/load-tenants.js';
+import { loadTenantRegistry } from '../src/tenants/load-tenants.js';
 import {
   createTenantRegistry,
   hashApiKey,
   type TenantLimits,
   type TenantRegistryConfig,
   UNLIMITED,
-} from '../src/tenant-registry.js';
+} from '../src/tenants/tenant-registry.js';
 
 const DEFAULTS: TenantLimits = {
   requestsPerMinute: 60,

@@ -43,6 +43,7 @@ export {
   imageQueueOptionsOf,
   queueReady,
 } from './images-queue.js';
+export { createJobEvents, type JobEvents } from './job-events.js';
 export { createJobStatusFeed, type JobStatusFeed, type JobStatusListener } from './job-status-feed.js';
 export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
 export * from './lifecycle/index.js';

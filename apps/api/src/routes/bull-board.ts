@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { htmlPageCsp } from '../html-csp.js';
+import { htmlPageCsp } from '../http/html-csp.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 

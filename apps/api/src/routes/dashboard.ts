@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Router } from 'express';
-import { htmlPageCsp } from '../html-csp.js';
+import { htmlPageCsp } from '../http/html-csp.js';
 
 /** The dashboard's static files, shipped with the API package (`apps/api/dashboard`). */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));

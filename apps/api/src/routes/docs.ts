@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Router } from 'express';
-import { htmlPageCsp } from '../html-csp.js';
+import { htmlPageCsp } from '../http/html-csp.js';
 import { buildOpenApiDocument } from '../openapi/document.js';
 
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@ import { type ErrorEnvelope, FluxqError } from '@fluxq/core';
 import { FAL_JWKS_UNAVAILABLE, FAL_WEBHOOK_HEADERS } from '@fluxq/fal';
 import express, { type Response, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { refuseDeclaredOver } from '../require-json.js';
+import { refuseDeclaredOver } from '../http/require-json.js';
 
 /** Where fal posts completion webhooks: the URL workers pass as `?fal_webhook=` is `<api>/fal/webhook`. */
 export const FAL_WEBHOOK_PATH = '/fal/webhook';

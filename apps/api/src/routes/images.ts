@@ -1,12 +1,12 @@
 import { FluxqError, isTerminalStatus, type Operation, viewJob } from '@fluxq/core';
 import { type RequestHandler, type Response, Router } from 'express';
-import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
-import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
-import { maskNotSupported, parseMultipartImages } from '../multipart.js';
-import { failedJobError, type OpenAiViewContext, toImagesResponse } from '../openai-view.js';
-import { parsePrefer, preferenceApplied, waitSeconds } from '../prefer.js';
-import { jsonBody, requireJson } from '../require-json.js';
+import { maskNotSupported, parseMultipartImages } from '../http/multipart.js';
+import { parsePrefer, preferenceApplied, waitSeconds } from '../http/prefer.js';
+import { jsonBody, requireJson } from '../http/require-json.js';
+import { acceptImageJob, quoteImageJob } from '../services/accept-job.js';
+import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../services/idempotency.js';
+import { failedJobError, type OpenAiViewContext, toImagesResponse } from '../services/openai-view.js';
 import { isDryRun } from './jobs.js';
 
 /** Longest a synchronous call waits for its job unless `SYNC_WAIT_MAX_S` says otherwise. */

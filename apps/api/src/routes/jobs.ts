@@ -1,12 +1,12 @@
 import { FluxqError, JOB_ID_PATTERN, type JobRecord, viewJob } from '@fluxq/core';
 import { Router } from 'express';
-import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
-import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
-import { listJobs, parseListQuery } from '../job-list.js';
-import { placeOf, placesOf } from '../queue-place.js';
-import { requireJson, smallBody } from '../require-json.js';
-import { streamJobEvents } from '../sse.js';
+import { requireJson, smallBody } from '../http/require-json.js';
+import { streamJobEvents } from '../http/sse.js';
+import { acceptImageJob, quoteImageJob } from '../services/accept-job.js';
+import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../services/idempotency.js';
+import { listJobs, parseListQuery } from '../services/job-list.js';
+import { placeOf, placesOf } from '../services/queue-place.js';
 
 /** `?dry_run=true` quotes instead of creating; absent or `false` creates. */
 export function isDryRun(value: unknown): boolean {

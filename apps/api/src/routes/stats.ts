@@ -2,7 +2,7 @@ import { FluxqError, unixSeconds } from '@fluxq/core';
 import { DEFAULT_STATS_WINDOW, isStatsWindow, STATS_WINDOWS, type StatsWindow } from '@fluxq/resilience';
 import { type Request, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { TENANT_NAME } from '../tenant-registry.js';
+import { TENANT_NAME } from '../tenants/tenant-registry.js';
 
 /** The query of `GET /v1/stats`, checked: every problem is a 400 naming the parameter. */
 interface StatsParams {

@@ -5,8 +5,8 @@ import type { UploadRecord } from '@fluxq/store';
 import { type RequestHandler, Router } from 'express';
 import multer from 'multer';
 import type { ApiDeps } from '../deps.js';
-import { refuseDeclaredOver } from '../require-json.js';
-import { findUpload, viewUpload } from '../upload-view.js';
+import { refuseDeclaredOver } from '../http/require-json.js';
+import { findUpload, viewUpload } from '../services/upload-view.js';
 
 /** The multipart field that carries the file, as in OpenAI's file uploads. */
 export const UPLOAD_FILE_FIELD = 'file';

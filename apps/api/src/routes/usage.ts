@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { spentToday, utcDay } from '../limits/spend-cap.js';
+import { spentToday, utcDay } from '../tenants/limits/spend-cap.js';
 
 /**
  * `GET /v1/usage`: the caller's tenant against its limits: spend today (UTC), jobs queued

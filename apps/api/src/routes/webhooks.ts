@@ -7,7 +7,7 @@ import {
 } from '@fluxq/queue';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { requireJson, smallBody } from '../require-json.js';
+import { requireJson, smallBody } from '../http/require-json.js';
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 const MAX_RECOVER = 10_000;

@@ -15,6 +15,9 @@ import {
 import { type PreparedImage, prepareInputImage } from '@fluxq/images';
 import { type BatchRecord, emitBatchEvent, fairEntryOf } from '@fluxq/queue';
 import { inputKey } from '@fluxq/storage';
+import type { ApiDeps } from '../deps.js';
+import { pruneStale } from '../tenants/limits/queued-limit.js';
+import { reserveSpend, type SpendReservation, toMicroUsd } from '../tenants/limits/spend-cap.js';
 import {
   BATCH_URLS,
   type BatchLineError,
@@ -24,13 +27,10 @@ import {
   MAX_LISTED_ERRORS,
   type ParsedBatch,
 } from './batch-input.js';
-import type { ApiDeps } from './deps.js';
 import { confirmReplicated, dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
-import { parseMetadata } from './job-options.js';
+import { parseMetadata } from './job-metadata.js';
 import { parseJobWebhook } from './job-webhook.js';
-import { pruneStale } from './limits/queued-limit.js';
-import { reserveSpend, type SpendReservation, toMicroUsd } from './limits/spend-cap.js';
 
 /**
  * `POST /v1/batches` after parsing: every line goes through the same normalizer and rules

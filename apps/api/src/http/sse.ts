@@ -1,7 +1,7 @@
 import { isTerminalStatus, type JobStatus, type ViewContext, viewJob } from '@fluxq/core';
 import type { Request, Response } from 'express';
-import type { ApiDeps } from './deps.js';
-import { placeOf } from './queue-place.js';
+import type { ApiDeps } from '../deps.js';
+import { placeOf } from '../services/queue-place.js';
 
 /** A queued job's place is re-read at most this often, when grants moved the line. */
 const PLACE_REFRESH_MS = 250;

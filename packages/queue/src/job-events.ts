@@ -1,6 +1,8 @@
 import { isTerminalStatus, type JobStatus } from '@fluxq/core';
-import { createJobStatusFeed, type JobStatusListener, type JobStore, schedulerKeys } from '@fluxq/queue';
 import type { Redis } from 'ioredis';
+import { createJobStatusFeed, type JobStatusListener } from './job-status-feed.js';
+import type { JobStore } from './job-store.js';
+import { schedulerKeys } from './scheduler/index.js';
 
 /**
  * Status changes of jobs, as the job store publishes them, fanned out to listeners in

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchRecord } from '@fluxq/queue';
-import type { ApiDeps } from './deps.js';
+import type { BatchRecord, BatchStore, JobLifecycle, JobStore, Scheduler } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 
-/** What cancelling a batch's jobs touches. */
-type BatchCancelDeps = Pick<ApiDeps, 'store' | 'batches' | 'scheduler' | 'lifecycle' | 'logger'>;
+/** What cancelling a batch's jobs touches (named here, not taken from ApiDeps, which holds the canceller). */
+interface BatchCancelDeps {
+  store: JobStore;
+  batches: BatchStore;
+  scheduler: Scheduler;
+  lifecycle: JobLifecycle;
+  logger: Logger;
+}
 
 /** Lines read (and jobs canceled in one script call) per round. */
 const CANCEL_CHUNK = 500;
@@ -18,7 +24,10 @@ const SWEEP_EVERY_MS = 5_000;
  * goes back; its jobs are canceled in the background (`BatchCanceller`). A finished
  * batch is returned as it is.
  */
-export async function requestBatchCancel(batch: BatchRecord, deps: ApiDeps): Promise<BatchRecord> {
+export async function requestBatchCancel(
+  batch: BatchRecord,
+  deps: { batches: BatchStore; batchCanceller: BatchCanceller },
+): Promise<BatchRecord> {
   const { status } = await deps.batches.markCancelling(batch.id);
   if (status === 'cancelling') deps.batchCanceller.start(batch.id);
   return (await deps.batches.get(batch.id)) ?? batch;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { FluxqError, type JobRecord } from '@fluxq/core';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 
 /**
  * `Idempotency-Key` for requests that create work (DESIGN §5), as Stripe does it: the

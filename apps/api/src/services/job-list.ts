@@ -1,5 +1,5 @@
 import { FluxqError, JOB_ID_PATTERN, type JobRecord, type JobStatus } from '@fluxq/core';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 
 /**
  * `GET /v1/jobs`: cursor pages over a tenant's job index (a sorted set scored by

@@ -8,7 +8,7 @@ import {
   type StoredInput,
 } from '@fluxq/core';
 import { checkUrl, type UrlCheck } from '@fluxq/webhooks';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 import { findUpload } from './upload-view.js';
 
 /**

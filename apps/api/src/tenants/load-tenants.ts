@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { ApiConfig } from './config.js';
+import type { ApiConfig } from '../config.js';
 import { apiKeysFileSchema, createTenantRegistry, type TenantRegistry } from './tenant-registry.js';
 
 /** The tenant registry from `API_KEYS`, `API_KEYS_FILE` and `ADMIN_API_KEY`; a bad file stops start-up. */

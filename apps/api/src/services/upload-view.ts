@@ -1,6 +1,6 @@
 import { UPLOAD_ID_PATTERN } from '@fluxq/core';
 import type { UploadRecord } from '@fluxq/store';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 
 /**
  * The upload `id` of `tenant`, or undefined when it is malformed, does not exist, has expired

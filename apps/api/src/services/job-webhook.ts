@@ -6,7 +6,7 @@ import {
   type WebhookEventType,
 } from '@fluxq/core';
 import { checkUrl } from '@fluxq/webhooks';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 import { refusedNow } from './job-inputs.js';
 
 const MAX_URL_LENGTH = 2_048;

@@ -10,13 +10,13 @@ import {
 } from '@fluxq/core';
 import { prepareInputImage, storeInputImage } from '@fluxq/images';
 import { fairEntryOf } from '@fluxq/queue';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
+import { enterQueue } from '../tenants/limits/queued-limit.js';
+import { checkSpend, reserveSpend, type SpendReservation } from '../tenants/limits/spend-cap.js';
 import { confirmReplicated, dispatchNow } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
-import { parseMetadata } from './job-options.js';
+import { parseMetadata } from './job-metadata.js';
 import { parseJobWebhook } from './job-webhook.js';
-import { enterQueue } from './limits/queued-limit.js';
-import { checkSpend, reserveSpend, type SpendReservation } from './limits/spend-cap.js';
 
 /**
  * Stores an input image the request carries and returns its reference. Bytes are

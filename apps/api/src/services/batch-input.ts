@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { FluxqError, isFluxqError } from '@fluxq/core';
 import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
-import { jsonLimitProblem, MAX_JSON_DEPTH } from './require-json.js';
+import { jsonLimitProblem, MAX_JSON_DEPTH } from '../http/require-json.js';
 
 /**
  * The two forms of `POST /v1/batches` brought to one list of requests, each with its line

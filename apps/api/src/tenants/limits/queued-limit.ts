@@ -1,5 +1,5 @@
 import { FluxqError } from '@fluxq/core';
-import type { ApiDeps } from '../deps.js';
+import type { ApiDeps } from '../../deps.js';
 
 /**
  * A job whose record has not appeared this long after it was indexed as queued was never

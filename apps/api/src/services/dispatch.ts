@@ -1,4 +1,4 @@
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 
 /**
  * Moves newly accepted work into the queue now (when the window has room) rather than at

@@ -1,6 +1,6 @@
 import { FluxqError } from '@fluxq/core';
 import type { RequestHandler } from 'express';
-import type { ApiDeps } from '../deps.js';
+import type { ApiDeps } from '../../deps.js';
 
 /** The window `requests_per_minute` counts over. */
 const WINDOW_MS = 60_000;

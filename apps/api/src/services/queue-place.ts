@@ -1,6 +1,6 @@
 import type { JobPlace, JobRecord } from '@fluxq/core';
 import type { BatchRecord } from '@fluxq/queue';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps } from '../deps.js';
 
 /**
  * A queued job's place in line, read from the scheduler (computed by its rules, never stored).

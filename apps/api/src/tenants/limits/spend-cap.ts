@@ -1,5 +1,5 @@
 import { FluxqError } from '@fluxq/core';
-import type { ApiDeps } from '../deps.js';
+import type { ApiDeps } from '../../deps.js';
 
 /**
  * The daily spend cap (`daily_spend_usd`): what a tenant's accepted jobs cost per UTC day,
