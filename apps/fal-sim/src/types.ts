@@ -1,5 +1,8 @@
 import type { JsonWebKey } from 'node:crypto';
-import type { RandomSource } from './random.js';
+import type { RandomSource } from '@fluxq/runtime';
+
+/** How the sim makes output images: drawn per request (the default), or one made per size and reused. */
+export type ImageMode = 'rendered' | 'prerendered';
 
 /** The three states fal's queue reports. fal never reports FAILED (fal.md §2.3). */
 export type RequestStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';
@@ -33,7 +36,12 @@ export interface SimStats {
   completed: number;
   /** Requests that completed with an error (validation, infrastructure, timeout, cancel). */
   failed: number;
-  /** Requests that reached IN_PROGRESS; one cancelled while still queued is not billed. */
+  /** Requests that reached IN_PROGRESS (a runner took them); one cancelled while still queued never does. */
+  ran: number;
+  /**
+   * Requests fal charges for: those that reached a runner, less those that then ended in a server
+   * error (fal's billing FAQ: 5xx are never charged; a 422 or a cancel of a running request may be).
+   */
   billed: number;
   /** HTTP calls or outcomes that a fault rule changed. */
   faultsFired: number;
@@ -120,6 +128,12 @@ export interface FalSimOptions {
   resultTtlMs?: number;
   /** `fetch` used for input image URLs and webhook deliveries. @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * `rendered`: every output drawn for its prompt and seed (deterministic per seed, as fal's);
+   * `prerendered`: one image per size and format, reused (benchmarks: fluxq's cost, not sharp's).
+   * @defaultValue 'rendered'
+   */
+  images?: ImageMode;
 }
 
 /** A running simulator. */

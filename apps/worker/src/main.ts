@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '@fluxq/core';
 import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
-  countBatchOutcome,
   createBatchStore,
   createImagesQueue,
+  createJobLifecycle,
   createJobStatusFeed,
   createJobStore,
   createRedis,
@@ -14,11 +13,11 @@ import {
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
-  emitJobEvent,
-  markLeftQueue,
+  imageQueueOptionsOf,
   runGrantSweeper,
 } from '@fluxq/queue';
 import { createProviderStats } from '@fluxq/resilience';
+import { createLogger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { buildResilience } from './build-resilience.js';
@@ -26,6 +25,7 @@ import { loadWorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
 import { createImageWorker } from './image-worker.js';
+import { reportJobEnded } from './job-ended.js';
 import { createPrometheusWorkerMetrics } from './metrics/prometheus-worker-metrics.js';
 import { noopWorkerMetrics, type WorkerMetrics } from './metrics/worker-metrics.js';
 import { createWebhookWorker } from './webhook-worker.js';
@@ -46,10 +46,7 @@ async function main(): Promise<void> {
   // Granted jobs enter the images queue (the scheduler decides which, in its order).
   // The same job options as the API's queue (one definition: attempts and backoff from config),
   // since either process may be the one that enqueues a granted job.
-  const imagesQueue = createImagesQueue(redis, {
-    attempts: config.JOB_ATTEMPTS,
-    backoffDelayMs: config.JOB_BACKOFF_MS,
-  });
+  const imagesQueue = createImagesQueue(redis, imageQueueOptionsOf(config));
   const resilience = await buildResilience(
     config,
     redis,
@@ -106,11 +103,17 @@ async function main(): Promise<void> {
     store,
     statusFeed,
     metrics,
-    settleBatch: async (record) => {
-      await countBatchOutcome({ batches, deliveries, queue: webhooksQueue, now: Date.now }, record);
-    },
-    emitEvent: (record, type) =>
-      emitJobEvent({ deliveries, queue: webhooksQueue, now: Date.now }, record, type),
+    lifecycle: createJobLifecycle({
+      store,
+      redis,
+      webhooks: { queue: webhooksQueue, deliveries },
+      batches,
+      scheduler: resilience.scheduler,
+      logger,
+      now: Date.now,
+      // This process's view of the end: its Prometheus series and the provider table.
+      onEnded: (record, end) => reportJobEnded(record, end, deps),
+    }),
     storage,
     fal: createFalQueueClient({
       baseUrl: config.FAL_BASE_URL,
@@ -121,11 +124,6 @@ async function main(): Promise<void> {
     now: Date.now,
     resilience: resilience.parts,
     ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
-    // An entry left behind is pruned by the API once it finds the job no longer queued.
-    leftQueue: (tenant, jobId) =>
-      markLeftQueue(redis, tenant, jobId).catch((err: unknown) =>
-        logger.warn({ err, tenant, jobId }, 'could not take a started job out of the queued index'),
-      ),
     capacity: resilience.capacity,
     rateLimit: async () => {},
     settings: {

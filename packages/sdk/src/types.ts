@@ -110,7 +110,7 @@ export interface Job {
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
-  /** Queued jobs (`GET /v1/jobs/{id}`, event streams): jobs granted a fal slot before this one; null otherwise. */
+  /** Queued jobs (`GET /v1/jobs/{id}`, job lists, event streams): jobs granted a fal slot before this one; null otherwise. */
   queue_position?: number | null;
   /** Queued jobs: when it should start (unix seconds), from the tracked grant rate; null when unknown. */
   estimated_start_at?: number | null;
@@ -162,7 +162,7 @@ export interface AttemptLogEntry {
   hedges: Array<{
     chunk: number;
     due_ms: number;
-    decision: 'sent' | 'budget_spent' | 'breaker_not_closed' | 'no_slot';
+    decision: 'sent' | 'budget_spent' | 'breaker_not_closed' | 'withdrawn' | 'no_slot';
     /** `queued`: the request was still in fal's queue; `slow`: it passed the tracked time-to-result quantile. */
     trigger?: 'queued' | 'slow';
     of_request_id?: string;
