@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { makeImage, repoRoot, tsNodeArgs, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
@@ -91,7 +91,7 @@ async function makeFolder(dir: string, count: number): Promise<void> {
   await writeFile(join(dir, 'notes.txt'), 'not an image\n');
 }
 
-const uploadCount = async () => (await redis.keys(storeKeys.upload('*'))).length;
+const uploadCount = async () => (await redis.keys(recordKeys.upload('*'))).length;
 
 describe('fluxq edit', () => {
   it('is interrupted with Ctrl-C and resumed: one batch, uploads once, nothing downloaded twice', async () => {

@@ -18,6 +18,7 @@ import {
 } from '@fluxq/queue';
 import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
+import { createRecords } from '@fluxq/store';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { createBatchCanceller } from './batch-cancel.js';
 import type { ApiConfig } from './config.js';
@@ -58,6 +59,7 @@ export async function buildApiDeps(
   const batches = createBatchStore(redis);
   const base = {
     redis,
+    records: createRecords(redis),
     events,
     queue,
     fair,

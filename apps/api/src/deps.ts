@@ -13,6 +13,7 @@ import type {
 } from '@fluxq/queue';
 import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
+import type { Records } from '@fluxq/store';
 import type { Resolve } from '@fluxq/webhooks';
 import type { Redis } from 'ioredis';
 import type { BatchCanceller } from './batch-cancel.js';
@@ -63,6 +64,8 @@ export interface ApiWebhooks {
 /** Everything the HTTP handlers talk to; tests build it from real parts. */
 export interface ApiDeps {
   redis: Redis;
+  /** Uploads, idempotency claims, rate-limit logs and spend: Redis records owned by packages/store. */
+  records: Records;
   store: JobStore;
   /** Batches: status, counts, lines (DESIGN §5). */
   batches: BatchStore;

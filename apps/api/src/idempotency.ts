@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { FluxqError, type JobRecord } from '@fluxq/core';
-import { storeKeys } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -28,14 +27,6 @@ const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 type Entry =
   | { state: 'in_flight'; fingerprint: string; token: string }
   | { state: 'done'; fingerprint: string; job_id: string };
-
-/** Replaces the entry only if it is still `ARGV[1]`: a request that lost its claim changes nothing. */
-const REPLACE_IF_SAME = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-`;
 
 /** What a request needs to take part: the caller's tenant and its headers. */
 export interface IdempotentRequest {
@@ -98,8 +89,21 @@ export function fingerprintMultipart(
   return hash.digest('hex');
 }
 
-async function replaceIfSame(deps: ApiDeps, key: string, expected: string, next?: string): Promise<void> {
-  await deps.redis.eval(REPLACE_IF_SAME, 1, key, expected, next ?? '', String(deps.settings.idempotencyTtlS));
+/** A claim of the tenant's key, held in the idempotency store (packages/store). */
+interface Claim {
+  tenant: string;
+  keyHash: string;
+}
+
+/** Replaces the claim's value only if it is still `expected` (a request that lost its claim changes nothing). */
+async function replaceIfSame(deps: ApiDeps, claim: Claim, expected: string, next?: string): Promise<void> {
+  await deps.records.idempotency.replaceIfSame(
+    claim.tenant,
+    claim.keyHash,
+    expected,
+    next,
+    deps.settings.idempotencyTtlS,
+  );
 }
 
 /**
@@ -115,12 +119,12 @@ export async function withIdempotency(
 ): Promise<IdempotentResult> {
   const clientKey = idempotencyKeyOf(req);
   if (clientKey === undefined) return { record: await create(), replayed: false };
-  const key = storeKeys.idempotency(req.tenant, createHash('sha256').update(clientKey).digest('hex'));
+  const key: Claim = { tenant: req.tenant, keyHash: createHash('sha256').update(clientKey).digest('hex') };
 
   // Another request may release or expire the key between our SET and GET: look again.
   for (let look = 0; look < 3; look++) {
     const claim = JSON.stringify({ state: 'in_flight', fingerprint, token: randomUUID() } satisfies Entry);
-    if ((await deps.redis.set(key, claim, 'EX', IN_FLIGHT_TTL_S, 'NX')) === 'OK') {
+    if (await deps.records.idempotency.claim(key.tenant, key.keyHash, claim, IN_FLIGHT_TTL_S)) {
       let record: JobRecord;
       try {
         record = await create();
@@ -136,8 +140,8 @@ export async function withIdempotency(
       return { record, replayed: false };
     }
 
-    const stored = await deps.redis.get(key);
-    if (stored === null) continue;
+    const stored = await deps.records.idempotency.read(key.tenant, key.keyHash);
+    if (stored === undefined) continue;
     const entry = JSON.parse(stored) as Entry;
     if (entry.fingerprint !== fingerprint) {
       throw new FluxqError(

@@ -9,7 +9,7 @@ import {
 } from '@fluxq/core';
 import { checkUrl, type UrlCheck } from '@fluxq/webhooks';
 import type { ApiDeps } from './deps.js';
-import { findUpload } from './upload-store.js';
+import { findUpload } from './upload-view.js';
 
 /**
  * A URL check that refuses at submit: an address we never allow, or a name DNS says does
@@ -45,7 +45,7 @@ export async function resolveUpload(
   tenant: string,
   deps: ApiDeps,
 ): Promise<Extract<StoredInput, { kind: 'stored' }>> {
-  const upload = await findUpload(deps.redis, id, tenant);
+  const upload = await findUpload(deps, id, tenant);
   if (!upload) {
     throw new FluxqError(
       'invalid_image',

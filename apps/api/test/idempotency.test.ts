@@ -1,5 +1,6 @@
 import type { JobRecord } from '@fluxq/core';
 import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptImageJob } from '../src/accept-job.js';
 import { fingerprintJson, withIdempotency } from '../src/idempotency.js';
@@ -50,7 +51,7 @@ describe('Idempotency-Key on POST /v1/jobs', () => {
     it('remembers the key for IDEMPOTENCY_TTL_S', async () => {
       const key = newKey();
       await submit(a, { prompt: 'p' }, key);
-      const [stored] = await api.deps.redis.keys(storeKeys.idempotency('tenantA', '*'));
+      const [stored] = await api.deps.redis.keys(recordKeys.idempotency('tenantA', '*'));
       expect(stored).toBeDefined();
       const ttl = await api.deps.redis.ttl(stored!);
       expect(ttl).toBeGreaterThan(7_200 - 60);

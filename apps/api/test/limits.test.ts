@@ -1,6 +1,7 @@
 import { priceRequest } from '@fluxq/core';
 import { createRedis, markQueued, queuedCount, queuedJobs } from '@fluxq/queue';
 import { createLogger } from '@fluxq/runtime';
+import { createRecords } from '@fluxq/store';
 import { type RedisServer, startRedisServer } from '@fluxq/testing';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -100,7 +101,7 @@ describe('rate limit while Redis is unreachable', () => {
       req.isAdmin = false;
       next();
     });
-    app.use(rateLimit({ redis, tenants, logger }));
+    app.use(rateLimit({ records: createRecords(redis), tenants, logger }));
     app.get('/ping', (_req, res) => {
       res.json({ ok: true });
     });

@@ -2,6 +2,7 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MEGAPIXEL, priceRequest } from '@fluxq/core';
 import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { makeImage, waitFor } from '@fluxq/testing';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +52,7 @@ describe('POST /v1/uploads', () => {
       const stored = join(api.storageDir, 'uploads', 'tenantA', `${body.id}.png`);
       expect(await sharp(stored).metadata()).toMatchObject({ width: 320, height: 200, format: 'png' });
       expect((await stat(stored)).size).toBe(body.bytes);
-      const ttl = await api.deps.redis.ttl(storeKeys.upload(body.id));
+      const ttl = await api.deps.redis.ttl(recordKeys.upload(body.id));
       expect(ttl).toBeGreaterThan(TTL_S - 60);
       expect(ttl).toBeLessThanOrEqual(TTL_S);
 
@@ -134,7 +135,7 @@ describe('GET /v1/uploads/{id}', () => {
   it('answers 404 once the upload has expired', async () => {
     const { body } = await upload(a, png);
     // Expiry is Redis's TTL (checked above against UPLOAD_TTL_S); bring it forward.
-    await api.deps.redis.pexpire(storeKeys.upload(body.id), 1);
+    await api.deps.redis.pexpire(recordKeys.upload(body.id), 1);
     await waitFor(async () => (await a.get(`/v1/uploads/${body.id}`)).status === 404, {
       message: 'the upload to expire',
     });

@@ -17,10 +17,6 @@ export const PRIORITY_VALUES = { interactive: 1, default: 5, bulk: 10 } as const
 export const storeKeys = {
   job: (id: string) => `${QUEUE_PREFIX}:job:${id}`,
   tenantJobs: (tenant: string) => `${QUEUE_PREFIX}:tenant-jobs:${tenant}`,
-  /** An upload's metadata (JSON, expires with the upload); the bytes are in storage. */
-  upload: (id: string) => `${QUEUE_PREFIX}:upload:${id}`,
-  /** An `Idempotency-Key` of a tenant (the key is hashed: clients choose it). */
-  idempotency: (tenant: string, keyHash: string) => `${QUEUE_PREFIX}:idempotency:${tenant}:${keyHash}`,
   /** Pub/sub channel where every job status change is announced. */
   jobEvents: `${QUEUE_PREFIX}:job-events`,
 };

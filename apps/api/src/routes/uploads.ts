@@ -1,11 +1,12 @@
 import { FluxqError, newId } from '@fluxq/core';
 import { prepareInputImage } from '@fluxq/images';
 import { uploadKey } from '@fluxq/storage';
+import type { UploadRecord } from '@fluxq/store';
 import { type RequestHandler, Router } from 'express';
 import multer from 'multer';
 import type { ApiDeps } from '../deps.js';
 import { refuseDeclaredOver } from '../require-json.js';
-import { findUpload, saveUpload, type UploadRecord, viewUpload } from '../upload-store.js';
+import { findUpload, viewUpload } from '../upload-view.js';
 
 /** The multipart field that carries the file, as in OpenAI's file uploads. */
 export const UPLOAD_FILE_FIELD = 'file';
@@ -90,7 +91,7 @@ export function uploadsRouter(deps: ApiDeps): Router {
       expires_at: createdAt + deps.settings.uploadTtlS,
     };
     try {
-      await saveUpload(deps.redis, record, deps.settings.uploadTtlS);
+      await deps.records.uploads.save(record, deps.settings.uploadTtlS);
     } catch (err) {
       // Not recorded means not uploaded: no file nobody can name.
       await deps.storage.delete(key).catch(() => false);
@@ -101,7 +102,7 @@ export function uploadsRouter(deps: ApiDeps): Router {
 
   router.get('/v1/uploads/:id', async (req, res) => {
     const { id } = req.params;
-    const record = await findUpload(deps.redis, id, req.tenant);
+    const record = await findUpload(deps, id, req.tenant);
     if (!record) {
       throw new FluxqError('upload_not_found', `no upload ${id.slice(0, 64)} (it may have expired)`, {
         param: 'id',
