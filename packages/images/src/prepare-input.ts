@@ -1,5 +1,5 @@
 import { FluxqError, MEGAPIXEL } from '@fluxq/core';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { CONTENT_TYPES, describeDetected, detectImageType } from './sniff.js';
 
 /** Input types fal's FLUX.2 edit endpoints take. */
@@ -43,7 +43,7 @@ export async function prepareInputImage(
     );
   }
   const format = detected as AcceptedType;
-  let metadata: sharp.Metadata;
+  let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (cause) {

@@ -81,10 +81,9 @@ export async function enqueueImageJobs(
 
 /**
  * Resolves once the queue is connected and has written its meta key. BullMQ writes it
- * fire-and-forget after connecting; a PING on the same connection is answered only
- * after that write, so start-up ends with the queue's keys in place.
+ * fire-and-forget after connecting; `getVersion` waits for that write before reading the
+ * key back, so start-up ends with the queue's keys in place.
  */
-export async function queueReady(queue: Pick<ImagesQueue, 'waitUntilReady'>): Promise<void> {
-  const client = (await queue.waitUntilReady()) as unknown as { ping(): Promise<string> };
-  await client.ping();
+export async function queueReady(queue: Pick<ImagesQueue, 'getVersion'>): Promise<void> {
+  await queue.getVersion();
 }

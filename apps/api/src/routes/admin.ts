@@ -9,17 +9,23 @@ export const STATS_SAMPLE_PER_TENANT = 1_000;
 
 const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
 
-/** BullMQ states reported per queue; `prioritized` holds waiting jobs that carry a priority (all image jobs). */
-export const QUEUE_STATES = [
+/** The states BullMQ counts; `prioritized` holds waiting jobs that carry a priority (all image jobs). */
+const BULLMQ_STATES = [
   'waiting',
   'prioritized',
   'active',
   'delayed',
-  'paused',
   'waiting-children',
   'completed',
   'failed',
 ] as const;
+
+/**
+ * States reported per queue. `paused` stays reported (always 0) so the metrics and stats keep
+ * their shape: BullMQ 6 has no paused list (a paused queue keeps its jobs in `waiting`), and
+ * fluxq never pauses a queue.
+ */
+export const QUEUE_STATES = [...BULLMQ_STATES, 'paused'] as const;
 
 export type QueueState = (typeof QUEUE_STATES)[number];
 
@@ -37,7 +43,7 @@ export async function queueCounts(deps: ApiDeps): Promise<Record<string, Record<
   const queues = { images: deps.queue, webhooks: deps.webhooks.queue } as const;
   const entries = await Promise.all(
     Object.entries(queues).map(async ([name, queue]) => {
-      const counts = await queue.getJobCounts(...QUEUE_STATES);
+      const counts: Partial<Record<QueueState, number>> = await queue.getJobCounts(...BULLMQ_STATES);
       const byState = Object.fromEntries(QUEUE_STATES.map((state) => [state, counts[state] ?? 0]));
       return [name, byState as Record<QueueState, number>] as const;
     }),
