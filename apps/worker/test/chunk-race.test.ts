@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';
+
+/**
+ * The chunk race (`awaitChunk`), driven through the real processor: the worker's priors are
+ * scaled so Turbo's tracked p95 to result is ≈ 270 ms, the simulator answers at once unless
+ * an outcome fault holds a request (`hang` keeps it running until it is cancelled).
+ * Asserted from outside: the simulator's counters and the job's attempt log.
+ */
+describe('the chunk race', () => {
+  let harness: WorkerHarness;
+  const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
+
+  beforeAll(async () => {
+    harness = await startWorkerHarness({
+      env: {
+        FAL_LATENCY_PRIOR_SCALE: '0.02',
+        HEDGE_PERCENTILE: '0.95',
+        // Only the slow trigger here: the simulator starts every request at once.
+        HEDGE_QUEUE_PERCENTILE: '1',
+        HEDGE_PRIORITIES: 'interactive',
+      },
+    });
+    await harness.startWorkers();
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(() => harness.sim.reset());
+
+  describe('when the first request is slow', () => {
+    it('sends exactly one hedge, takes its result, and cancels the slow first request at fal', async () => {
+      harness.sim.setFaults([
+        { on: 'outcome', hang: true },
+        // The hedge is slow too (several times the hedge point): still no second hedge.
+        { on: 'outcome', delayMs: 1_200 },
+      ]);
+      const job = await harness.waitForJob((await harness.submit(interactive)).id);
+
+      expect(job.status).toBe('succeeded');
+      expect(harness.sim.stats()).toMatchObject({ submits: 2, cancels: 1, inProgress: 0, completed: 1 });
+      const [attempt] = job.attempt_log ?? [];
+      expect(attempt?.hedges).toEqual([expect.objectContaining({ trigger: 'slow', decision: 'sent' })]);
+      expect(attempt?.requests).toEqual([
+        expect.objectContaining({ hedge: false, outcome: 'canceled' }),
+        expect.objectContaining({ hedge: true, outcome: 'succeeded' }),
+      ]);
+      // Only the winner stays on the job.
+      expect(job.fal_requests.map((ref) => ref.hedge)).toEqual([true]);
+    });
+
+    it('keeps the first result when the first finishes before its hedge, and cancels the hedge', async () => {
+      harness.sim.setFaults([
+        { on: 'outcome', delayMs: 1_200 },
+        { on: 'outcome', hang: true },
+      ]);
+      const job = await harness.waitForJob((await harness.submit(interactive)).id);
+
+      expect(job.status).toBe('succeeded');
+      expect(harness.sim.stats()).toMatchObject({ submits: 2, cancels: 1, inProgress: 0, completed: 1 });
+      expect(job.attempt_log?.[0]?.requests).toEqual([
+        expect.objectContaining({ hedge: false, outcome: 'succeeded' }),
+        expect.objectContaining({ hedge: true, outcome: 'canceled' }),
+      ]);
+      expect(job.fal_requests.map((ref) => ref.hedge ?? false)).toEqual([false]);
+    });
+  });
+
+  describe('when the first request is fast or the job is not hedged', () => {
+    it('sends no hedge for a request that answers before the hedge point', async () => {
+      const job = await harness.waitForJob((await harness.submit(interactive)).id);
+      expect(job.status).toBe('succeeded');
+      expect(harness.sim.stats()).toMatchObject({ submits: 1, cancels: 0 });
+      expect(job.attempt_log?.[0]?.hedges).toEqual([]);
+    });
+
+    it('never hedges a bulk job, however slow', async () => {
+      harness.sim.setFaults([{ on: 'outcome', delayMs: 1_200 }]);
+      const job = await harness.waitForJob((await harness.submit({ ...interactive, priority: 'bulk' })).id);
+      expect(job.status).toBe('succeeded');
+      expect(harness.sim.stats()).toMatchObject({ submits: 1, cancels: 0 });
+    });
+  });
+});
