@@ -61,8 +61,11 @@ export interface WorkerHarness {
   processDelivery: ReturnType<typeof createWebhookProcessor>;
   /** Accepts a generation as the API does; it reaches the `images` queue once granted a slot. */
   submit(request: Record<string, unknown>, options?: SubmitOptions): Promise<JobRecord>;
-  /** Runs the real BullMQ workers (`images` and `webhooks`) on these processors, as `main.ts` does. */
-  startWorkers(): Promise<void>;
+  /**
+   * Runs the real BullMQ workers on these processors, as `main.ts` does: both by default, or
+   * only the one named (webhook tests emit events themselves, without image jobs running).
+   */
+  startWorkers(only?: 'images' | 'webhooks'): Promise<void>;
   /** Takes the next `images` job by hand (no worker runs it): for one processor call at a time. */
   takeImageJob(): Promise<TakenJob<ImageJobData>>;
   /** Takes the next `webhooks` job by hand. */
@@ -147,21 +150,27 @@ export async function startWorkerHarness(options: WorkerHarnessOptions = {}): Pr
     processDelivery: createWebhookProcessor(deps.webhooks),
     submit: (request, submitOptions) =>
       submitGeneration({ ...deps, store: deps.images.store }, request, submitOptions),
-    async startWorkers() {
-      if (workers.length > 0) return;
-      const webhookWorker = createWebhookWorker(deps.webhooks, {
-        connection: deps.redis,
-        concurrency: config.WEBHOOK_CONCURRENCY,
-      });
-      const imageWorker = createImageWorker(deps.images, {
-        connection: deps.redis,
-        concurrency: config.WORKER_CONCURRENCY,
-        lockDurationMs: config.WORKER_LOCK_DURATION_MS,
-        stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
-      });
-      workers.push(webhookWorker, imageWorker);
-      void webhookWorker.run();
-      void imageWorker.run();
+    async startWorkers(only) {
+      if (workers.length > 0) throw new Error('the workers are already running');
+      if (only !== 'images') {
+        workers.push(
+          createWebhookWorker(deps.webhooks, {
+            connection: deps.redis,
+            concurrency: config.WEBHOOK_CONCURRENCY,
+          }),
+        );
+      }
+      if (only !== 'webhooks') {
+        workers.push(
+          createImageWorker(deps.images, {
+            connection: deps.redis,
+            concurrency: config.WORKER_CONCURRENCY,
+            lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+            stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+          }),
+        );
+      }
+      for (const worker of workers) void worker.run();
       await Promise.all(workers.map((worker) => worker.waitUntilReady()));
     },
     takeImageJob: () => take<ImageJobData>(IMAGES_QUEUE),
