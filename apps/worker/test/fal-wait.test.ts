@@ -1,3 +1,4 @@
+import { waitFor } from '@fluxq/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';
 
@@ -47,6 +48,7 @@ describe('waiting on a fal request', () => {
     afterAll(async () => {
       await harness?.close();
     });
+    beforeEach(() => harness.sim.reset());
 
     it('completes by polling fal’s status until it says COMPLETED', async () => {
       harness.sim.setFaults([{ on: 'outcome', delayMs: 400 }]);
@@ -57,6 +59,25 @@ describe('waiting on a fal request', () => {
       expect(stats).toMatchObject({ submits: 1, webhookAttempts: 0, completed: 1 });
       // 400 ms at a 20 ms interval: polled many times, not once.
       expect(stats.statusCalls).toBeGreaterThan(3);
+    });
+
+    it('stops waiting when the job is canceled, and cancels its request at fal', async () => {
+      harness.sim.setFaults([{ on: 'outcome', hang: true }]);
+      const { id } = await harness.submit(job);
+      await harness.waitForJob(id, ['running']);
+      // The store's guarded transition, as the API's cancel makes it.
+      await harness.deps.images.store.update(id, { status: 'canceled' }, { ifStatusIn: ['running'] });
+
+      const done = await waitFor(
+        async () => {
+          const record = await harness.deps.images.store.get(id);
+          return record?.attempt_log?.[0]?.outcome === 'canceled' ? record : undefined;
+        },
+        { message: 'the attempt to end canceled' },
+      );
+      expect(done.status).toBe('canceled');
+      await waitFor(() => harness.sim.stats().inProgress === 0, { message: 'the request to end at fal' });
+      expect(harness.sim.stats()).toMatchObject({ submits: 1, cancels: 1, completed: 0 });
     });
   });
 
