@@ -82,3 +82,64 @@ describe('the chunk race', () => {
     });
   });
 });
+
+/** Two fal slots for the account and one hedge token that never comes back. */
+describe('the chunk race when a hedge may not be sent', () => {
+  let harness: WorkerHarness;
+  const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
+
+  beforeAll(async () => {
+    harness = await startWorkerHarness({
+      env: {
+        FAL_LATENCY_PRIOR_SCALE: '0.02',
+        HEDGE_PERCENTILE: '0.95',
+        HEDGE_QUEUE_PERCENTILE: '1',
+        FAL_MAX_CONCURRENCY: '2',
+        HEDGE_BUDGET_RATIO: '0',
+        HEDGE_BUDGET_MIN: '0',
+        HEDGE_BUDGET_BURST: '1',
+        HEDGE_BUDGET_WINDOW_MS: '3600000',
+      },
+    });
+    await harness.startWorkers();
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(() => harness.sim.reset());
+
+  it('skips the hedge as no_slot while the account’s slots are all in use, and the first still delivers', async () => {
+    harness.sim.setFaults([
+      // A bulk job (never hedged) holds the other slot past the interactive job's hedge point.
+      { on: 'outcome', delayMs: 2_500 },
+      { on: 'outcome', delayMs: 1_200 },
+    ]);
+    const blocker = await harness.submit({ ...interactive, priority: 'bulk' });
+    await harness.waitForJob(blocker.id, ['running']);
+    const job = await harness.waitForJob((await harness.submit(interactive)).id);
+
+    expect(job.status).toBe('succeeded');
+    expect(job.attempt_log?.[0]?.hedges).toEqual([
+      expect.objectContaining({ trigger: 'slow', decision: 'no_slot' }),
+    ]);
+    expect((await harness.waitForJob(blocker.id)).status).toBe('succeeded');
+    expect(harness.sim.stats()).toMatchObject({ submits: 2, cancels: 0 });
+  });
+
+  it('spends the one hedge token on the first slow job and sends the next one no hedge', async () => {
+    harness.sim.setFaults([
+      { on: 'outcome', hang: true },
+      { on: 'outcome', delayMs: 1_200 },
+    ]);
+    const first = await harness.waitForJob((await harness.submit(interactive)).id);
+    expect(first.attempt_log?.[0]?.hedges).toEqual([expect.objectContaining({ decision: 'sent' })]);
+
+    harness.sim.setFaults([{ on: 'outcome', delayMs: 1_200 }]);
+    const second = await harness.waitForJob((await harness.submit(interactive)).id);
+    expect(second.status).toBe('succeeded');
+    expect(second.attempt_log?.[0]?.hedges).toEqual([
+      expect.objectContaining({ trigger: 'slow', decision: 'budget_spent' }),
+    ]);
+    expect(second.attempt_log?.[0]?.requests).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+  });
+});
