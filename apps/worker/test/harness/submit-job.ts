@@ -20,7 +20,7 @@ export interface SubmitOptions {
 /**
  * Accepts a generation as `POST /v1/jobs` does once the request passed its checks: the API's
  * normalizer, `newJobRecord`, the job store, the tenant's queued index and the scheduler's order,
- * then a dispatch, so the job enters the `images` queue when it is granted a fal slot. Inputs
+ * then a dispatch, so the job enters the `images` queue when it is granted a fal slot. Input
  * images (stored by the API's image pipeline) are not supported: the harness submits generations.
  */
 export async function submitGeneration(
