@@ -3,10 +3,14 @@ import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness
 
 /**
  * The chunk race (`awaitChunk`), driven through the real processor: the worker's priors are
- * scaled so Turbo's tracked p95 to result is ≈ 270 ms, the simulator answers at once unless
+ * scaled so Turbo's tracked p95 to result (the hedge point) is ≈ 700 ms, far above what an
+ * instant answer takes even on a loaded machine; the simulator answers at once unless
  * an outcome fault holds a request (`hang` keeps it running until it is cancelled).
  * Asserted from outside: the simulator's counters and the job's attempt log.
  */
+/** A slow request: about three times the hedge point. Unit: ms. */
+const SLOW_MS = 2_000;
+
 describe('the chunk race', () => {
   let harness: WorkerHarness;
   const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
@@ -14,7 +18,7 @@ describe('the chunk race', () => {
   beforeAll(async () => {
     harness = await startWorkerHarness({
       env: {
-        FAL_LATENCY_PRIOR_SCALE: '0.02',
+        FAL_LATENCY_PRIOR_SCALE: '0.05',
         HEDGE_PERCENTILE: '0.95',
         // Only the slow trigger here: the simulator starts every request at once.
         HEDGE_QUEUE_PERCENTILE: '1',
@@ -33,7 +37,7 @@ describe('the chunk race', () => {
       harness.sim.setFaults([
         { on: 'outcome', hang: true },
         // The hedge is slow too (several times the hedge point): still no second hedge.
-        { on: 'outcome', delayMs: 1_200 },
+        { on: 'outcome', delayMs: SLOW_MS },
       ]);
       const job = await harness.waitForJob((await harness.submit(interactive)).id);
 
@@ -51,7 +55,7 @@ describe('the chunk race', () => {
 
     it('keeps the first result when the first finishes before its hedge, and cancels the hedge', async () => {
       harness.sim.setFaults([
-        { on: 'outcome', delayMs: 1_200 },
+        { on: 'outcome', delayMs: SLOW_MS },
         { on: 'outcome', hang: true },
       ]);
       const job = await harness.waitForJob((await harness.submit(interactive)).id);
@@ -75,7 +79,7 @@ describe('the chunk race', () => {
     });
 
     it('never hedges a bulk job, however slow', async () => {
-      harness.sim.setFaults([{ on: 'outcome', delayMs: 1_200 }]);
+      harness.sim.setFaults([{ on: 'outcome', delayMs: SLOW_MS }]);
       const job = await harness.waitForJob((await harness.submit({ ...interactive, priority: 'bulk' })).id);
       expect(job.status).toBe('succeeded');
       expect(harness.sim.stats()).toMatchObject({ submits: 1, cancels: 0 });
@@ -91,7 +95,7 @@ describe('the chunk race when a hedge may not be sent', () => {
   beforeAll(async () => {
     harness = await startWorkerHarness({
       env: {
-        FAL_LATENCY_PRIOR_SCALE: '0.02',
+        FAL_LATENCY_PRIOR_SCALE: '0.05',
         HEDGE_PERCENTILE: '0.95',
         HEDGE_QUEUE_PERCENTILE: '1',
         FAL_MAX_CONCURRENCY: '2',
@@ -111,8 +115,8 @@ describe('the chunk race when a hedge may not be sent', () => {
   it('skips the hedge as no_slot while the account’s slots are all in use, and the first still delivers', async () => {
     harness.sim.setFaults([
       // A bulk job (never hedged) holds the other slot past the interactive job's hedge point.
-      { on: 'outcome', delayMs: 2_500 },
-      { on: 'outcome', delayMs: 1_200 },
+      { on: 'outcome', delayMs: 2 * SLOW_MS },
+      { on: 'outcome', delayMs: SLOW_MS },
     ]);
     const blocker = await harness.submit({ ...interactive, priority: 'bulk' });
     await harness.waitForJob(blocker.id, ['running']);
@@ -129,12 +133,12 @@ describe('the chunk race when a hedge may not be sent', () => {
   it('spends the one hedge token on the first slow job and sends the next one no hedge', async () => {
     harness.sim.setFaults([
       { on: 'outcome', hang: true },
-      { on: 'outcome', delayMs: 1_200 },
+      { on: 'outcome', delayMs: SLOW_MS },
     ]);
     const first = await harness.waitForJob((await harness.submit(interactive)).id);
     expect(first.attempt_log?.[0]?.hedges).toEqual([expect.objectContaining({ decision: 'sent' })]);
 
-    harness.sim.setFaults([{ on: 'outcome', delayMs: 1_200 }]);
+    harness.sim.setFaults([{ on: 'outcome', delayMs: SLOW_MS }]);
     const second = await harness.waitForJob((await harness.submit(interactive)).id);
     expect(second.status).toBe('succeeded');
     expect(second.attempt_log?.[0]?.hedges).toEqual([

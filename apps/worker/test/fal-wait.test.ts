@@ -28,7 +28,8 @@ describe('waiting on a fal request', () => {
     });
 
     it('completes on the webhook wake-up: one status read before the wait, one after it', async () => {
-      harness.sim.setFaults([{ on: 'outcome', delayMs: 400 }]);
+      // Long enough that the first status read finds it running, even on a loaded machine.
+      harness.sim.setFaults([{ on: 'outcome', delayMs: 1_500 }]);
       const done = await harness.waitForJob((await harness.submit(job)).id);
 
       expect(done.status).toBe('succeeded');
