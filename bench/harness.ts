@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFalSim, type FalSim } from '@fluxq/fal-sim';
+import { createFalSim, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
 import { getFreePort, type RedisServer, type Service, spawnService, startRedisServer } from '@fluxq/testing';
 
 /** A private redis-server, an in-process fal-sim at zero latency, and an API process. */
@@ -20,12 +20,14 @@ export interface BenchStackOptions {
   env?: Record<string, string>;
   /** Added to the API's environment only (e.g. METRICS_ENABLED=false). */
   apiEnv?: Record<string, string>;
+  /** How the simulator makes images (default: drawn per request, as fal's outputs are per seed). */
+  simImages?: FalSimOptions['images'];
 }
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const env = options.env ?? {};
   const redis = await startRedisServer();
-  const sim = await createFalSim({ timeScale: 0, failureRate: 0 });
+  const sim = await createFalSim({ timeScale: 0, failureRate: 0, images: options.simImages ?? 'rendered' });
   const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-bench-'));
   const port = await getFreePort();
   const apiUrl = `http://127.0.0.1:${port}`;

@@ -1,10 +1,12 @@
-import { loadavg } from 'node:os';
-import { startS3Server } from '@fluxq/testing';
+import { availableParallelism, loadavg } from 'node:os';
+import { startS3Server, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
 import { dashboardBench } from './dashboard-section.js';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
+import { footprintBench } from './footprint-section.js';
 import { startBenchStack } from './harness.js';
+import { latencyBench } from './latency-section.js';
 import { describeMachine } from './machine.js';
 import { metricsOverheadBench } from './metrics-overhead.js';
 import { measureRedisShard } from './redis-shard.js';
@@ -211,6 +213,26 @@ async function storageBench(): Promise<void> {
   }
 }
 
+const API_PROCESSES = Number(process.env.BENCH_API_PROCESSES ?? availableParallelism());
+
+/** The submit benchmark against an API of API_PROCESSES processes (a stack of its own). */
+async function measureClusteredSubmit() {
+  const stack = await startBenchStack({
+    apiEnv: { API_PROCESSES: String(API_PROCESSES), LOG_LEVEL: 'info' },
+  });
+  try {
+    // Ready once the first process answers; the measurement waits for all of them.
+    const listening = () => stack.api.logs().filter((line) => line.includes('api listening')).length;
+    await waitFor(() => listening() >= API_PROCESSES, { timeoutMs: 60_000, message: 'every API process' });
+    const result = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
+    if (result.errors > 0)
+      throw new Error(`${result.errors} submits failed with API_PROCESSES=${API_PROCESSES}`);
+    return result;
+  } finally {
+    await stack.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'storage') await storageBench();
   if (process.env.BENCH_ONLY === 'storage') return;
@@ -225,12 +247,17 @@ async function main(): Promise<void> {
   if (only === 'metrics') return;
   if (only === undefined || only === 'scheduler') await schedulerBench();
   if (only === 'scheduler') return;
+  if (only === undefined || only === 'footprint') await footprintBench();
+  if (only === 'footprint') return;
+  if (only === undefined || only === 'latency') await latencyBench();
+  if (only === 'latency') return;
   const stack = await startBenchStack();
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);
     const rawAdd = await measureRawAdd(stack.redis.url, CONNECTIONS, SUBMIT_DURATION_S);
     const apiSubmit = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
     if (apiSubmit.errors > 0) throw new Error(`${apiSubmit.errors} submits failed`);
+    const clustered = await measureClusteredSubmit();
     // Start the end-to-end run from an empty store and queue.
     const admin = new Redis(stack.redis.url);
     await admin.flushall();
@@ -247,6 +274,12 @@ async function main(): Promise<void> {
         fluxq: fmt(apiSubmit.perSecond),
         baseline: fmt(rawAdd.perSecond),
         ratio: ratio(apiSubmit.perSecond, rawAdd.perSecond),
+      },
+      {
+        measure: `submit, jobs/s with API_PROCESSES=${API_PROCESSES} (the same clients; baseline: queue.add as above)`,
+        fluxq: fmt(clustered.perSecond),
+        baseline: fmt(rawAdd.perSecond),
+        ratio: ratio(clustered.perSecond, rawAdd.perSecond),
       },
       {
         measure: 'submit latency p50 / p99, ms',

@@ -116,6 +116,7 @@ export async function runFluxq(
     succeeded: latenciesMs.length,
     latenciesMs,
     submits: stats.submits,
+    ran: stats.ran,
     billed: stats.billed,
     unfinished: accepted.filter((id) => !done.has(id)).length,
     ...diagnostics,

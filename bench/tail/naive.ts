@@ -72,6 +72,7 @@ export async function runNaive(
     succeeded: latenciesMs.length,
     latenciesMs,
     submits: stats.submits,
+    ran: stats.ran,
     billed: stats.billed,
     unfinished: 0,
   };

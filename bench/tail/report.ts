@@ -9,7 +9,7 @@ const fmt = (n: number, digits = 0) =>
 
 /** One line on what FLUXQ sent to fal for a run. */
 export const describeFluxq = (r: RunResult) =>
-  `${r.submits} fal submits (${r.billed} billed) over ${r.attempts ?? 0} attempts; hedges ${r.hedges?.queued ?? 0}` +
+  `${r.submits} fal submits (${r.ran} ran, ${r.billed} billed) over ${r.attempts ?? 0} attempts; hedges ${r.hedges?.queued ?? 0}` +
   ` queued + ${r.hedges?.slow ?? 0} slow sent, ${r.hedgesSkipped ?? 0} skipped, ${r.hedgesWon ?? 0} won;` +
   ` ${r.retriedJobs ?? 0} jobs retried`;
 
@@ -78,8 +78,10 @@ export function tailReport(input: TailReportInput): string {
       ' Late = past the p99 target, by what their attempt log shows. Bold = misses its target.',
     "- Delivered = jobs that reached `succeeded`; percentiles are over delivered jobs (NAIVE's failed and" +
       " cancelled jobs drop out of its percentiles; FLUXQ's retried jobs stay in). submits/ok = fal" +
-      ' submits (first attempts, retries, hedges) per delivered job; billed/ok = requests that reached a' +
-      ` runner per delivered job; $/ok = price per request (${prices}) × billed / delivered.`,
+      ' submits (first attempts, retries, hedges) per delivered job; ran/ok = requests that reached a runner per' +
+      ' delivered job; billed/ok = the requests fal charges for per delivered job: those that ran, less those' +
+      " that then failed with a server error (fal's billing FAQ: 5xx are never charged; a 422 or a cancelled" +
+      ` running request may be, so they count); $/ok = price per request (${prices}) × billed / delivered.`,
     `- Fixed costs do not shrink with the time scale (the sim rendering each image, HTTP, Redis, FLUXQ's` +
       ` download and store), so they weigh ${speedup}× in the rescaled figures: 30 ms of overhead reads` +
       ` as ${fmt(0.03 / scale, 2)} s.`,

@@ -13,7 +13,9 @@ export interface RunResult {
   latenciesMs: number[];
   /** fal submits (the sim's `submits`): first attempts, retries and hedges. */
   submits: number;
-  /** Requests that reached a runner (the sim's `billed`). */
+  /** Requests that reached a runner (the sim's `ran`). */
+  ran: number;
+  /** Requests fal charges for (the sim's `billed`): those that ran, less those that ended in a 5xx. */
   billed: number;
   /** Jobs that had not reached a terminal state when the run gave up on them. */
   unfinished: number;
@@ -54,6 +56,7 @@ export interface Summary {
   p95S: number;
   p99S: number;
   submitsPerOk: number;
+  ranPerOk: number;
   billedPerOk: number;
   usdPerOk: number;
 }
@@ -68,6 +71,7 @@ export function summarize(result: RunResult, timeScale: number): Summary {
     p95S: realS(percentile(sorted, 0.95)),
     p99S: realS(percentile(sorted, 0.99)),
     submitsPerOk: result.submits / ok,
+    ranPerOk: result.ran / ok,
     billedPerOk: result.billed / ok,
     usdPerOk: (pricePerRequest(result.model) * result.billed) / ok,
   };
@@ -91,8 +95,8 @@ const num = (n: number, digits: number) =>
     : '–';
 
 const HEADER =
-  '| rate /s | model | mode | jobs | delivered | p50 s | p95 s | p99 s | p99 / p95 | hedges q+s (skipped) | retries | submits/ok | billed/ok | $/ok |\n' +
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  '| rate /s | model | mode | jobs | delivered | p50 s | p95 s | p99 s | p99 / p95 | hedges q+s (skipped) | retries | submits/ok | ran/ok | billed/ok | $/ok |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 
 /** A figure in bold when it misses its target. */
 const judged = (text: string, ok: boolean) => (ok ? text : `**${text}**`);
@@ -120,6 +124,7 @@ function row(result: RunResult, timeScale: number): string {
     hedges,
     result.retries === undefined ? '' : String(result.retries),
     check(num(s.submitsPerOk, 3), s.submitsPerOk <= t.submitsPerOk),
+    num(s.ranPerOk, 3),
     check(num(s.billedPerOk, 3), s.billedPerOk <= t.billedPerOk),
     num(s.usdPerOk, 5),
     '',
@@ -130,7 +135,7 @@ function row(result: RunResult, timeScale: number): string {
 
 function targetRow(model: ModelId): string {
   const t = targetsOf(model);
-  return `| | ${model} | *target* | | ≥ ${t.deliveredPct} % | | | ≤ ${num(t.p99S, 1)} | ≤ 1.25 (seed p95 ${num(t.providerP95S, 1)}) | | | ≤ ${t.submitsPerOk} | ≤ ${t.billedPerOk} | |`;
+  return `| | ${model} | *target* | | ≥ ${t.deliveredPct} % | | | ≤ ${num(t.p99S, 1)} | ≤ 1.25 (seed p95 ${num(t.providerP95S, 1)}) | | | ≤ ${t.submitsPerOk} | | ≤ ${t.billedPerOk} | |`;
 }
 
 /** Markdown table: per model, each rate's runs; then the model's targets line. */

@@ -1,4 +1,4 @@
-import { createJobStore } from '@fluxq/queue';
+import { CLASSES, createJobStore, schedulerKeys } from '@fluxq/queue';
 import { createLatencyTracker, createTokenBudget, latencySeries } from '@fluxq/resilience';
 import { waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
@@ -202,9 +202,37 @@ describe('hedging a request still queued at fal, and at low traffic', () => {
   });
 });
 
-/** One fal slot for the whole account: a hedge would have to wait for it, so it is not sent. */
+/**
+ * Two fal slots for the whole account, both busy: a due hedge waits for one in line under its
+ * job's class, while its request races on.
+ */
 describe('hedging with the account concurrency all in use', () => {
   let stack: Stack;
+  let admin: Redis;
+  const interactive = { model: 'flux.2-dev-turbo', prompt: 'a kite', priority: 'interactive' };
+  const standard = { ...interactive, priority: 'default' };
+  /** Absolute submit times of a job's fal requests, from its stored attempt log. */
+  const submitTimes = async (id: string) => {
+    const record = await createJobStore(admin).get(id);
+    return (record?.attempt_log ?? []).flatMap((a) =>
+      a.requests.map((r) => ({ hedge: r.hedge, at: r.submitted_ms })),
+    );
+  };
+  const ticketsWaiting = async () => {
+    let total = 0;
+    for (const priority of CLASSES) total += await admin.zcard(schedulerKeys.wait(priority));
+    return total;
+  };
+  /** Submits a job and returns once fal has a request of it running. */
+  const submitRunning = async (body: unknown) => {
+    const running = stack.sim.stats().inProgress + 1;
+    const job = await submitJob(stack.apiUrl, body);
+    await waitFor(() => stack.sim.stats().inProgress >= running, {
+      timeoutMs: 10_000,
+      message: 'the job at fal',
+    });
+    return job;
+  };
 
   beforeAll(async () => {
     stack = await startStack({
@@ -212,30 +240,67 @@ describe('hedging with the account concurrency all in use', () => {
         FAL_LATENCY_PRIOR_SCALE: '0.02',
         HEDGE_PERCENTILE: '0.95',
         FAL_ATTEMPT_TIMEOUT_MIN_MS: '20000',
-        FAL_MAX_CONCURRENCY: '1',
+        FAL_MAX_CONCURRENCY: '2',
       },
     });
+    admin = new Redis(stack.redis.url);
   });
   afterAll(async () => {
+    admin?.disconnect();
     await stack?.close();
   });
+  beforeEach(() => stack.sim.reset());
 
-  it('skips the hedge as no_slot instead of waiting for a slot, and the first request still delivers', async () => {
-    stack.sim.setFaults([{ on: 'outcome', delayMs: 1_500 }]);
-    const job = await waitForTerminal(
-      stack.apiUrl,
-      (
-        await submitJob(stack.apiUrl, {
-          model: 'flux.2-dev-turbo',
-          prompt: 'a kite',
-          priority: 'interactive',
-        })
-      ).id,
+  it('gives the next free slot to an interactive job’s hedge before default jobs waiting in line', async () => {
+    // A default job holds one slot for 2 s, the interactive job the other for 4 s (its hedge comes
+    // due after ≈ 270 ms); then two default jobs queue for a slot.
+    stack.sim.setFaults([
+      { on: 'outcome', delayMs: 2_000 },
+      { on: 'outcome', delayMs: 4_000 },
+    ]);
+    const holder = await submitRunning(standard);
+    const slow = await submitRunning(interactive);
+    const waiting = [await submitJob(stack.apiUrl, standard), await submitJob(stack.apiUrl, standard)];
+    const jobs = await Promise.all(
+      [holder, slow, ...waiting].map((j) => waitForTerminal(stack.apiUrl, j.id)),
     );
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const [, hedged] = jobs;
+    expect(hedged?.attempt_log[0]?.hedges).toEqual([
+      expect.objectContaining({ trigger: 'slow', decision: 'sent' }),
+    ]);
+    // The hedge won (long before the 4 s request would have) and the slow first request was cancelled.
+    expect(hedged?.attempt_log[0]?.requests).toEqual([
+      expect.objectContaining({ hedge: false, outcome: 'canceled' }),
+      expect.objectContaining({ hedge: true, outcome: 'succeeded' }),
+    ]);
+    // The slot the holder freed went to the hedge: both default jobs were submitted after it.
+    const hedgeAt = (await submitTimes(slow.id)).find((r) => r.hedge)?.at ?? Number.POSITIVE_INFINITY;
+    for (const job of waiting) {
+      const [first] = await submitTimes(job.id);
+      expect(first?.at).toBeGreaterThanOrEqual(hedgeAt);
+    }
+    expect(stack.sim.stats().peakInProgress).toBe(2);
+  });
+
+  it('withdraws a hedge still in line when its request finishes first; its ticket leaves the order', async () => {
+    // Both slots busy: the interactive job's own request (1.5 s) finishes while its hedge waits.
+    stack.sim.setFaults([
+      { on: 'outcome', delayMs: 4_000 },
+      { on: 'outcome', delayMs: 1_500 },
+    ]);
+    const holder = await submitRunning(standard);
+    const slow = await submitRunning(interactive);
+    const job = await waitForTerminal(stack.apiUrl, slow.id);
     expect(job.status).toBe('succeeded');
     expect(job.attempt_log[0]?.hedges).toEqual([
-      expect.objectContaining({ trigger: 'slow', decision: 'no_slot' }),
+      expect.objectContaining({ trigger: 'slow', decision: 'withdrawn' }),
     ]);
-    expect(stack.sim.stats()).toMatchObject({ submits: 1, cancels: 0 });
+    expect(job.attempt_log[0]?.requests).toEqual([
+      expect.objectContaining({ hedge: false, outcome: 'succeeded' }),
+    ]);
+    expect(await ticketsWaiting()).toBe(0);
+    expect((await waitForTerminal(stack.apiUrl, holder.id)).status).toBe('succeeded');
+    expect(stack.sim.stats()).toMatchObject({ submits: 2, cancels: 0 });
   });
 });

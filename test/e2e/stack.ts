@@ -34,7 +34,7 @@ export interface StackOptions {
   sim?: FalSimOptions;
   /** Extra worker environment (e.g. shorter locks for crash tests). */
   workerEnv?: Record<string, string>;
-  apiEnv?: Record<string, string>;
+  apiEnv?: Record<string, string | undefined>;
   workers?: number;
   /** fal reports completions by webhook to the API (verified against the simulator's JWKS). */
   falWebhooks?: boolean;

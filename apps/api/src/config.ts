@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   checkRedisModes,
   checkStorageEnv,
@@ -21,6 +22,8 @@ export const apiEnvSchema = z
   .object({
     NODE_ENV: z.string().default('development'),
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    /** API processes sharing PORT (node's cluster); unset = the core count when NODE_ENV=production, else 1. */
+    API_PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
     HOST: z.string().min(1).default('127.0.0.1'),
     PUBLIC_BASE_URL: z.url().optional(),
     REDIS_URL: envRedisUrl,
@@ -146,6 +149,10 @@ export const apiEnvSchema = z
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
 
 export const loadApiConfig = (env: NodeJS.ProcessEnv): ApiConfig => parseEnv(apiEnvSchema, env, 'api');
+
+/** How many API processes to run: API_PROCESSES, or every core in production (one in development). */
+export const apiProcessCount = (config: ApiConfig): number =>
+  config.API_PROCESSES ?? (config.NODE_ENV === 'production' ? availableParallelism() : 1);
 
 /**
  * Configured secrets the logger masks wherever they would appear, whatever their shape:

@@ -18,6 +18,8 @@ const envSchema = z.object({
   FAL_SIM_FILE_TTL_SECONDS: z.coerce.number().positive().default(3600),
   /** Most CDN bytes kept in memory, MiB; the oldest files are dropped beyond it. */
   FAL_SIM_MAX_STORED_MB: z.coerce.number().positive().default(1024),
+  /** `rendered` (each output drawn for its prompt and seed) or `prerendered` (one image per size, reused: benchmarks). */
+  FAL_SIM_IMAGES: z.enum(['rendered', 'prerendered']).default('rendered'),
   /** Seed for the sim's random draws; unset = Math.random. */
   FAL_SIM_SEED: z.coerce.number().int().optional(),
 });
@@ -48,6 +50,7 @@ export function loadConfig(
     timeScale: e.FAL_SIM_TIME_SCALE,
     fileTtlMs: e.FAL_SIM_FILE_TTL_SECONDS * 1000,
     maxStoredBytes: e.FAL_SIM_MAX_STORED_MB * 1024 * 1024,
+    images: e.FAL_SIM_IMAGES,
     ...(e.FAL_SIM_FAILURE_RATE !== undefined ? { failureRate: e.FAL_SIM_FAILURE_RATE } : {}),
     ...(e.FAL_SIM_MAX_CONCURRENCY !== undefined ? { maxConcurrency: e.FAL_SIM_MAX_CONCURRENCY } : {}),
     ...(e.FAL_SIM_PUBLIC_URL !== undefined ? { publicUrl: e.FAL_SIM_PUBLIC_URL } : {}),

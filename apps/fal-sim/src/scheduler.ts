@@ -102,6 +102,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       log(request, 'Request completed');
     } else {
       stats.counters.failed += 1;
+      // fal never charges a server error (5xx); a 4xx (a 422, a cancel) may still be charged for the GPU time.
+      if (wasRunning && result.error.status >= 500) stats.counters.billed -= 1;
       log(request, `Request failed: ${result.error.error}`, 'ERROR');
     }
     events.emit('change', request);
@@ -116,6 +118,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     request.startedAt = now();
     integrate();
     inProgress += 1;
+    stats.counters.ran += 1;
     stats.counters.billed += 1;
     stats.counters.peakInProgress = Math.max(stats.counters.peakInProgress, inProgress);
     log(request, 'Runner acquired, processing request');

@@ -8,6 +8,7 @@ import { createImageMaker } from './image-maker.js';
 import { createImageSource } from './image-source.js';
 import { createLatencySampler } from './latency.js';
 import { createModelRunner } from './model-runner.js';
+import { createPrerenderedImageMaker } from './prerendered-images.js';
 import { createRequestStore } from './request-store.js';
 import { createScheduler } from './scheduler.js';
 import { applyConfigPatch, initialConfig, setFailureRate } from './sim-config.js';
@@ -35,7 +36,8 @@ export async function createFalSim(options: FalSimOptions = {}): Promise<FalSim>
   const store = createRequestStore({ now, resultTtlMs: options.resultTtlMs ?? HOUR_MS });
   const webhooks = createWebhookSender({ fetch: fetchImpl, now, stats, timeScale: () => config.timeScale });
   const run = createModelRunner({
-    images: createImageMaker(),
+    images:
+      options.images === 'prerendered' ? createPrerenderedImageMaker(createImageMaker()) : createImageMaker(),
     loadImages: createImageSource({ readLocal: (token) => files.get(token)?.bytes, fetch: fetchImpl }),
     files,
   });

@@ -21,6 +21,7 @@ function zero(): Counters {
     inProgressMs: 0,
     completed: 0,
     failed: 0,
+    ran: 0,
     billed: 0,
     faultsFired: 0,
     webhookAttempts: 0,

@@ -1,4 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
+import type { ImageMode } from './prerendered-images.js';
 import type { RandomSource } from './random.js';
 
 /** The three states fal's queue reports. fal never reports FAILED (fal.md §2.3). */
@@ -33,7 +34,12 @@ export interface SimStats {
   completed: number;
   /** Requests that completed with an error (validation, infrastructure, timeout, cancel). */
   failed: number;
-  /** Requests that reached IN_PROGRESS; one cancelled while still queued is not billed. */
+  /** Requests that reached IN_PROGRESS (a runner took them); one cancelled while still queued never does. */
+  ran: number;
+  /**
+   * Requests fal charges for: those that reached a runner, less those that then ended in a server
+   * error (fal's billing FAQ: 5xx are never charged; a 422 or a cancel of a running request may be).
+   */
   billed: number;
   /** HTTP calls or outcomes that a fault rule changed. */
   faultsFired: number;
@@ -120,6 +126,12 @@ export interface FalSimOptions {
   resultTtlMs?: number;
   /** `fetch` used for input image URLs and webhook deliveries. @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * `rendered`: every output drawn for its prompt and seed (deterministic per seed, as fal's);
+   * `prerendered`: one image per size and format, reused (benchmarks: fluxq's cost, not sharp's).
+   * @defaultValue 'rendered'
+   */
+  images?: ImageMode;
 }
 
 /** A running simulator. */

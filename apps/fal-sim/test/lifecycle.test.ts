@@ -78,6 +78,20 @@ describe('request lifecycle', () => {
     });
   });
 
+  describe('billing', () => {
+    it('charges a request that ran and failed with a 422, never one that failed with a server error', async () => {
+      sim.setFaults([
+        { on: 'outcome', status: 503 },
+        { on: 'outcome', status: 500 },
+        { on: 'outcome', status: 422, body: { detail: [{ msg: 'bad prompt' }] } },
+      ]);
+      const envelopes = await Promise.all([0, 1, 2, 3].map(() => submit(sim, 'fal-ai/flux-2/turbo', SMALL)));
+      await Promise.all(envelopes.map(({ body }) => waitForStatus(body.status_url, 'COMPLETED')));
+      // All four reached a runner; the 503 and the 500 are free, the 422 and the success are charged.
+      expect(sim.stats()).toMatchObject({ ran: 4, billed: 2, completed: 1, failed: 3 });
+    });
+  });
+
   describe('when a request is cancelled', () => {
     it('removes a queued request so it never runs and is not billed', async () => {
       sim.configure({ maxConcurrency: 0 });

@@ -4,15 +4,9 @@ import type { FalImageOutput } from '@fluxq/fal';
 import { classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
 import type { AttemptContext } from './attempt-context.js';
 import { logHedge, logRequest, markRunning, settleRequest } from './attempt-log.js';
-import {
-  type ChunkSpec,
-  cancelAtFal,
-  forgetFalRequest,
-  newSlotId,
-  slotOf,
-  submitFalRequest,
-} from './fal-submit.js';
+import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
+import { type HedgeReady, readyHedge } from './hedge-in-line.js';
 import { metricsOf } from './metrics/metrics-of.js';
 
 type Settled =
@@ -61,7 +55,8 @@ function endedAtFal(error: unknown): boolean {
  * hedge budget, only while the breaker is closed) when it is still queued at fal past the
  * tracked queue-time quantile (the two race to a runner: when the hedge wins, the first,
  * still queued, is cancelled at once, unbilled; when the first wins, both go on) or when it
- * passes the tracked time-to-result quantile; the
+ * passes the tracked time-to-result quantile. A due hedge waits for its fal slot in line, under
+ * its job's class, while the race goes on (withdrawn if the request it would race ends first); the
  * first success wins and the other is cancelled at fal. A queued hedge that won its race
  * may get one slow hedge of its own. A request fal lost (404) is submitted again once.
  * Other failures end the chunk once no request is left running.
@@ -142,18 +137,59 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   let resubmitted = false;
   let firstError: unknown;
 
-  /** A due hedge: asks the breaker and the budget, logs the decision, sends it if allowed. */
-  const hedge = async (trigger: HedgeTrigger, of: FalRequestRef): Promise<FalRequestRef | undefined> => {
-    const slot = newSlotId(record.id, spec.chunk);
-    const decision = await hedgeDecision(ctx, series, slot);
-    logHedge(record, { chunk: spec.chunk, decision, trigger, of: of.request_id, nowMs: deps.now() });
+  /** The due hedge waiting for its slot, if any (one at a time: a second one would not pay). */
+  let inLine:
+    | { ready: Promise<HedgeReady>; trigger: HedgeTrigger; of: FalRequestRef; dueMs: number }
+    | undefined;
+  const logDecision = (
+    due: { trigger: HedgeTrigger; of: FalRequestRef; dueMs: number },
+    decision: HedgeDecision,
+  ) => {
+    logHedge(record, {
+      chunk: spec.chunk,
+      decision,
+      trigger: due.trigger,
+      of: due.of.request_id,
+      nowMs: due.dueMs,
+    });
     metrics.hedgeDue(record, decision);
-    if (decision !== 'sent') return undefined;
+  };
+  const queueHedge = (trigger: HedgeTrigger, of: FalRequestRef) => {
+    const ready = readyHedge(ctx, { series, trigger, of, chunk: spec.chunk }, timers.signal);
+    inLine = { ready, trigger, of, dueMs: deps.now() };
+  };
+
+  /** A readied hedge: sent if the request it races is still the only one out and a token is left. */
+  const hedge = async (ready: HedgeReady): Promise<FalRequestRef | undefined> => {
+    if (ready.decision !== 'sent') {
+      logDecision(ready, ready.decision);
+      if (ready.decision === 'budget_spent')
+        deps.logger.info({ jobId: record.id }, 'hedge budget spent; not hedging');
+      return undefined;
+    }
+    // The slot may be the one the raced request gave back on finishing (fal-wait frees it on
+    // COMPLETED, before the result is read): then there is nothing left to hedge.
+    const stillAlone =
+      racers.size === 1 &&
+      racers.has(ready.of.request_id) &&
+      (await falStatusOf(ctx, ready.of)) !== 'COMPLETED';
+    const spent = stillAlone && !(await resilience.hedgeBudget.tryConsume(series));
+    if (!stillAlone || spent) {
+      await resilience.slots.release(ready.slot).catch(() => {});
+      logDecision(ready, spent ? 'budget_spent' : 'withdrawn');
+      return undefined;
+    }
+    logDecision(ready, 'sent');
     deps.logger.info(
-      { jobId: record.id, chunk: spec.chunk, trigger, afterMs: deps.now() - of.submitted_at },
+      {
+        jobId: record.id,
+        chunk: spec.chunk,
+        trigger: ready.trigger,
+        afterMs: ready.dueMs - ready.of.submitted_at,
+      },
       'hedging a fal request',
     );
-    const ref = await submitFalRequest(ctx, { ...spec, hedge: true }, slot);
+    const ref = await submitFalRequest(ctx, { ...spec, hedge: true }, ready.slot);
     start(ref);
     return ref;
   };
@@ -180,9 +216,12 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
 
   try {
     while (racers.size > 0) {
-      const next = await Promise.race<Settled | typeof HEDGE_DUE | typeof QUEUE_CHECK_DUE | RunnerRaceEnd>([
+      const next = await Promise.race<
+        Settled | typeof HEDGE_DUE | typeof QUEUE_CHECK_DUE | RunnerRaceEnd | HedgeReady
+      >([
         ...[...racers.values()].map((racer) => racer.settled),
         ...(hedgeDue ? [hedgeDue] : []),
+        ...(inLine ? [inLine.ready] : []),
         ...(queueCheckDue ? [queueCheckDue] : []),
         ...(runnerRace ? [runnerRace] : []),
       ]);
@@ -191,15 +230,21 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
         // Only a request fal still has queued: a hedge then costs a submit but no run.
         if (racers.size !== 1 || !racers.has(primary.request_id)) continue;
         if ((await falStatusOf(ctx, primary)) !== 'IN_QUEUE') continue;
-        const second = await hedge('queued', primary);
-        if (second) runnerRace = raceToRunner(ctx, primary, second, timers.signal);
+        queueHedge('queued', primary);
         continue;
       }
       if (next === HEDGE_DUE) {
         hedgeDue = undefined;
         // One request left (the first, or the queued hedge that beat it to a runner): hedge it.
         const [only] = [...racers.values()];
-        if (racers.size === 1 && only) await hedge('slow', only.ref);
+        if (racers.size === 1 && only && !inLine) queueHedge('slow', only.ref);
+        continue;
+      }
+      if ('hedgeReady' in next) {
+        inLine = undefined;
+        const second = await hedge(next);
+        if (second && next.trigger === 'queued')
+          runnerRace = raceToRunner(ctx, next.of, second, timers.signal);
         continue;
       }
       if ('runnerRace' in next) {
@@ -269,6 +314,8 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
     throw firstError;
   } finally {
     timers.abort();
+    // Still in line when the race ended: the ticket leaves the order (the abort above).
+    if (inLine) logDecision(inLine, 'withdrawn');
     for (const racer of racers.values()) {
       // Left running for the next attempt (another chunk failed or the job stopped).
       racer.stop.abort();
@@ -318,22 +365,6 @@ async function raceToRunner(
   } catch {
     return { runnerRace: true };
   }
-}
-
-/**
- * Hedges stop while the breaker is not closed (fal is struggling), never wait for a fal
- * slot (one that waits would start late and take a slot from new work), and stay within
- * budget. When the answer is `sent`, `slot` is held for the hedge.
- */
-async function hedgeDecision(ctx: AttemptContext, series: string, slot: string): Promise<HedgeDecision> {
-  const { resilience } = ctx.deps;
-  const breaker = await resilience.breaker.state(ctx.record.model);
-  if (breaker.state !== 'closed') return 'breaker_not_closed';
-  if (!(await resilience.slots.tryAcquire(slot))) return 'no_slot';
-  if (await resilience.hedgeBudget.tryConsume(series)) return 'sent';
-  await resilience.slots.release(slot).catch(() => {});
-  ctx.deps.logger.info({ jobId: ctx.record.id }, 'hedge budget spent; not hedging');
-  return 'budget_spent';
 }
 
 /**

@@ -29,8 +29,12 @@ export interface RequestLogEntry {
   outcome: RequestOutcome | null;
 }
 
-/** Why a due hedge was or was not sent (`no_slot`: the account's fal concurrency was all in use). */
-export type HedgeDecision = 'sent' | 'budget_spent' | 'breaker_not_closed' | 'no_slot';
+/**
+ * Why a due hedge was or was not sent. `withdrawn`: it waited in line for a fal slot (under its
+ * job's class) and the request it would race ended first, or the race ended. `no_slot` appears
+ * only on entries written before hedges waited in line (a hedge was then skipped when no slot was free).
+ */
+export type HedgeDecision = 'sent' | 'budget_spent' | 'breaker_not_closed' | 'withdrawn' | 'no_slot';
 
 /**
  * What made a hedge due: `queued` = the request was still waiting in fal's queue past the

@@ -162,7 +162,7 @@ export interface AttemptLogEntry {
   hedges: Array<{
     chunk: number;
     due_ms: number;
-    decision: 'sent' | 'budget_spent' | 'breaker_not_closed' | 'no_slot';
+    decision: 'sent' | 'budget_spent' | 'breaker_not_closed' | 'withdrawn' | 'no_slot';
     /** `queued`: the request was still in fal's queue; `slow`: it passed the tracked time-to-result quantile. */
     trigger?: 'queued' | 'slow';
     of_request_id?: string;

@@ -14,7 +14,9 @@ export interface ApiMetrics {
 /**
  * The API's registry (one per app, so tests can run several in one process): Node's default
  * process metrics, answers by route, and queue depths read from Redis at each scrape (a few
- * counts, no scan). Per-tenant series only with METRICS_TENANT_LABELS.
+ * counts, no scan). Per-tenant series only with METRICS_TENANT_LABELS. With several API
+ * processes (API_PROCESSES) a scrape sums the counters over all of them; the gauges read shared
+ * Redis state, so they take one process's reading (`aggregator: 'first'`), not the sum.
  */
 export function createApiMetrics(deps: ApiDeps): ApiMetrics {
   const registry = new Registry();
@@ -31,6 +33,7 @@ export function createApiMetrics(deps: ApiDeps): ApiMetrics {
     help: 'Jobs in a BullMQ queue by state (jobs with a priority wait in "prioritized").',
     labelNames: ['queue', 'state'],
     registers,
+    aggregator: 'first',
     async collect() {
       for (const [queue, counts] of Object.entries(await queueCounts(deps))) {
         for (const state of QUEUE_STATES) this.set({ queue, state }, counts[state]);
@@ -42,6 +45,7 @@ export function createApiMetrics(deps: ApiDeps): ApiMetrics {
     help: "Image jobs not yet running by priority class: waiting in the scheduler's line for a fal slot (fair) or granted/prefetched and waiting in BullMQ (prioritized).",
     labelNames: ['priority', 'state'],
     registers,
+    aggregator: 'first',
     async collect() {
       const [fair, bullmq] = await Promise.all([
         deps.fair.waitingByClass(),
@@ -66,6 +70,7 @@ export function createApiMetrics(deps: ApiDeps): ApiMetrics {
       help: `Jobs a tenant created in the last 24 h by status (its ${STATS_SAMPLE_PER_TENANT} most recent at most).`,
       labelNames: ['tenant', 'status'],
       registers,
+      aggregator: 'first',
       async collect() {
         for (const stats of await tenantStats()) {
           for (const [status, count] of Object.entries(stats.byStatus)) {
@@ -79,6 +84,7 @@ export function createApiMetrics(deps: ApiDeps): ApiMetrics {
       help: 'Jobs a tenant created in the last 24 h.',
       labelNames: ['tenant'],
       registers,
+      aggregator: 'first',
       async collect() {
         for (const stats of await tenantStats()) this.set({ tenant: stats.tenant }, stats.jobsInWindow);
       },

@@ -1,5 +1,6 @@
 import { bearerMatches } from '@fluxq/core';
 import { type RequestHandler, Router } from 'express';
+import { metricsSource } from '../cluster/cluster-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import { createApiMetrics } from '../metrics/api-metrics.js';
 import { adminOnly } from './admin.js';
@@ -25,8 +26,9 @@ export function metricsRouters(deps: ApiDeps): {
     return { countRequests: (_req, _res, next) => next(), beforeAuth, afterAuth };
   }
   const { registry, countRequests } = createApiMetrics(deps);
+  const metricsText = metricsSource(registry);
   const serve: RequestHandler = async (_req, res) => {
-    const text = await registry.metrics();
+    const text = await metricsText();
     res.set({ 'content-type': registry.contentType, 'cache-control': 'no-store' }).send(text);
   };
   const { token } = settings;

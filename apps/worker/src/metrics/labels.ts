@@ -29,6 +29,7 @@ export const LABEL_SETS = {
     'sent',
     'budget_spent',
     'breaker_not_closed',
+    'withdrawn',
     'no_slot',
   ] as const satisfies readonly HedgeDecision[],
   retryReason: ['backoff', 'lone failure', 'breaker open', 'retry budget spent'] as const,
