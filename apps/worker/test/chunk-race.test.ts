@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';
 
 /**
@@ -8,6 +8,7 @@ import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness
  * an outcome fault holds a request (`hang` keeps it running until it is cancelled).
  * Asserted from outside: the simulator's counters and the job's attempt log.
  */
+
 /** A slow request: about three times the hedge point. Unit: ms. */
 const SLOW_MS = 2_000;
 
@@ -15,7 +16,8 @@ describe('the chunk race', () => {
   let harness: WorkerHarness;
   const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
 
-  beforeAll(async () => {
+  // A harness per test: the latency samples one test records move the next one's hedge point.
+  beforeEach(async () => {
     harness = await startWorkerHarness({
       env: {
         FAL_LATENCY_PRIOR_SCALE: '0.05',
@@ -27,10 +29,9 @@ describe('the chunk race', () => {
     });
     await harness.startWorkers();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await harness?.close();
   });
-  beforeEach(() => harness.sim.reset());
 
   describe('when the first request is slow', () => {
     it('sends exactly one hedge, takes its result, and cancels the slow first request at fal', async () => {
@@ -92,7 +93,7 @@ describe('the chunk race when a hedge may not be sent', () => {
   let harness: WorkerHarness;
   const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     harness = await startWorkerHarness({
       env: {
         FAL_LATENCY_PRIOR_SCALE: '0.05',
@@ -107,14 +108,13 @@ describe('the chunk race when a hedge may not be sent', () => {
     });
     await harness.startWorkers();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await harness?.close();
   });
-  beforeEach(() => harness.sim.reset());
 
-  it('skips the hedge as no_slot while the account’s slots are all in use, and the first still delivers', async () => {
+  it('queues a due hedge for a slot while both are in use, and withdraws it when its request finishes first', async () => {
     harness.sim.setFaults([
-      // A bulk job (never hedged) holds the other slot past the interactive job's hedge point.
+      // A bulk job (never hedged) holds the other slot until after the interactive job's request ends.
       { on: 'outcome', delayMs: 2 * SLOW_MS },
       { on: 'outcome', delayMs: SLOW_MS },
     ]);
@@ -124,9 +124,10 @@ describe('the chunk race when a hedge may not be sent', () => {
 
     expect(job.status).toBe('succeeded');
     expect(job.attempt_log?.[0]?.hedges).toEqual([
-      expect.objectContaining({ trigger: 'slow', decision: 'no_slot' }),
+      expect.objectContaining({ trigger: 'slow', decision: 'withdrawn' }),
     ]);
     expect((await harness.waitForJob(blocker.id)).status).toBe('succeeded');
+    // The hedge never reached fal.
     expect(harness.sim.stats()).toMatchObject({ submits: 2, cancels: 0 });
   });
 
@@ -138,7 +139,8 @@ describe('the chunk race when a hedge may not be sent', () => {
     const first = await harness.waitForJob((await harness.submit(interactive)).id);
     expect(first.attempt_log?.[0]?.hedges).toEqual([expect.objectContaining({ decision: 'sent' })]);
 
-    harness.sim.setFaults([{ on: 'outcome', delayMs: SLOW_MS }]);
+    // Slower than the first job's cancelled request, which its sample pulled the hedge point towards.
+    harness.sim.setFaults([{ on: 'outcome', delayMs: 2 * SLOW_MS }]);
     const second = await harness.waitForJob((await harness.submit(interactive)).id);
     expect(second.status).toBe('succeeded');
     expect(second.attempt_log?.[0]?.hedges).toEqual([
