@@ -12,22 +12,30 @@ import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness
 /** A slow request: about three times the hedge point. Unit: ms. */
 const SLOW_MS = 2_000;
 
+/**
+ * A harness per test, its workers running: the latency samples one test records move the
+ * next one's hedge point. Only the slow trigger: the simulator starts every request at once.
+ */
+async function startRaceHarness(env: Record<string, string> = {}): Promise<WorkerHarness> {
+  const harness = await startWorkerHarness({
+    env: {
+      FAL_LATENCY_PRIOR_SCALE: '0.05',
+      HEDGE_PERCENTILE: '0.95',
+      HEDGE_QUEUE_PERCENTILE: '1',
+      HEDGE_PRIORITIES: 'interactive',
+      ...env,
+    },
+  });
+  await harness.startWorkers();
+  return harness;
+}
+
 describe('the chunk race', () => {
   let harness: WorkerHarness;
   const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
 
-  // A harness per test: the latency samples one test records move the next one's hedge point.
   beforeEach(async () => {
-    harness = await startWorkerHarness({
-      env: {
-        FAL_LATENCY_PRIOR_SCALE: '0.05',
-        HEDGE_PERCENTILE: '0.95',
-        // Only the slow trigger here: the simulator starts every request at once.
-        HEDGE_QUEUE_PERCENTILE: '1',
-        HEDGE_PRIORITIES: 'interactive',
-      },
-    });
-    await harness.startWorkers();
+    harness = await startRaceHarness();
   });
   afterEach(async () => {
     await harness?.close();
@@ -94,19 +102,13 @@ describe('the chunk race when a hedge may not be sent', () => {
   const interactive = { model: 'flux.2-dev-turbo', prompt: 'a red kite', priority: 'interactive' };
 
   beforeEach(async () => {
-    harness = await startWorkerHarness({
-      env: {
-        FAL_LATENCY_PRIOR_SCALE: '0.05',
-        HEDGE_PERCENTILE: '0.95',
-        HEDGE_QUEUE_PERCENTILE: '1',
-        FAL_MAX_CONCURRENCY: '2',
-        HEDGE_BUDGET_RATIO: '0',
-        HEDGE_BUDGET_MIN: '0',
-        HEDGE_BUDGET_BURST: '1',
-        HEDGE_BUDGET_WINDOW_MS: '3600000',
-      },
+    harness = await startRaceHarness({
+      FAL_MAX_CONCURRENCY: '2',
+      HEDGE_BUDGET_RATIO: '0',
+      HEDGE_BUDGET_MIN: '0',
+      HEDGE_BUDGET_BURST: '1',
+      HEDGE_BUDGET_WINDOW_MS: '3600000',
     });
-    await harness.startWorkers();
   });
   afterEach(async () => {
     await harness?.close();
