@@ -10,7 +10,7 @@ import {
   type SpawnServiceOptions,
   spawnService,
   startRedisServer,
-} from '@fluxq/testing';
+} from '@fluxq/supervisor';
 import { renderBanner } from './lib/banner.js';
 import { findRedis, redactRedisUrl } from './lib/find-redis.js';
 import { formatLogLine, prefixLines } from './lib/log-format.js';

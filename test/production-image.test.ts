@@ -94,7 +94,7 @@ async function childCommandLines(pid: number): Promise<string[]> {
 beforeAll(async () => {
   // Only the services and the launcher's packages: the SDK and CLI are packed (and built) by
   // scripts/test/install-packages.test.ts, which may run at the same time.
-  const filters = [...SERVICES, '@fluxq/testing'].flatMap((name) => ['--filter', name]);
+  const filters = [...SERVICES, '@fluxq/supervisor'].flatMap((name) => ['--filter', name]);
   await run('npx', ['turbo', 'run', 'build', ...filters, '--output-logs=errors-only'], { cwd: repoRoot });
   await run('npx', ['tsc', '-p', 'scripts/tsconfig.build.json'], { cwd: repoRoot });
 }, SETUP_TIMEOUT_MS);

@@ -1,4 +1,4 @@
-import { createSeededRandom } from '@fluxq/fal-sim';
+import { createSeededRandom } from '@fluxq/testing';
 
 /**
  * Poisson arrivals: `count` start offsets (ms from the first) at `perSecond` on average.

@@ -1,4 +1,4 @@
-import { findRedisServerBinary, probeRedis, type RedisProbe } from '@fluxq/testing';
+import { findRedisServerBinary, probeRedis, type RedisProbe } from '@fluxq/supervisor';
 
 /** Where the launcher gets Redis from. */
 export type RedisChoice =

@@ -19,7 +19,6 @@ import {
   fairEntryOf,
   markLeftQueueMany,
   markQueuedManyWithin,
-  storeKeys,
 } from '@fluxq/queue';
 import { inputKey } from '@fluxq/storage';
 import {
@@ -260,27 +259,6 @@ async function enterQueueMany(deps: ApiDeps, tenant: string, records: readonly J
   );
 }
 
-const DELETE_CHUNK = 1_000;
-
-async function deleteRecords(deps: ApiDeps, tenant: string, ids: readonly string[]) {
-  for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
-    const chunk = ids.slice(start, start + DELETE_CHUNK);
-    await deps.redis
-      .pipeline()
-      .del(...chunk.map((id) => storeKeys.job(id)))
-      .zrem(storeKeys.tenantJobs(tenant), ...chunk)
-      .exec();
-  }
-}
-
-async function removeQueued(deps: ApiDeps, ids: readonly string[]) {
-  for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
-    const chunk = ids.slice(start, start + DELETE_CHUNK);
-    await deps.scheduler.cancel(chunk).catch(() => {});
-    await Promise.allSettled(chunk.map((id) => deps.queue.remove(id)));
-  }
-}
-
 /** Validates, limits, stores and enqueues a parsed batch; resolves with the batch in `in_progress`. */
 export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: ApiDeps): Promise<BatchRecord> {
   const { valid, priority, metadata, webhookUrl } = await validateBatch(parsed, tenant, deps);
@@ -294,8 +272,6 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
   let spend: SpendReservation | undefined;
   const storedKeys: string[] = [];
   let batchCreated = false;
-  let recordsCreated = false;
-  let enqueueStarted = false;
   try {
     spend = await reserveSpend(deps, tenant, totalMicros / 1_000_000);
     // Data URIs are stored per job (checked above); uploads and URLs are only referenced.
@@ -328,11 +304,9 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
       batch,
       records.map((record, index) => ({ jobId: record.id, customId: valid[index]!.line.customId })),
     );
-    recordsCreated = true;
-    await deps.store.createMany(records);
-    enqueueStarted = true;
-    // Into the scheduler's order; each job enters the queue when granted a fal slot.
-    await deps.fair.admit(records.map((record) => fairEntryOf(record, deps.tenants.limitsOf(tenant))));
+    // The records, then into the scheduler's order (each job enters the queue when granted a fal
+    // slot); all or nothing, so on a failure only the batch and what precedes are left to undo.
+    await deps.lifecycle.create(records, (record) => fairEntryOf(record, deps.tenants.limitsOf(tenant)));
   } catch (err) {
     // Not accepted: nothing of it is left behind (records, queue entries, places, spend, inputs).
     await Promise.allSettled([
@@ -340,8 +314,6 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
       spend?.release(),
       ...storedKeys.map((key) => deps.storage.delete(key)),
     ]);
-    if (enqueueStarted) await removeQueued(deps, ids).catch(() => {});
-    if (recordsCreated) await deleteRecords(deps, tenant, ids).catch(() => {});
     if (batchCreated) await deps.batches.delete(batchId, tenant).catch(() => {});
     throw err;
   }

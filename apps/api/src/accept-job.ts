@@ -97,15 +97,9 @@ export async function acceptImageJob(
     });
 
     spend = await reserveSpend(deps, tenant, cost.usd);
-    await deps.store.create(record);
-    try {
-      // Into the scheduler's order; it enters the queue when granted a fal slot.
-      await deps.fair.admit([fairEntryOf(record, deps.tenants.limitsOf(tenant))]);
-    } catch (err) {
-      // Not enqueued means not accepted: leave no record that would never run.
-      await deps.store.delete(id, tenant).catch(() => {});
-      throw err;
-    }
+    // Its record, then into the scheduler's order (it enters the queue when granted a fal slot);
+    // not enqueued means not accepted: no record is left that would never run.
+    await deps.lifecycle.create([record], (job) => fairEntryOf(job, deps.tenants.limitsOf(tenant)));
     await dispatchNow(deps);
     await confirmReplicated(deps);
     return record;

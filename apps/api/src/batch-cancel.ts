@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type BatchRecord, emitJobEvent, markLeftQueueMany } from '@fluxq/queue';
+import type { BatchRecord } from '@fluxq/queue';
 import type { ApiDeps } from './deps.js';
-import { cancelJob, type JobCancelDeps } from './job-cancel.js';
+
+/** What cancelling a batch's jobs touches. */
+type BatchCancelDeps = Pick<ApiDeps, 'store' | 'batches' | 'scheduler' | 'lifecycle' | 'logger'>;
 
 /** Lines read (and jobs canceled in one script call) per round. */
 const CANCEL_CHUNK = 500;
 
-type QueuedJob = Awaited<ReturnType<JobCancelDeps['queue']['getJobs']>>[number];
 /** How long a process holds a batch's cancel without renewing it. Unit: ms. */
 const LEASE_MS = 30_000;
 /** How often pending cancels (their process died, or another process asked) are looked for. Unit: ms. */
@@ -41,7 +42,7 @@ export interface BatchCanceller {
   close(): Promise<void>;
 }
 
-export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
+export function createBatchCanceller(deps: BatchCancelDeps): BatchCanceller {
   const holder = randomUUID();
   const running = new Map<string, Promise<void>>();
 
@@ -108,61 +109,15 @@ export function createBatchCanceller(deps: JobCancelDeps): BatchCanceller {
 }
 
 /**
- * One chunk of a batch's jobs: the queued ones in one call, the running ones one by one.
- * A canceled job leaves BullMQ before it is counted, so a batch that reads `cancelled`
- * (the count of its last job moves it there) has nothing canceled left queued.
+ * One chunk of a batch's jobs: the queued ones in one call, the running ones one by one (their
+ * worker hears the cancel and stops at fal). Both through the job lifecycle.
  */
-async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: JobCancelDeps): Promise<void> {
-  const canceled = await deps.store.cancelQueued(jobIds, deps.now());
-  const canceledIds = canceled.map((job) => job.id);
-  await markLeftQueueMany(deps.redis, batch.tenant, canceledIds);
-  // Granted or prefetched jobs sit in BullMQ: a worker that took one would find it canceled and
-  // drop it, but it would hold its fal slot meanwhile. Those removed give their slot back.
-  await removeFromQueue(new Set(canceledIds), deps);
-  await deps.batches.recordOutcomes(batch.id, canceledIds, 'canceled');
-  const withWebhook = canceled.filter((job) => job.webhook).map((job) => job.id);
-  const { queue, deliveries } = deps.webhooks;
-  for (const record of await deps.store.getMany(withWebhook)) {
-    if (record) await emitJobEvent({ queue, deliveries, now: deps.now }, record, 'job.canceled');
-  }
-  const done = new Set(canceledIds);
+async function cancelChunk(batch: BatchRecord, jobIds: string[], deps: BatchCancelDeps): Promise<void> {
+  const done = new Set(await deps.lifecycle.cancelQueuedOfBatch(batch, jobIds));
   const rest = jobIds.filter((id) => !done.has(id));
   const statuses = await deps.store.statuses(rest);
   const runningIds = rest.filter((_, index) => statuses[index] === 'running');
   for (const record of await deps.store.getMany(runningIds)) {
-    if (record) await cancelJob(record, deps);
+    if (record) await deps.lifecycle.cancel(record);
   }
-}
-
-/** Removes canceled jobs that BullMQ holds (waiting in the window, or delayed); others are not there. */
-async function removeFromQueue(ids: ReadonlySet<string>, deps: JobCancelDeps) {
-  if (ids.size === 0) return;
-  const held = await queuedInBullMq(deps);
-  await removeGranted(
-    [...held.values()].filter((job) => job.id && ids.has(job.id)),
-    deps,
-  );
-}
-
-/** Jobs in BullMQ that no worker holds (granted and waiting, or delayed between attempts), by id. */
-async function queuedInBullMq(deps: JobCancelDeps): Promise<Map<string, QueuedJob>> {
-  const jobs = await deps.queue.getJobs(['waiting', 'prioritized', 'delayed']);
-  return new Map(jobs.filter((job) => job.id).map((job) => [job.id!, job]));
-}
-
-/** Takes canceled jobs out of BullMQ; those no worker had yet give their fal slot to the next job. */
-async function removeGranted(jobs: readonly QueuedJob[], deps: JobCancelDeps) {
-  const removed: Array<{ jobId: string; tenant: string }> = [];
-  for (const job of jobs) {
-    if (
-      await job.remove().then(
-        () => true,
-        () => false,
-      )
-    )
-      removed.push({ jobId: job.id!, tenant: job.data.tenant });
-  }
-  await deps.fair
-    .giveBack(removed)
-    .catch((err: unknown) => deps.logger.warn({ err }, 'could not give back the slots of canceled jobs'));
 }

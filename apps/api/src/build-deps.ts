@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '@fluxq/core';
 import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   createBatchStore,
   createImagesQueue,
+  createJobLifecycle,
   createJobStore,
   createRedis,
   createScheduledQueue,
@@ -12,9 +12,11 @@ import {
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
+  imageQueueOptionsOf,
   queueReady,
   waitForRedis,
 } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import { createBatchCanceller } from './batch-cancel.js';
@@ -33,10 +35,7 @@ export async function buildApiDeps(
   const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
-  const queue = createImagesQueue(queueConnection, {
-    attempts: config.JOB_ATTEMPTS,
-    backoffDelayMs: config.JOB_BACKOFF_MS,
-  });
+  const queue = createImagesQueue(queueConnection, imageQueueOptionsOf(config));
   // Without an offline queue, commands sent while connecting fail: start serving once connected.
   const webhooksQueue = createWebhooksQueue(queueConnection);
   if (await waitForRedis(redis)) await Promise.all([queueReady(queue), queueReady(webhooksQueue)]);
@@ -54,21 +53,35 @@ export async function buildApiDeps(
   const events = await createJobEvents(subscriber, store);
   // The limit is FAL_MAX_CONCURRENCY as the workers stored it: the API only queues and grants.
   const scheduler = createScheduler(queueConnection);
+  const fair = createScheduledQueue(scheduler, queue);
+  const deliveries = createWebhookDeliveryStore(redis);
+  const batches = createBatchStore(redis);
   const base = {
     redis,
     events,
     queue,
-    fair: createScheduledQueue(scheduler, queue),
+    fair,
     scheduler,
     webhooks: {
       queue: webhooksQueue,
-      deliveries: createWebhookDeliveryStore(redis),
+      deliveries,
       settings: createWebhookSettingsStore(redis, { generate: generateWebhookSecret }),
       allow: config.URL_ALLOW_LIST,
       secretOverlapMs: config.WEBHOOK_SECRET_OVERLAP_S * 1000,
     },
     store,
-    batches: createBatchStore(redis),
+    batches,
+    // The API's transitions are cancels; the worker's are the rest (packages/queue README, "Job lifecycle").
+    lifecycle: createJobLifecycle({
+      store,
+      redis,
+      webhooks: { queue: webhooksQueue, deliveries },
+      batches,
+      scheduler,
+      images: { queue, fair },
+      logger,
+      now: Date.now,
+    }),
     storage,
     signer,
     fileUrls: createFileUrls(storage, signer),

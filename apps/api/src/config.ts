@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { FAL_JWKS_URL } from '@fluxq/fal';
 import {
   checkRedisModes,
   checkStorageEnv,
@@ -11,8 +12,7 @@ import {
   envStorageFields,
   envUrlAllowList,
   parseEnv,
-} from '@fluxq/core';
-import { FAL_JWKS_URL } from '@fluxq/fal';
+} from '@fluxq/runtime';
 import { z } from 'zod';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -1,16 +1,17 @@
-import type { Logger } from '@fluxq/core';
 import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type {
   BatchStore,
   FairQueue,
   ImagesQueue,
+  JobLifecycle,
   JobStore,
   Scheduler,
   WebhookDeliveryStore,
   WebhookSettingsStore,
   WebhooksQueue,
 } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
 import type { Resolve } from '@fluxq/webhooks';
 import type { Redis } from 'ioredis';
@@ -67,6 +68,8 @@ export interface ApiDeps {
   batches: BatchStore;
   /** Cancels the jobs of batches in `cancelling`, in the background. */
   batchCanceller: BatchCanceller;
+  /** A job's status changes with all their side effects (here: its cancel). */
+  lifecycle: JobLifecycle;
   /** Job status changes, for waiting and streaming. */
   events: JobEvents;
   queue: ImagesQueue;

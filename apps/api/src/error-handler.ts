@@ -1,6 +1,6 @@
-import type { Logger } from '@fluxq/core';
 import { FluxqError, isFluxqError } from '@fluxq/core';
 import { isRedisUnavailableError } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import { StorageKeyError } from '@fluxq/storage';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { jsonRefusal } from './require-json.js';

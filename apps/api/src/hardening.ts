@@ -1,4 +1,5 @@
-import { FluxqError, type Logger, newId } from '@fluxq/core';
+import { FluxqError, newId } from '@fluxq/core';
+import type { Logger } from '@fluxq/runtime';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 

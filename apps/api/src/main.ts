@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { createLogger, type Logger } from '@fluxq/core';
+import { createLogger, type Logger } from '@fluxq/runtime';
 import { createApp } from './app.js';
 import { buildApiDeps } from './build-deps.js';
 import { runApiCluster } from './cluster/api-cluster.js';

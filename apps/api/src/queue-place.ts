@@ -11,15 +11,34 @@ export async function placeOf(
   record: Pick<JobRecord, 'id' | 'status'>,
   deps: Pick<ApiDeps, 'scheduler' | 'logger' | 'now'>,
 ): Promise<JobPlace | null> {
-  if (record.status !== 'queued') return null;
+  const [place] = await placesOf([record], deps);
+  return place ?? null;
+}
+
+/**
+ * The places of a page of jobs (`GET /v1/jobs`), as `placeOf` gives each, read in one round trip
+ * for the page's queued jobs; in the order of `records`.
+ */
+export async function placesOf(
+  records: ReadonlyArray<Pick<JobRecord, 'id' | 'status'>>,
+  deps: Pick<ApiDeps, 'scheduler' | 'logger' | 'now'>,
+): Promise<Array<JobPlace | null>> {
+  const queued = records.filter((record) => record.status === 'queued').map((record) => record.id);
+  if (queued.length === 0) return records.map(() => null);
+  let read: Array<Awaited<ReturnType<ApiDeps['scheduler']['place']>>>;
   try {
-    const place = await deps.scheduler.place(record.id);
+    read = await deps.scheduler.places(queued);
+  } catch (err) {
+    deps.logger.warn({ err, jobIds: queued }, 'could not read jobs’ places in line');
+    return records.map(() => null);
+  }
+  const byId = new Map(queued.map((id, index) => [id, read[index] ?? null]));
+  return records.map((record): JobPlace | null => {
+    if (record.status !== 'queued') return null;
+    const place = byId.get(record.id);
     if (!place) return { position: 0, estimatedStartMs: deps.now() };
     return { position: place.position, estimatedStartMs: place.estimatedStartMs };
-  } catch (err) {
-    deps.logger.warn({ err, jobId: record.id }, 'could not read a job’s place in line');
-    return null;
-  }
+  });
 }
 
 /**

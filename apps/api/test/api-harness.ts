@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@fluxq/core';
 import { createScheduler } from '@fluxq/queue';
+import { createLogger } from '@fluxq/runtime';
 import {
   apiKeysOf,
   assertNoSecretsIn,

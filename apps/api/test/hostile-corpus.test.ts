@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createGzip } from 'node:zlib';
-import { createLogger } from '@fluxq/core';
+import { createLogger } from '@fluxq/runtime';
 import { makeDataUri, makeImage, secretsIn } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig, logSecrets } from '../src/config.js';

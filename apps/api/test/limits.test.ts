@@ -1,5 +1,6 @@
-import { createLogger, priceRequest } from '@fluxq/core';
+import { priceRequest } from '@fluxq/core';
 import { createRedis, markQueued, queuedCount, queuedJobs } from '@fluxq/queue';
+import { createLogger } from '@fluxq/runtime';
 import { type RedisServer, startRedisServer } from '@fluxq/testing';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

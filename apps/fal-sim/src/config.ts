@@ -1,5 +1,5 @@
+import { createSeededRandom } from '@fluxq/runtime';
 import { z } from 'zod';
-import { createSeededRandom } from './random.js';
 import type { FalSimOptions } from './types.js';
 
 const envSchema = z.object({

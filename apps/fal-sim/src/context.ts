@@ -1,7 +1,7 @@
+import type { RandomSource } from '@fluxq/runtime';
 import type { FaultBook } from './faults.js';
 import type { FileStore } from './file-store.js';
 import type { LatencySampler } from './latency.js';
-import type { RandomSource } from './random.js';
 import type { RequestStore } from './request-store.js';
 import type { Scheduler } from './scheduler.js';
 import type { StatsRecorder } from './stats.js';

@@ -1,5 +1,4 @@
 export { ConfigError, loadConfig } from './config.js';
-export { createSeededRandom, type RandomSource } from './random.js';
 export { createFalSim } from './sim.js';
 export type {
   FalSim,

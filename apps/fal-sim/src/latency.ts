@@ -1,5 +1,6 @@
 import type { LatencyPrior } from '@fluxq/core';
-import { type RandomSource, standardNormal } from './random.js';
+import type { RandomSource } from '@fluxq/runtime';
+import { standardNormal } from './standard-normal.js';
 
 /** z-score of the 95th percentile of a standard normal. */
 const Z95 = 1.645;

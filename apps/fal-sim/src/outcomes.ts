@@ -1,4 +1,4 @@
-import type { RandomSource } from './random.js';
+import type { RandomSource } from '@fluxq/runtime';
 import type { FaultRule } from './types.js';
 
 /** fal's header naming the class of an infrastructure error (fal.md §2.7). */

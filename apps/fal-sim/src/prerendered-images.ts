@@ -1,8 +1,5 @@
 import type { ImageMaker, ImageSpec } from './image-maker.js';
 
-/** How the sim makes output images: drawn per request (the default), or one made per size and reused. */
-export type ImageMode = 'rendered' | 'prerendered';
-
 /**
  * An image maker for benchmarks: each size and format is drawn once and the same bytes are
  * served for every request after, so a figure measures fluxq rather than the sim's sharp

@@ -1,8 +1,8 @@
 import type { ModelInfo, Operation } from '@fluxq/core';
+import type { RandomSource } from '@fluxq/runtime';
 import { parseModelInput } from './input-schema.js';
 import type { LatencySampler } from './latency.js';
 import { faultOutcome, sampleInfraFailure, validationOutcome } from './outcomes.js';
-import type { RandomSource } from './random.js';
 import type { Ending, RequestPlan } from './request-store.js';
 import type { FaultRule } from './types.js';
 

@@ -1,6 +1,8 @@
 import type { JsonWebKey } from 'node:crypto';
-import type { ImageMode } from './prerendered-images.js';
-import type { RandomSource } from './random.js';
+import type { RandomSource } from '@fluxq/runtime';
+
+/** How the sim makes output images: drawn per request (the default), or one made per size and reused. */
+export type ImageMode = 'rendered' | 'prerendered';
 
 /** The three states fal's queue reports. fal never reports FAILED (fal.md §2.3). */
 export type RequestStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';

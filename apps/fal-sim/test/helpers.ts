@@ -1,4 +1,5 @@
-import { createFalSim, createSeededRandom, type FalSim, type FalSimOptions } from '../src/index.js';
+import { createSeededRandom } from '@fluxq/runtime';
+import { createFalSim, type FalSim, type FalSimOptions } from '../src/index.js';
 
 export const AUTH = { Authorization: 'Key test-id:test-secret' };
 

@@ -1,9 +1,9 @@
 import { MODELS } from '@fluxq/core';
+import { createSeededRandom } from '@fluxq/runtime';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { parseModelInput } from '../src/input-schema.js';
 import { createLatencySampler, fitLognormal } from '../src/latency.js';
-import { createSeededRandom } from '../src/random.js';
 import { failureRateFor, initialConfig, setFailureRate } from '../src/sim-config.js';
 
 describe('latency model', () => {

@@ -1,4 +1,3 @@
-import type { Logger } from '@fluxq/core';
 import {
   createFalCompletionListener,
   createGrantDispatcher,
@@ -15,6 +14,7 @@ import {
   createLatencyTracker,
   createTokenBudget,
 } from '@fluxq/resilience';
+import type { Logger } from '@fluxq/runtime';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import type { ResilienceParts } from './deps.js';

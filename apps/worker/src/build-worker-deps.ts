@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '@fluxq/core';
 import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
-  countBatchOutcome,
   createBatchStore,
   createImagesQueue,
+  createJobLifecycle,
   createJobStatusFeed,
   createJobStore,
   createRedis,
@@ -13,23 +12,26 @@ import {
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
   createWebhooksQueue,
-  emitJobEvent,
   type ImagesQueue,
-  markLeftQueue,
+  imageQueueOptionsOf,
   runGrantSweeper,
   type WebhooksQueue,
 } from '@fluxq/queue';
 import { createProviderStats } from '@fluxq/resilience';
+import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
 import { generateWebhookSecret } from '@fluxq/webhooks';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { buildResilience } from './build-resilience.js';
 import type { WorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
+import { reportJobEnded } from './job-ended.js';
 import { createPrometheusWorkerMetrics } from './metrics/prometheus-worker-metrics.js';
 import { noopWorkerMetrics, type WorkerMetrics } from './metrics/worker-metrics.js';
 import type { WebhookProcessorDeps } from './webhook-processor.js';
+
+/** The connection type of `createRedis` (apps reach Redis only through @fluxq/queue). */
+type Redis = ReturnType<typeof createRedis>;
 
 /** How often expired leases are taken back and their slots granted (a crashed holder's). Unit: ms. */
 const GRANT_SWEEP_MS = 2_000;
@@ -64,10 +66,7 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
   // Granted jobs enter the images queue (the scheduler decides which, in its order).
   // The same job options as the API's queue (one definition: attempts and backoff from config),
   // since either process may be the one that enqueues a granted job.
-  const imagesQueue = createImagesQueue(redis, {
-    attempts: config.JOB_ATTEMPTS,
-    backoffDelayMs: config.JOB_BACKOFF_MS,
-  });
+  const imagesQueue = createImagesQueue(redis, imageQueueOptionsOf(config));
   const resilience = await buildResilience(
     config,
     redis,
@@ -124,11 +123,17 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
     store,
     statusFeed,
     metrics,
-    settleBatch: async (record) => {
-      await countBatchOutcome({ batches, deliveries, queue: webhooksQueue, now: Date.now }, record);
-    },
-    emitEvent: (record, type) =>
-      emitJobEvent({ deliveries, queue: webhooksQueue, now: Date.now }, record, type),
+    lifecycle: createJobLifecycle({
+      store,
+      redis,
+      webhooks: { queue: webhooksQueue, deliveries },
+      batches,
+      scheduler: resilience.scheduler,
+      logger,
+      now: Date.now,
+      // This process's view of the end: its Prometheus series and the provider table.
+      onEnded: (record, end) => reportJobEnded(record, end, images),
+    }),
     storage,
     fal: createFalQueueClient({
       baseUrl: config.FAL_BASE_URL,
@@ -139,11 +144,6 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
     now: Date.now,
     resilience: resilience.parts,
     ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
-    // An entry left behind is pruned by the API once it finds the job no longer queued.
-    leftQueue: (tenant, jobId) =>
-      markLeftQueue(redis, tenant, jobId).catch((err: unknown) =>
-        logger.warn({ err, tenant, jobId }, 'could not take a started job out of the queued index'),
-      ),
     capacity: resilience.capacity,
     rateLimit: async () => {},
     settings: {

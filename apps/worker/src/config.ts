@@ -10,7 +10,7 @@ import {
   envStorageFields,
   envUrlAllowList,
   parseEnv,
-} from '@fluxq/core';
+} from '@fluxq/runtime';
 import { z } from 'zod';
 
 const DEFAULT_FAL_BASE_URL = 'https://queue.fal.run';

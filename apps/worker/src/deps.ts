@@ -1,8 +1,9 @@
-import type { JobRecord, Logger, Priority, WebhookEventType } from '@fluxq/core';
+import type { Priority } from '@fluxq/core';
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
-import type { FalCompletionListener, JobStatusFeed, JobStore } from '@fluxq/queue';
+import type { FalCompletionListener, JobLifecycle, JobStatusFeed, JobStore } from '@fluxq/queue';
 import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats, TokenBudget } from '@fluxq/resilience';
+import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage } from '@fluxq/storage';
 import type { JobCapacity } from './fal-capacity.js';
 import type { ImageFetchLimits } from './fetch-image-url.js';
@@ -56,15 +57,11 @@ export interface ProcessorDeps {
   logger: Logger;
   settings: ProcessorSettings;
   resilience: ResilienceParts;
-  /** Records a webhook event of the job (if it asked for it) and queues its delivery; idempotent. */
-  emitEvent: (record: JobRecord, type: WebhookEventType) => Promise<void>;
   /**
-   * Counts a finished job of a batch and emits `batch.completed` when it finished the
-   * batch (idempotent per job); unset = no batch accounting (tests).
+   * The job's status changes with all their side effects (queued index, batch count, webhook
+   * event, this process's metrics and stats through `onEnded`): packages/queue README, "Job lifecycle".
    */
-  settleBatch?: (record: JobRecord) => Promise<void>;
-  /** The job has started at fal: it no longer counts among its tenant's queued jobs. Never throws. */
-  leftQueue: (tenant: string, jobId: string) => Promise<void>;
+  lifecycle: JobLifecycle;
   /** fal capacity from the scheduler: the job's slot and its tenant's running-job lease. */
   capacity: JobCapacity;
   /** Job status changes, so a held job learns of its cancel at once; unset = the poll loop's check only. */

@@ -1,5 +1,6 @@
-import type { ImageJobData, JobRecord, Logger, Priority } from '@fluxq/core';
+import type { ImageJobData, JobRecord, Priority } from '@fluxq/core';
 import type { GrantDispatcher, GrantResult, GrantWaiter, Scheduler, Ticket } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import type { SlotKeeper } from './slot-keeper.js';
 
 /** The job-level grant an attempt runs under: its fal slot and its tenant's running-job lease. */
@@ -106,24 +107,6 @@ export function createFalCapacity(
   };
 
   const slots: SlotKeeper = {
-    async tryAcquire(lease) {
-      if (held.has(lease)) return true;
-      // Only if the scheduler grants it now, by its rules (nobody ahead of it waits): a hedge
-      // never waits for a slot, and never takes one that work ahead of it is owed.
-      const admitted = await scheduler.admit([ticketFor(lease)]);
-      void deliver(admitted);
-      let granted = admitted.woken.includes(lease);
-      if (!granted) {
-        const canceled = await scheduler.cancel([lease]);
-        void deliver(canceled);
-        granted = canceled.removed === 0 && (await scheduler.holds(lease));
-      }
-      if (granted) {
-        held.add(lease);
-        freed.delete(lease);
-      }
-      return granted;
-    },
     async acquire(lease, signal) {
       if (held.has(lease)) return;
       if (await scheduler.holds(lease)) {

@@ -1,9 +1,7 @@
-import { type ImageJobData, unixSeconds } from '@fluxq/core';
+import type { ImageJobData } from '@fluxq/core';
 import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { ProcessorDeps } from './deps.js';
-import { reportJobEnded } from './job-ended.js';
-import { emitStored } from './job-webhook-events.js';
 import { createImageProcessor } from './processor.js';
 
 export interface ImageWorkerOptions {
@@ -46,28 +44,9 @@ export function createImageWorker(deps: ProcessorDeps, options: ImageWorkerOptio
     if (!job || err.name === 'UnrecoverableError') return;
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade < attempts && !/stalled/i.test(err.message)) return;
-    void deps.store
-      .update(
-        job.data.jobId,
-        {
-          status: 'failed',
-          error: { code: 'internal_error', message: err.message },
-          completed_at: unixSeconds(deps.now()),
-        },
-        { ifStatusIn: ['queued', 'running'] },
-      )
-      .then(async (result) => {
-        const record = result?.applied ? await deps.store.get(job.data.jobId) : undefined;
-        if (!record) return;
-        await reportJobEnded(
-          record,
-          { status: 'failed', errorCode: 'internal_error', completedMs: deps.now() },
-          deps,
-        );
-        // Batch count and webhook as for any failure. Its fal slot is left to expire: a request
-        // of the stalled worker may still run at fal under it.
-        await emitStored(record.id, 'job.failed', deps);
-      })
+    // Batch count, webhook and reporting as for any failure; its fal slot is left to expire.
+    void deps.lifecycle
+      .stall(job.data.jobId, err.message)
       .catch((updateErr: unknown) => deps.logger.error({ err: updateErr }, 'could not record a failed job'));
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));

@@ -4,9 +4,9 @@ import { metricsOf } from './metrics/metrics-of.js';
 import { recordJobStats } from './record-stats.js';
 
 /**
- * What follows a job's move to a terminal status, done by whichever update applied it (the
- * success in run-attempt, a failure in the processor, the stalled-job backstop), so once per
- * job: its Prometheus series and its line in the provider table (`GET /v1/stats`).
+ * This process's report of a job that ended: the job lifecycle's `onEnded` hook (main.ts), called
+ * by whichever update moved it to its terminal status, so once per job: its Prometheus series and
+ * its line in the provider table (`GET /v1/stats`).
  */
 export async function reportJobEnded(
   record: JobRecord,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '@fluxq/core';
+import { createLogger } from '@fluxq/runtime';
 import { buildWorkerDeps } from './build-worker-deps.js';
 import { loadWorkerConfig } from './config.js';
 import { type HealthServer, startHealthServer } from './health-server.js';

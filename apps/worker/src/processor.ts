@@ -1,12 +1,11 @@
-import { type ImageJobData, type JobErrorCode, type JobRecord, unixSeconds } from '@fluxq/core';
+import type { ImageJobData, JobErrorCode, JobRecord } from '@fluxq/core';
+import { TERMINAL_EVENTS } from '@fluxq/queue';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
 import { closeAttempt, interruptedAttempt, openAttempt } from './attempt-log.js';
 import { watchForCancel } from './cancel-watch.js';
 import type { ProcessorDeps } from './deps.js';
 import { JobCanceledError } from './fal-wait.js';
-import { reportJobEnded } from './job-ended.js';
 import { classifyFailure } from './job-failure.js';
-import { emitStored, TERMINAL_EVENTS } from './job-webhook-events.js';
 import { metricsOf } from './metrics/metrics-of.js';
 import { decideNextStep } from './next-step.js';
 import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
@@ -30,7 +29,7 @@ export function createImageProcessor(deps: ProcessorDeps) {
       // Finished (or canceled after its grant) by an earlier run that may have died before
       // queuing its webhook; whatever it was granted goes to the next job.
       await deps.capacity?.abandon(record);
-      await emitStored(jobId, TERMINAL_EVENTS[record.status], deps);
+      await deps.lifecycle.settle(jobId, TERMINAL_EVENTS[record.status]);
       return;
     }
     const delayJob = async (delayMs: number): Promise<never> => {
@@ -161,7 +160,6 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
     const timings = await attemptTimings(record, deps);
     await runAttempt({ record, deps, signal, probe, ...timings, deadlineMs, firstAttempt: attempt === 1 });
     log.info('job succeeded');
-    await emitStored(jobId, 'job.succeeded', deps);
   } catch (err) {
     stop.abort();
     if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
@@ -212,7 +210,7 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
   }
 }
 
-/** Marks the job failed (once), emits `job.failed`, and stops BullMQ from retrying it. */
+/** Marks the job failed (once, through the lifecycle) and stops BullMQ from retrying it. */
 async function failJob(
   record: JobRecord,
   code: JobErrorCode,
@@ -221,12 +219,10 @@ async function failJob(
 ): Promise<never> {
   const completedMs = deps.now();
   closeAttempt(record, { outcome: 'failed', nowMs: completedMs, errorCode: code });
-  const failed = await deps.store.update(
-    record.id,
+  await deps.lifecycle.fail(
+    record,
+    { code, message, completedMs },
     {
-      status: 'failed',
-      error: { code, message },
-      completed_at: unixSeconds(completedMs),
       timings: {
         queue_ms: record.started_ms === null ? null : record.started_ms - record.created_ms,
         provider_ms: null,
@@ -234,9 +230,6 @@ async function failJob(
       },
       attempt_log: record.attempt_log,
     },
-    { ifStatusIn: ['queued', 'running'] },
   );
-  if (failed?.applied) await reportJobEnded(record, { status: 'failed', errorCode: code, completedMs }, deps);
-  await emitStored(record.id, 'job.failed', deps);
   throw new UnrecoverableError(`${code}: ${message}`);
 }

@@ -6,7 +6,6 @@ import {
   priceRequest,
   resolveOutputSize,
   splitImageCount,
-  unixSeconds,
 } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
 import type { AttemptContext, HedgePlan } from './attempt-context.js';
@@ -14,7 +13,6 @@ import { closeAttempt } from './attempt-log.js';
 import { awaitChunk, type ChunkResult } from './chunk-race.js';
 import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
-import { reportJobEnded } from './job-ended.js';
 import { prepareInputs } from './prepare-inputs.js';
 import { storeOutputs } from './store-outputs.js';
 
@@ -106,25 +104,16 @@ export async function runAttempt(ctx: Omit<AttemptContext, 'size' | 'falUrls'>):
     output: size,
     n: record.input.n,
   });
-  const stored = await deps.store.update(
-    record.id,
-    {
-      status: 'succeeded',
-      output,
-      error: null,
-      completed_at: unixSeconds(completedMs),
-      timings: {
-        queue_ms: (record.started_ms ?? completedMs) - record.created_ms,
-        provider_ms: winningRequestMs(results, providerDoneMs),
-        total_ms: completedMs - record.created_ms,
-      },
-      attempt_log: record.attempt_log,
-      cost,
+  await deps.lifecycle.succeed(record, completedMs, {
+    output,
+    timings: {
+      queue_ms: (record.started_ms ?? completedMs) - record.created_ms,
+      provider_ms: winningRequestMs(results, providerDoneMs),
+      total_ms: completedMs - record.created_ms,
     },
-    { ifStatusIn: ['running'] },
-  );
-  if (stored?.applied)
-    await reportJobEnded({ ...record, output, cost }, { status: 'succeeded', completedMs }, deps);
+    attempt_log: record.attempt_log,
+    cost,
+  });
 }
 
 /** A canceled job's requests still at fal are cancelled there and their slots freed. */

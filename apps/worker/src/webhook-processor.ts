@@ -1,4 +1,4 @@
-import { type Logger, unixSeconds, type ViewContext, viewJob } from '@fluxq/core';
+import { unixSeconds, type ViewContext, viewJob } from '@fluxq/core';
 import type {
   DeliveryPatch,
   WebhookDelivery,
@@ -6,6 +6,7 @@ import type {
   WebhookJobData,
   WebhookSettingsStore,
 } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import { attemptDelivery, nextDeliveryDelayMs, signedHeaders } from '@fluxq/webhooks';
 import { DelayedError, type Job } from 'bullmq';
 import { metricsOf } from './metrics/metrics-of.js';

@@ -66,8 +66,7 @@ describe('waiting on a fal request', () => {
       harness.sim.setFaults([{ on: 'outcome', hang: true }]);
       const { id } = await harness.submit(job);
       await harness.waitForJob(id, ['running']);
-      // The store's guarded transition, as the API's cancel makes it.
-      await harness.deps.images.store.update(id, { status: 'canceled' }, { ifStatusIn: ['running'] });
+      await harness.cancel(id);
 
       const done = await waitFor(
         async () => {

@@ -73,12 +73,11 @@ describe('one run of the image processor', () => {
     expect(delivery).toMatchObject({ type: 'job.failed', status: 'pending' });
   });
 
-  it('sends nothing to fal for a job canceled before its run', async () => {
+  it('sends nothing to fal for a job canceled after a worker took it, before its run', async () => {
     const submitted = await harness.submit(request);
-    // The store's guarded transition, as the API's cancel makes it.
-    await harness.deps.images.store.update(submitted.id, { status: 'canceled' }, { ifStatusIn: ['queued'] });
     const { job, token } = await harness.takeImageJob();
     expect(job.data.jobId).toBe(submitted.id);
+    await harness.cancel(submitted.id);
     await harness.processImageJob(job, token);
     expect((await harness.deps.images.store.get(submitted.id))?.status).toBe('canceled');
     expect(harness.sim.stats().submits).toBe(0);

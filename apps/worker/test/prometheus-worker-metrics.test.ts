@@ -1,32 +1,56 @@
-import { createCircuitBreaker, createConcurrencyLimiter } from '@fluxq/resilience';
+import {
+  createGrantDispatcher,
+  createGrantWaiter,
+  createImagesQueue,
+  createScheduler,
+  type GrantWaiter,
+  type ImagesQueue,
+} from '@fluxq/queue';
+import { createCircuitBreaker } from '@fluxq/resilience';
+import { createLogger } from '@fluxq/runtime';
 import { PromScrape, type RedisServer, startRedisServer } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFalCapacity } from '../src/fal-capacity.js';
 import { createPrometheusWorkerMetrics } from '../src/metrics/prometheus-worker-metrics.js';
-import { createSlotKeeper } from '../src/slot-keeper.js';
 
 /**
- * The worker's registry on real Redis-backed parts (breaker, slot limiter): label values
- * stay in their closed sets, tenants appear only when asked for, and two workers in one
- * process keep registries of their own.
+ * The worker's registry on real Redis-backed parts (breaker, the scheduler's fal slots as
+ * build-resilience.ts wires them): label values stay in their closed sets, tenants appear only
+ * when asked for, and two workers in one process keep registries of their own.
  */
 describe('worker Prometheus metrics', () => {
   let server: RedisServer;
   let redis: Redis;
+  let subscriber: Redis;
+  let waiter: GrantWaiter;
+  let imagesQueue: ImagesQueue;
+  const logger = createLogger({ name: 'metrics-test', level: 'silent' });
   beforeAll(async () => {
     server = await startRedisServer();
-    redis = new Redis(server.url);
+    redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    subscriber = new Redis(server.url, { maxRetriesPerRequest: null });
+    waiter = createGrantWaiter(subscriber, createScheduler(redis, { limit: 3 }));
+    await waiter.ready();
+    imagesQueue = createImagesQueue(redis);
   });
   afterAll(async () => {
+    await waiter?.close();
+    await imagesQueue?.close();
+    subscriber?.disconnect();
     redis?.disconnect();
     await server?.stop();
   });
 
   const build = (tenantLabels: boolean, prefix: string) => {
     const breaker = createCircuitBreaker(redis, { prefix });
-    const slots = createSlotKeeper(createConcurrencyLimiter(redis, { key: 'fal:slots', limit: 3, prefix }), {
+    // One process's fal capacity, as the worker builds it: every slot comes from the scheduler.
+    const scheduler = createScheduler(redis, { limit: 3 });
+    const fal = createFalCapacity(scheduler, waiter, createGrantDispatcher(scheduler, imagesQueue), {
       renewEveryMs: 10_000,
+      logger,
     });
+    const slots = fal.slots;
     const built = createPrometheusWorkerMetrics({
       tenantLabels,
       sources: { slotsInUse: () => slots.inUse(), slotsLimit: 3, slotsHeld: () => slots.held(), breaker },

@@ -9,7 +9,7 @@ import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness
 
 /**
  * The `webhooks` processor (`createWebhookProcessor`) delivering to a real HTTP receiver on
- * 127.0.0.1. Events are emitted as the image processor emits them (`deps.images.emitEvent`),
+ * 127.0.0.1. Events are emitted as the job lifecycle emits them (`harness.emitEvent`),
  * for jobs accepted as the API accepts them; no image job runs here.
  */
 const EVENTS: WebhookEventType[] = ['job.succeeded', 'job.failed'];
@@ -61,7 +61,7 @@ describe('delivering webhooks', () => {
 
   it('delivers the event signed as Standard Webhooks say, with the job as the API shows it', async () => {
     const record = await submitWithWebhook(harness, `${receiver.url}/hooks`);
-    await harness.deps.images.emitEvent(record, 'job.succeeded');
+    await harness.emitEvent(record, 'job.succeeded');
 
     const [request] = await receiver.waitForRequests(1);
     const body = await verifiedBody(harness, request!);
@@ -75,7 +75,7 @@ describe('delivering webhooks', () => {
   it('retries a 5xx on the schedule until the receiver answers 2xx, under the same webhook-id', async () => {
     receiver.respondWith({ status: 500 }, { status: 503 });
     const record = await submitWithWebhook(harness, `${receiver.url}/hooks`);
-    await harness.deps.images.emitEvent(record, 'job.succeeded');
+    await harness.emitEvent(record, 'job.succeeded');
 
     const requests = await receiver.waitForRequests(3);
     const delivery = await settledDelivery(harness, record, 'job.succeeded');
@@ -90,7 +90,7 @@ describe('delivering webhooks', () => {
     receiver.respondWith({ status: 410 });
     const url = `${receiver.url}/gone`;
     const first = await submitWithWebhook(harness, url);
-    await harness.deps.images.emitEvent(first, 'job.succeeded');
+    await harness.emitEvent(first, 'job.succeeded');
     expect(await settledDelivery(harness, first, 'job.succeeded')).toMatchObject({
       status: 'failed',
       attempts: [expect.objectContaining({ status_code: 410 })],
@@ -98,7 +98,7 @@ describe('delivering webhooks', () => {
     expect(await harness.deps.webhooks.settings.isDisabled('tenant-a', url)).toBe(true);
 
     const second = await submitWithWebhook(harness, url);
-    await harness.deps.images.emitEvent(second, 'job.failed');
+    await harness.emitEvent(second, 'job.failed');
     const skipped = await settledDelivery(harness, second, 'job.failed');
     expect(skipped).toMatchObject({ status: 'failed', attempts: [] });
     expect(skipped.failure_reason).toMatch(/disabled/);
@@ -107,12 +107,12 @@ describe('delivering webhooks', () => {
 
   it('delivers an event emitted twice once: its ids derive from the job and the event', async () => {
     const record = await submitWithWebhook(harness, `${receiver.url}/hooks`);
-    await harness.deps.images.emitEvent(record, 'job.succeeded');
-    await harness.deps.images.emitEvent(record, 'job.succeeded');
+    await harness.emitEvent(record, 'job.succeeded');
+    await harness.emitEvent(record, 'job.succeeded');
     await settledDelivery(harness, record, 'job.succeeded');
     // A later event of the same job: by the time it is delivered, a second copy of the first
     // (queued before it) would have been sent too.
-    await harness.deps.images.emitEvent(record, 'job.failed');
+    await harness.emitEvent(record, 'job.failed');
     await settledDelivery(harness, record, 'job.failed');
 
     expect(receiver.requests.map((r) => r.headers['webhook-id'])).toEqual([
@@ -149,7 +149,7 @@ describe('the delivery retry schedule', () => {
   const attemptOnce = async (setup?: (record: JobRecord) => Promise<void>) => {
     const record = await submitWithWebhook(harness, `${receiver.url}/hooks`);
     await setup?.(record);
-    await harness.deps.images.emitEvent(record, 'job.succeeded');
+    await harness.emitEvent(record, 'job.succeeded');
     const { job, token } = await harness.takeDeliveryJob();
     const outcome = await harness.processDelivery(job, token).then(
       () => 'done' as const,
@@ -192,7 +192,7 @@ describe('the delivery retry schedule', () => {
     receiver.respondWith({ status: 500 });
     const { outcome, delivery } = await attemptOnce(async (record) => {
       // As if the seven earlier attempts had failed already (the delivery is created below).
-      await harness.deps.images.emitEvent(record, 'job.succeeded');
+      await harness.emitEvent(record, 'job.succeeded');
       await harness.deps.webhooks.deliveries.update(deliveryIdsFor(record.id, 'job.succeeded').id, {
         step: DELIVERY_MAX_ATTEMPTS - 1,
       });

@@ -37,7 +37,7 @@ export interface JobPlace {
 
 /**
  * A job as the API shows it (DESIGN §5): storage keys become signed URLs, internals stay out.
- * `place` is the queued job's place in line; without it (lists, webhooks) the fields are null.
+ * `place` is the queued job's place in line; without it (webhook bodies) the fields are null.
  */
 export async function viewJob(record: JobRecord, ctx: ViewContext, place?: JobPlace | null) {
   const { size_rule: _rule, images, ...input } = record.input;

@@ -11,6 +11,17 @@ export interface ImageQueueOptions {
 
 const DEFAULTS: Required<ImageQueueOptions> = { attempts: 5, backoffDelayMs: 1_000 };
 
+/**
+ * The queue's options from the configuration every process that builds the queue loads (API and
+ * worker alike): either may enqueue a granted job, so a job's options never depend on which did.
+ */
+export function imageQueueOptionsOf(config: {
+  JOB_ATTEMPTS: number;
+  JOB_BACKOFF_MS: number;
+}): ImageQueueOptions {
+  return { attempts: config.JOB_ATTEMPTS, backoffDelayMs: config.JOB_BACKOFF_MS };
+}
+
 /** Job options every image job carries; the job store keeps the history, so BullMQ need not. */
 export function imageJobOptions(options: ImageQueueOptions = {}): JobsOptions {
   const { attempts, backoffDelayMs } = { ...DEFAULTS, ...options };

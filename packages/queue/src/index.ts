@@ -38,10 +38,12 @@ export {
   type ImageQueueOptions,
   type ImagesQueue,
   imageJobOptions,
+  imageQueueOptionsOf,
   queueReady,
 } from './images-queue.js';
 export { createJobStatusFeed, type JobStatusFeed, type JobStatusListener } from './job-status-feed.js';
 export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
+export * from './lifecycle/index.js';
 export {
   IMAGE_JOB_NAME,
   IMAGES_QUEUE,

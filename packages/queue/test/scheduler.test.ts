@@ -244,6 +244,21 @@ describe('the fal-capacity scheduler', () => {
   });
 });
 
+/**
+ * Grants `grantedFirst` slots one at a time (running leases kept), reads every waiting ticket's
+ * place, then grants the rest one slot at a time: the places and the order the rest got a slot.
+ */
+async function placesThenGrantOrder(waitOnly: Scheduler, grantedFirst: number) {
+  const one = closed(1);
+  let granted = await one.grant();
+  for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
+  const places = new Map<string, number>();
+  for (const id of await redis.hkeys(schedulerKeys.tickets))
+    places.set(id, (await waitOnly.place(id))!.position);
+  const rest = await drainOrder({ ...one, grant: async () => one.release(granted.granted) }, false);
+  return { places, rest };
+}
+
 describe('queue_position', () => {
   it('counts exactly the tickets granted before it (property)', async () => {
     const tenantArb = fc.record({
@@ -271,20 +286,38 @@ describe('queue_position', () => {
             await waitOnly.admit([pick.shift()!]);
           }
           // Some grants first, so heads are mid-turn with deficits left.
-          const one = closed(1);
-          let granted = await one.grant();
-          for (let i = 0; i < grantedFirst; i++) granted = await one.release(granted.granted);
-          const waiting = await redis.hkeys(schedulerKeys.tickets);
-          const places = new Map<string, number>();
-          for (const id of waiting) places.set(id, (await waitOnly.place(id))!.position);
-          const rest = await drainOrder(
-            {
-              ...one,
-              grant: async () => one.release(granted.granted),
-            },
-            false,
-          );
-          expect(rest.length).toBe(waiting.length);
+          const { places, rest } = await placesThenGrantOrder(waitOnly, grantedFirst);
+          expect(rest.length).toBe(places.size);
+          expect(rest.map((id) => places.get(id))).toEqual(rest.map((_, index) => index));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('counts a tenant at its max_running_jobs only as far as its free leases reach (property)', async () => {
+    const tenantArb = fc.record({
+      weight: fc.integer({ min: 1, max: 3 }),
+      maxRunning: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+      counts: fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 8 })),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(tenantArb, { minLength: 1, maxLength: 4 }),
+        fc.nat({ max: 6 }),
+        async (tenants, grantedFirst) => {
+          await redis.flushall();
+          const waitOnly = closed(0);
+          const classes: Priority[] = ['default', 'bulk'];
+          for (const [c, cls] of classes.entries()) {
+            for (const [i, t] of tenants.entries()) {
+              const extra = { weight: t.weight, ...(t.maxRunning ? { maxRunning: t.maxRunning } : {}) };
+              await waitOnly.admit(jobs(`t${i}`, t.counts[c]!, cls, extra));
+            }
+          }
+          // Jobs granted first keep their running leases (held now: the limit binds on them), and
+          // no running lease ends while slots free one by one: tenants at their limit stay passed over.
+          const { places, rest } = await placesThenGrantOrder(waitOnly, grantedFirst);
           expect(rest.map((id) => places.get(id))).toEqual(rest.map((_, index) => index));
         },
       ),

@@ -11,12 +11,6 @@ export {
   type CircuitState,
   createCircuitBreaker,
 } from './circuit-breaker.js';
-export {
-  type AcquireOptions,
-  type ConcurrencyLimiter,
-  type ConcurrencyLimiterOptions,
-  createConcurrencyLimiter,
-} from './concurrency-limiter.js';
 export { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
 export {
   ATTEMPT_TIMEOUT,

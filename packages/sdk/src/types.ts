@@ -110,7 +110,7 @@ export interface Job {
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
-  /** Queued jobs (`GET /v1/jobs/{id}`, event streams): jobs granted a fal slot before this one; null otherwise. */
+  /** Queued jobs (`GET /v1/jobs/{id}`, job lists, event streams): jobs granted a fal slot before this one; null otherwise. */
   queue_position?: number | null;
   /** Queued jobs: when it should start (unix seconds), from the tracked grant rate; null when unknown. */
   estimated_start_at?: number | null;

@@ -1,4 +1,4 @@
-import { createSeededRandom } from '@fluxq/fal-sim';
+import { createSeededRandom } from '@fluxq/runtime';
 import sharp from 'sharp';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'gif' | 'avif';

@@ -1,8 +1,40 @@
+// The seeded random source and the process supervisor (which the launcher uses too) live in
+// production-side packages; tests take them from here with the rest of their harness.
+export { createSeededRandom, type RandomSource } from '@fluxq/runtime';
+export {
+  builtEntry,
+  findExecutable,
+  findRedisServerBinary,
+  findRepoRoot,
+  getFreePort,
+  type LineListener,
+  type OutputStream,
+  probeRedis,
+  type RedisAddress,
+  type RedisProbe,
+  type RedisReply,
+  RedisReplyError,
+  type RedisServer,
+  RedisServerNotFoundError,
+  type RedisServerOptions,
+  redisCommand,
+  repoRoot,
+  type Service,
+  type ServiceReadiness,
+  type ServiceRuntime,
+  ServiceStartError,
+  type SpawnServiceOptions,
+  serviceNodeArgs,
+  spawnService,
+  startRedisServer,
+  tsNodeArgs,
+  type WaitForOptions,
+  WaitForTimeoutError,
+  waitFor,
+} from '@fluxq/supervisor';
 export { AwsChunkedError, decodeAwsChunked } from './aws-chunked.js';
 export { bmpImage, crc32, pngHeaderDeclaring } from './bad-images.js';
 export { CHROMIUM_PATH, launchChromium } from './chromium.js';
-export { findExecutable, findRedisServerBinary } from './find-executable.js';
-export { getFreePort } from './free-port.js';
 export {
   type ImageFormat,
   imageMimeTypes,
@@ -13,7 +45,6 @@ export {
   textFile,
   truncated,
 } from './images.js';
-export type { LineListener, OutputStream } from './line-buffer.js';
 export { type PromFamily, type PromSample, PromScrape, scrapePrometheus } from './prometheus.js';
 export {
   findRedisCli,
@@ -21,7 +52,6 @@ export {
   type RedisClusterOptions,
   startRedisCluster,
 } from './redis-cluster.js';
-export { type RedisAddress, type RedisReply, RedisReplyError, redisCommand } from './redis-command.js';
 export {
   DEFAULT_REDIS_IMAGE,
   dockerEngineAnswers,
@@ -29,19 +59,11 @@ export {
   startRedisContainer,
 } from './redis-container.js';
 export { NoRedisForTestsError, type RedisSource, redisForTests, type TestRedis } from './redis-for-tests.js';
-export { probeRedis, type RedisProbe } from './redis-probe.js';
 export {
   type RedisSentinelSet,
   type RedisSentinelSetOptions,
   startRedisSentinelSet,
 } from './redis-sentinel.js';
-export {
-  type RedisServer,
-  RedisServerNotFoundError,
-  type RedisServerOptions,
-  startRedisServer,
-} from './redis-server.js';
-export { findRepoRoot, repoRoot } from './repo-root.js';
 export { type S3Front, type S3FrontOptions, type S3FrontStats, startS3Front } from './s3-front.js';
 export {
   localhostAgent,
@@ -65,18 +87,6 @@ export {
   type SigV4Verdict,
   verifySigV4,
 } from './sigv4-verify.js';
-export {
-  builtEntry,
-  type Service,
-  type ServiceRuntime,
-  ServiceStartError,
-  type SpawnServiceOptions,
-  serviceNodeArgs,
-  spawnService,
-  tsNodeArgs,
-} from './spawn-service.js';
-export { type WaitForOptions, WaitForTimeoutError, waitFor } from './wait-for.js';
-export type { ServiceReadiness } from './wait-until-ready.js';
 export {
   type ReceivedRequest,
   type ReceiverAnswer,

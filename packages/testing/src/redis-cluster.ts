@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { findExecutable, findRedisServerBinary } from './find-executable.js';
-import { redisCommand } from './redis-command.js';
-import { type RedisServer, startRedisServer } from './redis-server.js';
-import { waitFor } from './wait-for.js';
+import {
+  findExecutable,
+  findRedisServerBinary,
+  type RedisServer,
+  redisCommand,
+  startRedisServer,
+  waitFor,
+} from '@fluxq/supervisor';
 
 const run = promisify(execFile);
 

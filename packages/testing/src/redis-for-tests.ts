@@ -1,6 +1,5 @@
-import { findRedisServerBinary } from './find-executable.js';
+import { findRedisServerBinary, startRedisServer } from '@fluxq/supervisor';
 import { dockerEngineAnswers, startRedisContainer } from './redis-container.js';
-import { startRedisServer } from './redis-server.js';
 
 /** Where a test's Redis came from. */
 export type RedisSource = 'REDIS_URL' | 'redis-server' | 'testcontainers';

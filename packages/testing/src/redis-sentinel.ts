@@ -1,6 +1,4 @@
-import { redisCommand } from './redis-command.js';
-import { type RedisServer, startRedisServer } from './redis-server.js';
-import { waitFor } from './wait-for.js';
+import { type RedisServer, redisCommand, startRedisServer, waitFor } from '@fluxq/supervisor';
 
 export interface RedisSentinelSetOptions {
   /** Master name the sentinels monitor. @defaultValue 'fluxq' */

@@ -14,12 +14,17 @@ import { createRequire } from 'node:module';
 import { createConnection, type LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeExit, trackChild } from './child-exit.js';
-import { onProcessExit } from './exit-hooks.js';
-import { getFreePort } from './free-port.js';
-import { createLineBuffer, formatTail, pipeLines } from './line-buffer.js';
+import {
+  createLineBuffer,
+  describeExit,
+  formatTail,
+  getFreePort,
+  onProcessExit,
+  pipeLines,
+  trackChild,
+  waitFor,
+} from '@fluxq/supervisor';
 import { type S3Front, type S3FrontStats, startS3Front } from './s3-front.js';
-import { waitFor } from './wait-for.js';
 
 export interface S3ServerOptions {
   /** Buckets created at start. @defaultValue ['fluxq-test'] */

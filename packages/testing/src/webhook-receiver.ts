@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getFreePort } from './free-port.js';
+import { getFreePort } from '@fluxq/supervisor';
 
 /** One request the receiver got, with the raw body (signatures cover the exact bytes). */
 export interface ReceivedRequest {

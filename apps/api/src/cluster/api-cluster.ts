@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from '@fluxq/core';
+import type { Logger } from '@fluxq/runtime';
 import { serveClusterMetrics } from './cluster-metrics.js';
 
 /** A process that died after it was serving is replaced after this long (no tight crash loop). */

@@ -73,7 +73,9 @@ export const job = z.looseObject({
     .int()
     .nullable()
     .optional()
-    .describe('Queued jobs: jobs granted a fal slot before this one (null in lists and once running)'),
+    .describe(
+      'Queued jobs: jobs granted a fal slot before this one by the scheduler’s rules, given the running-job leases held now (null once running)',
+    ),
   estimated_start_at: z
     .number()
     .int()

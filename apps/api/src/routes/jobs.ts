@@ -3,9 +3,8 @@ import { Router } from 'express';
 import { acceptImageJob, quoteImageJob } from '../accept-job.js';
 import type { ApiDeps } from '../deps.js';
 import { fingerprintJson, IDEMPOTENT_REPLAYED_HEADER, withIdempotency } from '../idempotency.js';
-import { cancelJob } from '../job-cancel.js';
 import { listJobs, parseListQuery } from '../job-list.js';
-import { placeOf } from '../queue-place.js';
+import { placeOf, placesOf } from '../queue-place.js';
 import { requireJson, smallBody } from '../require-json.js';
 import { streamJobEvents } from '../sse.js';
 
@@ -52,9 +51,11 @@ export function jobsRouter(deps: ApiDeps): Router {
   router.get('/v1/jobs', async (req, res) => {
     const query = parseListQuery(req.query);
     const page = await listJobs(deps, req.tenant, query);
+    // Queued jobs show their place in line as GET /v1/jobs/{id} does: one script round trip a page.
+    const places = await placesOf(page.records, deps);
     res.json({
       object: 'list',
-      data: await Promise.all(page.records.map((record) => viewJob(record, view))),
+      data: await Promise.all(page.records.map((record, index) => viewJob(record, view, places[index]))),
       first_id: page.records[0]?.id ?? null,
       last_id: page.records.at(-1)?.id ?? null,
       has_more: page.hasMore,
@@ -69,7 +70,7 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   // Cancel takes no body: a small one is read and ignored, a big one refused.
   router.post('/v1/jobs/:id/cancel', smallBody<{ id: string }>(), async (req, res) => {
-    const record = await cancelJob(await tenantJob(req.params.id, req.tenant), deps);
+    const record = await deps.lifecycle.cancel(await tenantJob(req.params.id, req.tenant));
     res.json(await viewJob(record, view));
   });
 

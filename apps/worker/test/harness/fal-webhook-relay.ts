@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { createFalWebhookVerifier } from '@fluxq/fal';
-import { claimFalWebhook, publishFalCompletion } from '@fluxq/queue';
-import type { Redis } from 'ioredis';
+import { claimFalWebhook, type createRedis, publishFalCompletion } from '@fluxq/queue';
+
+/** The connection type of `createRedis` (apps reach Redis only through @fluxq/queue). */
+type Redis = ReturnType<typeof createRedis>;
 
 /** What the relay did with one of fal's completion webhooks. */
 export interface RelayedWebhook {

@@ -7,8 +7,10 @@ import {
   normalizeImageRequest,
   priceRequest,
 } from '@fluxq/core';
-import { createScheduledQueue, createScheduler, fairEntryOf, type JobStore, markQueued } from '@fluxq/queue';
-import type { WorkerDeps } from '../../src/build-worker-deps.js';
+import { type createRedis, type FairQueue, fairEntryOf, type JobLifecycle, markQueued } from '@fluxq/queue';
+
+/** The connection type of `createRedis` (apps reach Redis only through @fluxq/queue). */
+type Redis = ReturnType<typeof createRedis>;
 
 export interface SubmitOptions {
   /** @defaultValue 'tenant-a' */
@@ -17,14 +19,22 @@ export interface SubmitOptions {
   webhook?: JobWebhook;
 }
 
+/** What the API accepts jobs with: its job lifecycle (with the `images` queue) and scheduled queue. */
+export interface AcceptDeps {
+  redis: Redis;
+  lifecycle: JobLifecycle;
+  fair: FairQueue;
+}
+
 /**
  * Accepts a generation as `POST /v1/jobs` does once the request passed its checks: the API's
- * normalizer, `newJobRecord`, the job store, the tenant's queued index and the scheduler's order,
- * then a dispatch, so the job enters the `images` queue when it is granted a fal slot. Input
- * images (stored by the API's image pipeline) are not supported: the harness submits generations.
+ * normalizer, `newJobRecord`, the tenant's queued index, the lifecycle's `create` (record, then
+ * the scheduler's order), then a dispatch, so the job enters the `images` queue when it is
+ * granted a fal slot. Input images (stored by the API's image pipeline) are not supported: the
+ * harness submits generations.
  */
 export async function submitGeneration(
-  deps: Pick<WorkerDeps, 'redis' | 'imagesQueue'> & { store: JobStore },
+  deps: AcceptDeps,
   raw: Record<string, unknown>,
   options: SubmitOptions = {},
 ): Promise<JobRecord> {
@@ -61,9 +71,7 @@ export async function submitGeneration(
     createdMs: nowMs,
   });
   await markQueued(deps.redis, tenant, id, nowMs);
-  await deps.store.create(record);
-  const fair = createScheduledQueue(createScheduler(deps.redis), deps.imagesQueue);
-  await fair.admit([fairEntryOf(record, { maxRunningJobs: null })]);
-  await fair.dispatch();
+  await deps.lifecycle.create([record], (job) => fairEntryOf(job, { maxRunningJobs: null }));
+  await deps.fair.dispatch();
   return record;
 }

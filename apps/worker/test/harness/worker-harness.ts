@@ -2,11 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type ImageJobData, type JobRecord, type JobStatus } from '@fluxq/core';
-import { createFalSim, createSeededRandom, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
-import { IMAGES_QUEUE, QUEUE_PREFIX, WEBHOOKS_QUEUE, type WebhookJobData } from '@fluxq/queue';
+import type { ImageJobData, JobRecord, JobStatus, WebhookEventType } from '@fluxq/core';
+import { createFalSim, type FalSim, type FalSimOptions } from '@fluxq/fal-sim';
+import {
+  createJobLifecycle,
+  createScheduledQueue,
+  createScheduler,
+  emitJobEvent,
+  IMAGES_QUEUE,
+  QUEUE_PREFIX,
+  WEBHOOKS_QUEUE,
+  type WebhookJobData,
+} from '@fluxq/queue';
+import { createLogger } from '@fluxq/runtime';
 import {
   assertNoSecretsIn,
+  createSeededRandom,
   getFreePort,
   type RedisServer,
   startRedisServer,
@@ -61,6 +72,13 @@ export interface WorkerHarness {
   processDelivery: ReturnType<typeof createWebhookProcessor>;
   /** Accepts a generation as the API does; it reaches the `images` queue once granted a slot. */
   submit(request: Record<string, unknown>, options?: SubmitOptions): Promise<JobRecord>;
+  /**
+   * Cancels the job as the API's `POST /v1/jobs/{id}/cancel` does (the lifecycle's `cancel`): a
+   * queued job no worker holds leaves BullMQ, a running one is stopped by its worker.
+   */
+  cancel(id: string): Promise<JobRecord>;
+  /** Records a webhook event of the job and queues its delivery, as the lifecycle's transitions do. */
+  emitEvent(record: JobRecord, type: WebhookEventType): Promise<void>;
   /**
    * Runs the real BullMQ workers on these processors, as `main.ts` does: both by default, or
    * only the one named (webhook tests emit events themselves, without image jobs running).
@@ -119,6 +137,22 @@ export async function startWorkerHarness(options: WorkerHarnessOptions = {}): Pr
         redis: deps.redis,
       })
     : undefined;
+  // The API's side of the job lifecycle, built as apps/api's build-deps builds it.
+  const fair = createScheduledQueue(createScheduler(deps.redis), deps.imagesQueue);
+  const webhookParts = { queue: deps.webhooksQueue, deliveries: deps.webhooks.deliveries };
+  const api = {
+    redis: deps.redis,
+    fair,
+    lifecycle: createJobLifecycle({
+      store: deps.images.store,
+      redis: deps.redis,
+      webhooks: webhookParts,
+      scheduler: createScheduler(deps.redis),
+      images: { queue: deps.imagesQueue, fair },
+      logger,
+      now: Date.now,
+    }),
+  };
   const workers: Worker[] = [];
   /** Workers without a processor, for jobs taken by hand. */
   const manual = new Map<string, Worker>();
@@ -148,8 +182,13 @@ export async function startWorkerHarness(options: WorkerHarnessOptions = {}): Pr
     falWebhookRelay,
     processImageJob: createImageProcessor(deps.images),
     processDelivery: createWebhookProcessor(deps.webhooks),
-    submit: (request, submitOptions) =>
-      submitGeneration({ ...deps, store: deps.images.store }, request, submitOptions),
+    submit: (request, submitOptions) => submitGeneration(api, request, submitOptions),
+    async cancel(id) {
+      const record = await deps.images.store.get(id);
+      if (!record) throw new Error(`no job ${id}`);
+      return api.lifecycle.cancel(record);
+    },
+    emitEvent: (record, type) => emitJobEvent({ ...webhookParts, now: Date.now }, record, type),
     async startWorkers(only) {
       if (workers.length > 0) throw new Error('the workers are already running');
       if (only !== 'images') {

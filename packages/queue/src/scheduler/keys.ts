@@ -60,6 +60,8 @@ export const positionKeys: readonly string[] = [
   schedulerKeys.rate,
   schedulerKeys.slots,
   schedulerKeys.limit,
+  schedulerKeys.tenantLeases,
+  schedulerKeys.tenantRunning,
 ];
 
 /** A running-job lease member: the tenant and the job (the tenant's leases are counted per tenant). */

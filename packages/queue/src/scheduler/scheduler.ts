@@ -96,6 +96,8 @@ export interface Scheduler {
   isWaiting(lease: string): Promise<boolean>;
   /** A waiting ticket's place in line, or null when it is not waiting (granted, canceled, unknown). */
   place(lease: string): Promise<QueuePlace | null>;
+  /** The places of several tickets (a page of a job list) in one round trip, in the order of `leases`. */
+  places(leases: readonly string[]): Promise<Array<QueuePlace | null>>;
   /** Live slot leases. */
   inUse(): Promise<number>;
   /** The recent grant rate (per second) and the stored limit, for estimates of work not waiting. */
@@ -113,9 +115,10 @@ export interface Scheduler {
 }
 
 type Reply = [string[], string[], number, string[]];
+type PositionReply = [number, number, string, string, number] | null;
 type WithSchedulerScripts = Redis & {
   fluxqSchedule(...args: string[]): Promise<Reply>;
-  fluxqSchedulePosition(...args: string[]): Promise<[number, number, string, string, number] | null>;
+  fluxqSchedulePosition(...args: string[]): Promise<PositionReply>;
 };
 
 const RENEW = `
@@ -130,6 +133,18 @@ return lost
 /** The decayed grant rate read at `nowMs` (the script stores it with the time of its last grant). */
 export function decayedRate(value: number, atMs: number, nowMs: number): number {
   return value * Math.exp(-Math.max(0, nowMs - atMs) / 30_000);
+}
+
+/** A position script reply as a place: the ticket's position and when it should start. */
+function placeOf(reply: PositionReply, nowMs: number): QueuePlace | null {
+  if (!reply) return null;
+  const [position, free, v, t, limit] = reply;
+  const grantsPerSecond = decayedRate(Number(v), Number(t), nowMs);
+  // Free slots would take it at once; otherwise the tickets ahead go at the grant rate.
+  const ahead = position + 1 - free;
+  const estimatedStartMs =
+    ahead <= 0 ? nowMs : grantsPerSecond > 0 ? Math.round(nowMs + (ahead / grantsPerSecond) * 1000) : null;
+  return { position, estimatedStartMs, grantsPerSecond, limit };
 }
 
 export function createScheduler(redis: Redis, options: SchedulerOptions = {}): Scheduler {
@@ -229,19 +244,21 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
     },
     async place(lease) {
       const nowMs = Math.floor(now());
-      const reply = await scripted.fluxqSchedulePosition(...positionKeys, lease, String(nowMs));
-      if (!reply) return null;
-      const [position, free, v, t, limit] = reply;
-      const grantsPerSecond = decayedRate(Number(v), Number(t), nowMs);
-      // Free slots would take it at once; otherwise the tickets ahead go at the grant rate.
-      const ahead = position + 1 - free;
-      const estimatedStartMs =
-        ahead <= 0
-          ? nowMs
-          : grantsPerSecond > 0
-            ? Math.round(nowMs + (ahead / grantsPerSecond) * 1000)
-            : null;
-      return { position, estimatedStartMs, grantsPerSecond, limit };
+      return placeOf(await scripted.fluxqSchedulePosition(...positionKeys, lease, String(nowMs)), nowMs);
+    },
+    async places(leases) {
+      if (leases.length === 0) return [];
+      const nowMs = Math.floor(now());
+      const pipeline = redis.pipeline() as unknown as {
+        fluxqSchedulePosition(...args: string[]): unknown;
+        exec(): Promise<Array<[Error | null, unknown]> | null>;
+      };
+      for (const lease of leases) pipeline.fluxqSchedulePosition(...positionKeys, lease, String(nowMs));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, reply]) => {
+        if (err) throw err;
+        return placeOf(reply as PositionReply, nowMs);
+      });
     },
     async throughput() {
       const [[, rate], [, limit]] = ((await redis

@@ -9,7 +9,7 @@ import {
   waitFor,
 } from '../src/index.js';
 
-const entry = 'packages/testing/test/fixtures/service.ts';
+const entry = 'packages/supervisor/test/fixtures/service.ts';
 
 /** Whether `pid` runs; a zombie (exited, not yet reaped by an orphan's new parent) does not. */
 function isAlive(pid: number): boolean {
@@ -136,7 +136,7 @@ describe('spawnService', () => {
   it('leaves no service, redis-server or temp dir behind when its parent exits without stopping them', async () => {
     const parent = await start({
       name: 'parent',
-      entry: 'packages/testing/test/fixtures/forgetful-parent.ts',
+      entry: 'packages/supervisor/test/fixtures/forgetful-parent.ts',
     });
     expect(await parent.exited).toBe(0);
     const report = parent.logs().find((line) => line.startsWith('{"servicePid"'));

@@ -2,8 +2,9 @@
 export type RandomSource = () => number;
 
 /**
- * A small seedable PRNG (mulberry32). Tests pass one to the sim so latency samples,
- * failure draws and default seeds repeat from run to run.
+ * A small seedable PRNG (mulberry32). The fal simulator draws from one when FAL_SIM_SEED is
+ * set, and tests pass one so latency samples, failure draws and image fixtures repeat from
+ * run to run.
  */
 export function createSeededRandom(seed: number): RandomSource {
   let state = seed >>> 0;
@@ -14,11 +15,4 @@ export function createSeededRandom(seed: number): RandomSource {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
-}
-
-/** A standard normal draw (Box-Muller). `1 - u` keeps the logarithm away from 0. */
-export function standardNormal(random: RandomSource): number {
-  const u1 = 1 - random();
-  const u2 = random();
-  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }

@@ -1,5 +1,6 @@
+import { FluxqError } from '@fluxq/core';
 import { describe, expect, it } from 'vitest';
-import { createLogger, FluxqError, REDACTED, scrubLogString, scrubLogValue } from '../src/index.js';
+import { createLogger, REDACTED, scrubLogString, scrubLogValue } from '../src/index.js';
 
 /** A logger writing into an array of parsed lines. */
 function captured(options: { secrets?: string[]; level?: string } = {}) {

@@ -1,0 +1,68 @@
+import type { JobRecord } from '@fluxq/core';
+import type { Redis } from 'ioredis';
+import type { ImagesQueue } from '../images-queue.js';
+import type { JobStore } from '../job-store.js';
+import { storeKeys } from '../names.js';
+import type { FairEntry, FairQueue } from '../scheduler/scheduled-queue.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+
+export interface CreateJobsDeps {
+  store: JobStore;
+  redis: Redis;
+  scheduler: Pick<Scheduler, 'cancel'>;
+  images?: { queue: Pick<ImagesQueue, 'remove'>; fair: Pick<FairQueue, 'admit'> };
+}
+
+/** Records deleted, and tickets taken back, per pipeline. */
+const UNDO_CHUNK = 1_000;
+
+/**
+ * New jobs (one, or a batch's): their records (`newJobRecord`, all of one tenant), then their
+ * tickets in the scheduler's order, from where each enters the `images` queue when granted a fal
+ * slot. All or nothing: when either step fails, the tickets admitted so far leave the order and
+ * BullMQ and the records are deleted, so no job is left that would never run (or run without a
+ * record), and the error is thrown.
+ */
+export async function createJobs(
+  deps: CreateJobsDeps,
+  records: readonly JobRecord[],
+  entryOf: (record: JobRecord) => FairEntry,
+): Promise<void> {
+  if (!deps.images) throw new Error('creating jobs needs the images queue (JobLifecycleDeps.images)');
+  const images = deps.images;
+  let admitting = false;
+  try {
+    if (records.length === 1) await deps.store.create(records[0]!);
+    else await deps.store.createMany(records);
+    admitting = true;
+    await images.fair.admit(records.map(entryOf));
+  } catch (err) {
+    const ids = records.map((record) => record.id);
+    if (admitting) await leaveQueue(deps, images, ids).catch(() => {});
+    await deleteRecords(deps.redis, records[0]?.tenant ?? '', ids).catch(() => {});
+    throw err;
+  }
+}
+
+async function leaveQueue(
+  deps: CreateJobsDeps,
+  images: NonNullable<CreateJobsDeps['images']>,
+  ids: string[],
+) {
+  for (let start = 0; start < ids.length; start += UNDO_CHUNK) {
+    const chunk = ids.slice(start, start + UNDO_CHUNK);
+    await deps.scheduler.cancel(chunk).catch(() => {});
+    await Promise.allSettled(chunk.map((id) => images.queue.remove(id)));
+  }
+}
+
+async function deleteRecords(redis: Redis, tenant: string, ids: readonly string[]) {
+  for (let start = 0; start < ids.length; start += UNDO_CHUNK) {
+    const chunk = ids.slice(start, start + UNDO_CHUNK);
+    await redis
+      .pipeline()
+      .del(...chunk.map((id) => storeKeys.job(id)))
+      .zrem(storeKeys.tenantJobs(tenant), ...chunk)
+      .exec();
+  }
+}

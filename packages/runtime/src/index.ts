@@ -1,0 +1,25 @@
+export {
+  checkRedisModes,
+  checkStorageEnv,
+  envBool,
+  envFilesSigningSecret,
+  envFileUrlTtlS,
+  envList,
+  envLogLevel,
+  envRedisNodes,
+  envRedisUrl,
+  envStorageFields,
+  envUrlAllowList,
+  parseEnv,
+} from './env.js';
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  createStringScrubber,
+  type Logger,
+  REDACTED,
+  REDACTED_PATHS,
+  scrubLogString,
+  scrubLogValue,
+} from './logger.js';
+export { createSeededRandom, type RandomSource } from './seeded-random.js';
