@@ -9,8 +9,8 @@ import {
 } from '@fluxq/fal';
 import { AttemptTimeoutError } from '@fluxq/resilience';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BreakerOpenError } from '../src/fal-submit.js';
-import { classifyFailure, InputFetchError, InputRejectedError } from '../src/job-failure.js';
+import { BreakerOpenError, InputFetchError, InputRejectedError } from '../src/errors.js';
+import { classifyFailure } from '../src/job-failure.js';
 import { decideNextStep, type NextStep } from '../src/next-step.js';
 import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';
 
