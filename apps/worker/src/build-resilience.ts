@@ -18,7 +18,7 @@ import type { Logger } from '@fluxq/runtime';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import type { ResilienceParts } from './deps.js';
-import { createFalCapacity, type JobCapacity } from './fal-capacity.js';
+import { createFalCapacity, type JobCapacity } from './images/fal-capacity.js';
 
 /** How long a slot lease lives without renewal; a dead worker's slots come back after it. */
 const SLOT_LEASE_MS = 30_000;

@@ -25,10 +25,10 @@ import type { Registry } from 'prom-client';
 import { buildResilience } from './build-resilience.js';
 import type { WorkerConfig } from './config.js';
 import type { ProcessorDeps } from './deps.js';
-import { reportJobEnded } from './job-ended.js';
+import { reportJobEnded } from './images/job-ended.js';
 import { createPrometheusWorkerMetrics } from './metrics/prometheus-worker-metrics.js';
 import { noopWorkerMetrics, type WorkerMetrics } from './metrics/worker-metrics.js';
-import type { WebhookProcessorDeps } from './webhook-processor.js';
+import type { WebhookProcessorDeps } from './webhooks/webhook-processor.js';
 
 /** The connection type of `createRedis` (apps reach Redis only through @fluxq/queue). */
 type Redis = ReturnType<typeof createRedis>;

@@ -5,10 +5,10 @@ import type { FalCompletionListener, JobLifecycle, JobStatusFeed, JobStore } fro
 import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats, TokenBudget } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage } from '@fluxq/storage';
-import type { JobCapacity } from './fal-capacity.js';
-import type { ImageFetchLimits } from './fetch-image-url.js';
+import type { JobCapacity } from './images/fal-capacity.js';
+import type { ImageFetchLimits } from './images/fetch-image-url.js';
+import type { SlotKeeper } from './images/slot-keeper.js';
 import type { WorkerMetrics } from './metrics/worker-metrics.js';
-import type { SlotKeeper } from './slot-keeper.js';
 
 /** Tunables of the image processor, all in ms unless named otherwise. */
 export interface ProcessorSettings {

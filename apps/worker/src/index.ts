@@ -1,4 +1,4 @@
 export { loadWorkerConfig, type WorkerConfig, workerEnvSchema } from './config.js';
 export type { ProcessorDeps, ProcessorSettings } from './deps.js';
-export { createImageWorker, type ImageWorkerOptions } from './image-worker.js';
-export { createImageProcessor } from './processor.js';
+export { createImageWorker, type ImageWorkerOptions } from './images/image-worker.js';
+export { createImageProcessor } from './images/processor.js';

@@ -3,8 +3,8 @@ import { createLogger } from '@fluxq/runtime';
 import { buildWorkerDeps } from './build-worker-deps.js';
 import { loadWorkerConfig } from './config.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
-import { createImageWorker } from './image-worker.js';
-import { createWebhookWorker } from './webhook-worker.js';
+import { createImageWorker } from './images/image-worker.js';
+import { createWebhookWorker } from './webhooks/webhook-worker.js';
 
 /** Worker process entry: one BullMQ worker on `images`, stopped gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { makeImage } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputRejectedError } from '../src/errors.js';
-import { fetchImageUrl } from '../src/fetch-image-url.js';
+import { fetchImageUrl } from '../src/images/fetch-image-url.js';
 
 /** Input image URLs go through the SSRF guard at fetch time too: DNS may have changed since submit. */
 describe('fetchImageUrl', () => {

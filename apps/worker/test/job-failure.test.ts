@@ -9,7 +9,7 @@ import {
 import { AttemptTimeoutError, type BreakerEffect, type FailureAction } from '@fluxq/resilience';
 import { describe, expect, it } from 'vitest';
 import { BreakerOpenError, InputFetchError, InputRejectedError } from '../src/errors.js';
-import { classifyFailure } from '../src/job-failure.js';
+import { classifyFailure } from '../src/images/job-failure.js';
 
 /** A fal error exactly as the client builds it from an HTTP answer. */
 const fromFal = (

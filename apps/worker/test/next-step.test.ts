@@ -10,8 +10,8 @@ import {
 import { AttemptTimeoutError } from '@fluxq/resilience';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BreakerOpenError, InputFetchError, InputRejectedError } from '../src/errors.js';
-import { classifyFailure } from '../src/job-failure.js';
-import { decideNextStep, type NextStep } from '../src/next-step.js';
+import { classifyFailure } from '../src/images/job-failure.js';
+import { decideNextStep, type NextStep } from '../src/images/next-step.js';
 import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';
 
 /**

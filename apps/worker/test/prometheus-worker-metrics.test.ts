@@ -11,7 +11,7 @@ import { createLogger } from '@fluxq/runtime';
 import { PromScrape, type RedisServer, startRedisServer } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFalCapacity } from '../src/fal-capacity.js';
+import { createFalCapacity } from '../src/images/fal-capacity.js';
 import { createPrometheusWorkerMetrics } from '../src/metrics/prometheus-worker-metrics.js';
 
 /**

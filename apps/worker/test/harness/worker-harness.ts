@@ -26,10 +26,10 @@ import {
 import { type Job, Worker } from 'bullmq';
 import { buildWorkerDeps, type WorkerDeps } from '../../src/build-worker-deps.js';
 import { loadWorkerConfig, SIMULATOR_KEY, type WorkerConfig } from '../../src/config.js';
-import { createImageWorker } from '../../src/image-worker.js';
-import { createImageProcessor } from '../../src/processor.js';
-import { createWebhookProcessor } from '../../src/webhook-processor.js';
-import { createWebhookWorker } from '../../src/webhook-worker.js';
+import { createImageWorker } from '../../src/images/image-worker.js';
+import { createImageProcessor } from '../../src/images/processor.js';
+import { createWebhookProcessor } from '../../src/webhooks/webhook-processor.js';
+import { createWebhookWorker } from '../../src/webhooks/webhook-worker.js';
 import { type FalWebhookRelay, startFalWebhookRelay } from './fal-webhook-relay.js';
 import { type SubmitOptions, submitGeneration } from './submit-job.js';
 

@@ -1,6 +1,6 @@
 import type { JobRecord } from '@fluxq/core';
 import { jobStatsFacts } from '@fluxq/resilience';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 
 /**
  * Adds a job that just ended to the provider table (`GET /v1/stats`). Called once per job,

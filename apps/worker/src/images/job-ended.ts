@@ -1,6 +1,6 @@
 import type { JobErrorCode, JobRecord } from '@fluxq/core';
-import type { ProcessorDeps } from './deps.js';
-import { metricsOf } from './metrics/metrics-of.js';
+import type { ProcessorDeps } from '../deps.js';
+import { metricsOf } from '../metrics/metrics-of.js';
 import { recordJobStats } from './record-stats.js';
 
 /**

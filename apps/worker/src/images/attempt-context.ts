@@ -1,5 +1,5 @@
 import type { Dimensions, FalRequestRef, JobRecord } from '@fluxq/core';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 
 /** What every step of one attempt of one job shares. */
 export interface AttemptContext {

@@ -1,5 +1,5 @@
 import type { JobRecord } from '@fluxq/core';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 
 /**
  * `running` means fal has the job: called once a submit's request id is on the record. The

@@ -1,12 +1,12 @@
 import type { ImageJobData, JobErrorCode, JobRecord } from '@fluxq/core';
 import { TERMINAL_EVENTS } from '@fluxq/queue';
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import type { ProcessorDeps } from '../deps.js';
+import { WORKER_ERROR_CODES, workerErrorCodeOf } from '../errors.js';
+import { metricsOf } from '../metrics/metrics-of.js';
 import { closeAttempt, interruptedAttempt, openAttempt } from './attempt-log.js';
 import { watchForCancel } from './cancel-watch.js';
-import type { ProcessorDeps } from './deps.js';
-import { WORKER_ERROR_CODES, workerErrorCodeOf } from './errors.js';
 import { classifyFailure } from './job-failure.js';
-import { metricsOf } from './metrics/metrics-of.js';
 import { decideNextStep } from './next-step.js';
 import { attemptTimings, cancelOutstanding, runAttempt } from './run-attempt.js';
 

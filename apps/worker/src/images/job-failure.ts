@@ -5,7 +5,7 @@ import {
   type FailureAction,
   retryAfterMsOf,
 } from '@fluxq/resilience';
-import { WORKER_ERROR_CODES, workerErrorCodeOf } from './errors.js';
+import { WORKER_ERROR_CODES, workerErrorCodeOf } from '../errors.js';
 
 export interface JobFailure {
   code: JobErrorCode;

@@ -1,6 +1,6 @@
 import type { JobErrorCode, JobRecord } from '@fluxq/core';
 import { backoffDelayMs, latencySeries } from '@fluxq/resilience';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 import type { JobFailure } from './job-failure.js';
 
 /**

@@ -8,10 +8,10 @@ import {
   splitImageCount,
 } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
+import type { ProcessorDeps } from '../deps.js';
 import type { AttemptContext, HedgePlan } from './attempt-context.js';
 import { closeAttempt } from './attempt-log.js';
 import { awaitChunk, type ChunkResult } from './chunk-race.js';
-import type { ProcessorDeps } from './deps.js';
 import { cancelAtFal, slotOf } from './fal-submit.js';
 import { prepareInputs } from './prepare-inputs.js';
 import { storeOutputs } from './store-outputs.js';

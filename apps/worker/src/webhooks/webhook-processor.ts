@@ -9,8 +9,8 @@ import type {
 import type { Logger } from '@fluxq/runtime';
 import { attemptDelivery, nextDeliveryDelayMs, signedHeaders } from '@fluxq/webhooks';
 import { DelayedError, type Job } from 'bullmq';
-import { metricsOf } from './metrics/metrics-of.js';
-import type { WorkerMetrics } from './metrics/worker-metrics.js';
+import { metricsOf } from '../metrics/metrics-of.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 
 /** Everything a delivery attempt talks to. */
 export interface WebhookProcessorDeps {

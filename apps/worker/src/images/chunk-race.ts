@@ -2,12 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { FalRequestRef, HedgeDecision, HedgeTrigger, RequestOutcome } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { ATTEMPT_TIMEOUT, classifyProviderFailure, failureKindOf, latencySeries } from '@fluxq/resilience';
+import { metricsOf } from '../metrics/metrics-of.js';
 import type { AttemptContext } from './attempt-context.js';
 import { logHedge, logRequest, markRunning, settleRequest } from './attempt-log.js';
 import { type ChunkSpec, cancelAtFal, forgetFalRequest, slotOf, submitFalRequest } from './fal-submit.js';
 import { awaitFalRequest, type FalCompletion } from './fal-wait.js';
 import { type HedgeReady, readyHedge } from './hedge-in-line.js';
-import { metricsOf } from './metrics/metrics-of.js';
 
 type Settled =
   | { ref: FalRequestRef; ok: true; completion: FalCompletion }

@@ -2,7 +2,7 @@ import type { JobOutput, JobRecord, OutputImage } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { convertOutputImage } from '@fluxq/images';
 import { outputKey } from '@fluxq/storage';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 
 const EXTENSIONS: Record<string, string> = {
   png: 'png',

@@ -2,8 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { FalRequestRef } from '@fluxq/core';
 import type { FalImageOutput } from '@fluxq/fal';
 import { AttemptTimeoutError } from '@fluxq/resilience';
+import { JobCanceledError } from '../errors.js';
 import type { AttemptContext } from './attempt-context.js';
-import { JobCanceledError } from './errors.js';
 import { slotOf } from './fal-submit.js';
 
 export interface FalCompletion {

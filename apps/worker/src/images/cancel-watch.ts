@@ -1,5 +1,5 @@
 import type { JobStatusFeed } from '@fluxq/queue';
-import { JobCanceledError } from './errors.js';
+import { JobCanceledError } from '../errors.js';
 
 /** Aborted, with a `JobCanceledError`, the moment the job is canceled; `stop` when done with it. */
 export interface CancelWatch {

@@ -1,7 +1,7 @@
 import type { ImageJobData } from '@fluxq/core';
 import { IMAGES_QUEUE, QUEUE_PREFIX } from '@fluxq/queue';
 import { type ConnectionOptions, Worker } from 'bullmq';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 import { createImageProcessor } from './processor.js';
 
 export interface ImageWorkerOptions {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type FalRequestRef, MODELS, modelForFalEndpoint } from '@fluxq/core';
 import { latencySeries } from '@fluxq/resilience';
+import { BreakerOpenError } from '../errors.js';
+import { metricsOf } from '../metrics/metrics-of.js';
 import type { AttemptContext } from './attempt-context.js';
 import { logRequest } from './attempt-log.js';
-import { BreakerOpenError } from './errors.js';
 import { falInputFor } from './fal-input.js';
 import { markRunningAtFal } from './job-running.js';
-import { metricsOf } from './metrics/metrics-of.js';
 
 export interface ChunkSpec {
   chunk: number;

@@ -1,5 +1,5 @@
 import { checkUrl, fetchPinned } from '@fluxq/webhooks';
-import { InputFetchError, InputRejectedError } from './errors.js';
+import { InputFetchError, InputRejectedError } from '../errors.js';
 
 export interface ImageFetchLimits {
   timeoutMs: number;

@@ -1,6 +1,6 @@
 import type { Dimensions, JobRecord, StoredInput } from '@fluxq/core';
 import { storeInputImage } from '@fluxq/images';
-import type { ProcessorDeps } from './deps.js';
+import type { ProcessorDeps } from '../deps.js';
 import { fetchImageUrl } from './fetch-image-url.js';
 
 export interface PreparedInputs {
