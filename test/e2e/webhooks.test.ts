@@ -178,7 +178,12 @@ describe('webhook deliveries, end to end', () => {
     const jobs = await Promise.all(Array.from({ length: 5 }, () => jobWithWebhook(hooks.url)));
     const done = await Promise.all(jobs.map((job) => waitForTerminal(stack.apiUrl, job.id)));
     expect(done.map((job) => job.status)).toEqual(jobs.map(() => 'succeeded'));
-    const pending = await Promise.all(jobs.map(async (job) => (await deliveriesOf(job.id))[0]?.status));
+    // The job's webhook event is queued just after it reads as succeeded: wait for each delivery to exist.
+    const pending = await Promise.all(
+      jobs.map((job) =>
+        waitFor(async () => (await deliveriesOf(job.id))[0]?.status, { message: `a delivery of ${job.id}` }),
+      ),
+    );
     expect(pending.every((status) => status === 'pending' || status === 'failed')).toBe(true);
   });
 });
