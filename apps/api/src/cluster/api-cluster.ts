@@ -16,26 +16,29 @@ const RESTART_DELAY_MS = 1_000;
  */
 export function runApiCluster(processes: number, logger: Logger, env: Record<string, string> = {}): void {
   serveClusterMetrics();
-  let stopping = false;
+  /** Set once the cluster is stopping: the code the primary exits with when its last process has. */
+  let exitCode: number | undefined;
   const listening = new WeakSet<Worker>();
   const fork = () => {
     const worker = cluster.fork(env);
     worker.once('listening', () => listening.add(worker));
   };
-  const running = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-  const stop = (signal: NodeJS.Signals, exitCode: number) => {
-    if (!stopping) logger.info({ signal, processes: running().length }, 'api cluster stopping');
-    stopping = true;
+  // A worker that exited may stay in cluster.workers until its IPC channel closes too.
+  const running = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+  const stop = (signal: NodeJS.Signals, code: number) => {
+    if (exitCode !== undefined) return;
+    exitCode = code;
     const left = running();
-    if (left.length === 0) process.exit(exitCode);
+    logger.info({ signal, processes: left.length }, 'api cluster stopping');
+    if (left.length === 0) process.exit(code);
     for (const worker of left) worker.process.kill(signal);
-    cluster.on('exit', () => {
-      if (running().length === 0) process.exit(exitCode);
-    });
   };
 
   cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
+    if (exitCode !== undefined) {
+      if (running().length === 0) process.exit(exitCode);
+      return;
+    }
     if (!listening.has(worker)) {
       logger.error({ pid: worker.process.pid, code, signal }, 'an api process failed to start');
       stop('SIGTERM', code || 1);
@@ -43,7 +46,7 @@ export function runApiCluster(processes: number, logger: Logger, env: Record<str
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'an api process exited; starting another');
     setTimeout(() => {
-      if (!stopping) fork();
+      if (exitCode === undefined) fork();
     }, RESTART_DELAY_MS);
   });
   process.once('SIGTERM', () => stop('SIGTERM', 0));

@@ -153,6 +153,8 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
       nowMs: due.dueMs,
     });
     metrics.hedgeDue(record, decision);
+    if (decision === 'budget_spent')
+      deps.logger.info({ jobId: record.id }, 'hedge budget spent; not hedging');
   };
   const queueHedge = (trigger: HedgeTrigger, of: FalRequestRef) => {
     const ready = readyHedge(ctx, { series, trigger, of, chunk: spec.chunk }, timers.signal);
@@ -163,8 +165,6 @@ export async function awaitChunk(ctx: AttemptContext, spec: ChunkSpec): Promise<
   const hedge = async (ready: HedgeReady): Promise<FalRequestRef | undefined> => {
     if (ready.decision !== 'sent') {
       logDecision(ready, ready.decision);
-      if (ready.decision === 'budget_spent')
-        deps.logger.info({ jobId: record.id }, 'hedge budget spent; not hedging');
       return undefined;
     }
     // The slot may be the one the raced request gave back on finishing (fal-wait frees it on
