@@ -136,37 +136,37 @@ const commandCounts = async (redis: Redis) => {
 };
 
 /** The commands Redis ran while `work` handled `jobs` jobs, per job (the INFO calls themselves left out). */
-async function commandsDuring(redis: Redis, jobs: number, work: () => Promise<void>): Promise<CommandCost> {
+/** Calls per command Redis ran while `work` ran (the INFO call that ends the count left out). */
+async function commandsDuring(redis: Redis, work: () => Promise<void>): Promise<Map<string, number>> {
   const before = await commandCounts(redis);
   await work();
   const after = await commandCounts(redis);
-  const deltas = [...after]
-    .map(([command, calls]) => ({
-      command,
-      calls: calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0),
-    }))
-    .filter((d) => d.calls > 0)
-    .sort((a, b) => b.calls - a.calls);
-  const total = deltas.reduce((sum, d) => sum + d.calls, 0);
-  const scripts = deltas
-    .filter((d) => ['evalsha', 'eval', 'fcall', 'evalsha_ro', 'eval_ro'].includes(d.command))
-    .reduce((sum, d) => sum + d.calls, 0);
-  return {
-    jobs,
-    perJob: total / jobs,
-    scriptsPerJob: scripts / jobs,
-    top: deltas.slice(0, 8).map((d) => ({ command: d.command, perJob: d.calls / jobs })),
-  };
+  const deltas = new Map<string, number>();
+  for (const [command, calls] of after) {
+    const delta = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
+    if (delta > 0) deltas.set(command, delta);
+  }
+  return deltas;
 }
 
-/** `cost` less `fixed` (both per job), command by command. */
-function minus(cost: CommandCost, fixed: CommandCost): CommandCost {
-  const fixedOf = (command: string) => fixed.top.find((t) => t.command === command)?.perJob ?? 0;
+const SCRIPT_COMMANDS = new Set(['evalsha', 'eval', 'fcall', 'evalsha_ro', 'eval_ro']);
+
+/** Calls per command over `jobs`, less a fixed cost (`minus`: e.g. a worker's start and stop). */
+function costPerJob(
+  calls: Map<string, number>,
+  jobs: number,
+  minus = new Map<string, number>(),
+): CommandCost {
+  const net = [...calls]
+    .map(([command, n]) => ({ command, calls: n - (minus.get(command) ?? 0) }))
+    .filter((d) => d.calls > 0)
+    .sort((a, b) => b.calls - a.calls);
+  const sum = (rows: typeof net) => rows.reduce((total, d) => total + d.calls, 0);
   return {
-    jobs: cost.jobs,
-    perJob: cost.perJob - fixed.perJob,
-    scriptsPerJob: cost.scriptsPerJob - fixed.scriptsPerJob,
-    top: cost.top.map((t) => ({ command: t.command, perJob: t.perJob - fixedOf(t.command) })),
+    jobs,
+    perJob: sum(net) / jobs,
+    scriptsPerJob: sum(net.filter((d) => SCRIPT_COMMANDS.has(d.command))) / jobs,
+    top: net.slice(0, 8).map((d) => ({ command: d.command, perJob: d.calls / jobs })),
   };
 }
 
@@ -183,11 +183,11 @@ export async function measureCommandsPerJob(
   try {
     await redis.flushall();
     // A worker's start and stop on an empty queue: its fixed cost, taken off the worker path.
-    const startUp = await commandsDuring(redis, jobs, async () => {
+    const startUp = await commandsDuring(redis, async () => {
       await (await stack.startWorker(50)).stop();
     });
     await redis.flushall();
-    const submit = await commandsDuring(redis, jobs, async () => {
+    const submit = await commandsDuring(redis, async () => {
       for (let i = 0; i < jobs; i++) {
         const response = await fetch(`${stack.apiUrl}/v1/jobs`, {
           method: 'POST',
@@ -207,12 +207,12 @@ export async function measureCommandsPerJob(
       if (message.endsWith(' succeeded') && ++succeeded >= jobs) allDone();
     });
     await events.subscribe(storeKeys.jobEvents);
-    const worker = await commandsDuring(redis, jobs, async () => {
+    const worker = await commandsDuring(redis, async () => {
       const service = await stack.startWorker(50);
       await done;
       await service.stop();
     });
-    return { submit, worker: minus(worker, startUp) };
+    return { submit: costPerJob(submit, jobs), worker: costPerJob(worker, jobs, startUp) };
   } finally {
     events.disconnect();
     redis.disconnect();
