@@ -5,7 +5,7 @@ import { runScript } from './scripts.js';
 /**
  * Claims of `Idempotency-Key`s, one string per tenant and key hash: a request first claims
  * the key (`in_flight`), then replaces the claim with the job it created (`done`). The values
- * are the caller's (opaque JSON here); what they mean is the API's (apps/api/src/idempotency.ts).
+ * are the caller's (opaque JSON here); what they mean is the API's (apps/api/src/services/idempotency.ts).
  */
 export interface IdempotencyStore {
   /** Claims the key with `value` for `ttlS` seconds; false when someone holds it already. */
