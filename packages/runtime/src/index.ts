@@ -22,6 +22,7 @@ export {
   scrubLogString,
   scrubLogValue,
 } from './logger.js';
+export { createScriptRunner, type LuaScript, type ScriptHost, type ScriptRunner } from './lua-scripts.js';
 export { parseRetryAfterMs } from './retry-after.js';
 export { createSeededRandom, type RandomSource } from './seeded-random.js';
 export { sleep } from './sleep.js';
