@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFalSim, type FalSim } from '@fluxq/fal-sim';
-import { createScheduler, type Ticket } from '@fluxq/queue';
+import { createJobStore, createScheduler, type Ticket } from '@fluxq/queue';
 import { getFreePort, repoRoot, type Service, spawnService, startRedisServer } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { describeMachine } from './machine.js';
@@ -227,6 +227,8 @@ async function measureFairness(root: string): Promise<FairnessRun> {
     tenants: ['a', 'b', 'c', 'd'],
     workers: 3,
   });
+  // The job store reads records of the baseline's encoding too (a field per property).
+  const jobs = createJobStore(admin);
   const auth = (t: string) => ({ 'content-type': 'application/json', authorization: `Bearer fq_bench_${t}` });
   try {
     const batchIds: string[] = [];
@@ -256,13 +258,9 @@ async function measureFairness(root: string): Promise<FairnessRun> {
     const dIds = await Promise.all(Array.from({ length: 10 }, (_, i) => submit('d', 'bulk', i)));
     const doneAt = async (ids: string[]) => {
       for (;;) {
-        const records = await Promise.all(
-          ids.map((id) => admin.hmget(`{fluxq}:job:${id}`, 'status', 'created_ms', 'timings')),
-        );
-        if (records.every(([status]) => status === '"succeeded"')) {
-          return Math.max(
-            ...records.map(([, created, timings]) => Number(created) + JSON.parse(timings!).total_ms),
-          );
+        const records = await jobs.getMany(ids);
+        if (records.every((record) => record?.status === 'succeeded')) {
+          return Math.max(...records.map((record) => record!.created_ms + record!.timings.total_ms!));
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -274,14 +272,8 @@ async function measureFairness(root: string): Promise<FairnessRun> {
     const finished: number[] = [];
     for (const batchId of batchIds) {
       const ids = (await admin.lrange(`{fluxq}:batch:${batchId}:lines`, 0, -1)).map((l) => l.split(' ')[0]!);
-      for (const id of ids) {
-        const [status, created, timings] = await admin.hmget(
-          `{fluxq}:job:${id}`,
-          'status',
-          'created_ms',
-          'timings',
-        );
-        if (status === '"succeeded"') finished.push(Number(created) + JSON.parse(timings!).total_ms);
+      for (const record of await jobs.getMany(ids)) {
+        if (record?.status === 'succeeded') finished.push(record.created_ms + record.timings.total_ms!);
       }
     }
     const between = (untilMs: number) => finished.filter((t) => t > startMs && t <= untilMs).length;

@@ -1,11 +1,12 @@
 import { JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
 import type { Redis } from 'ioredis';
+import { decodeRecord, encodeNewRecord, encodePatch } from './job-encoding.js';
 import { storeKeys } from './names.js';
 
 /**
- * The job store: one Redis hash per job, one JSON-encoded value per field, so
- * writers that touch different fields (the worker recording fal request ids, the
- * API cancelling) never overwrite each other. Status changes go through a Lua
+ * The job store: one Redis hash per job (its encoding: job-encoding.ts), so writers
+ * that touch different fields (the worker recording fal request ids, the API
+ * cancelling) never overwrite each other. Status changes go through a Lua
  * script that checks the current status first, so a terminal job stays terminal.
  */
 
@@ -41,15 +42,20 @@ local now = tonumber(ARGV[2])
 local canceled = {}
 for i = 1, #KEYS do
   if redis.call('HGET', KEYS[i], 'status') == '"queued"' then
-    local created = tonumber(redis.call('HGET', KEYS[i], 'created_ms') or ARGV[2]) or now
+    -- created_ms and webhook: fields of their own on older records, else in the packed base.
+    local base = redis.call('HGET', KEYS[i], 'base')
+    base = base and cjson.decode(base) or {}
+    local created = tonumber(redis.call('HGET', KEYS[i], 'created_ms') or base.created_ms or ARGV[2]) or now
     redis.call('HSET', KEYS[i], 'status', '"canceled"', 'error', ARGV[3],
       'completed_at', string.format('%d', math.floor(now / 1000)),
       'timings', string.format('{"queue_ms":null,"provider_ms":null,"total_ms":%d}', now - created))
     local id = ARGV[i + 3]
     redis.call('PUBLISH', ARGV[1], id .. ' canceled')
     local webhook = redis.call('HGET', KEYS[i], 'webhook')
+    local hasWebhook = webhook and webhook ~= 'null'
+    if not webhook then hasWebhook = base.webhook ~= nil and base.webhook ~= cjson.null end
     canceled[#canceled + 1] = id
-    canceled[#canceled + 1] = (webhook and webhook ~= 'null') and '1' or '0'
+    canceled[#canceled + 1] = hasWebhook and '1' or '0'
   end
 end
 return canceled
@@ -96,21 +102,6 @@ type WithGuardedUpdate = Redis & {
   fluxqCancelQueued(keyCount: number, ...keysAndArgs: string[]): Promise<string[]>;
 };
 
-function encode(patch: object): string[] {
-  const args: string[] = [];
-  for (const [field, value] of Object.entries(patch)) {
-    if (value !== undefined) args.push(field, JSON.stringify(value));
-  }
-  return args;
-}
-
-function decode(fields: Record<string, string>): JobRecord | undefined {
-  if (!fields.status) return undefined;
-  const record: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(fields)) record[field] = JSON.parse(value);
-  return record as unknown as JobRecord;
-}
-
 export function createJobStore(redis: Redis, options: { retentionS?: number } = {}): JobStore {
   const retentionS = options.retentionS ?? DEFAULT_RETENTION_S;
   if (!('fluxqGuardedUpdate' in redis)) {
@@ -124,7 +115,7 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
       const key = storeKeys.job(record.id);
       await redis
         .multi()
-        .hset(key, ...encode(record))
+        .hset(key, ...encodeNewRecord(record))
         .expire(key, retentionS)
         .zadd(storeKeys.tenantJobs(record.tenant), record.created_ms, record.id)
         .exec();
@@ -136,7 +127,7 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
         for (const record of records.slice(start, start + chunkSize)) {
           const key = storeKeys.job(record.id);
           pipeline
-            .hset(key, ...encode(record))
+            .hset(key, ...encodeNewRecord(record))
             .expire(key, retentionS)
             .zadd(storeKeys.tenantJobs(record.tenant), record.created_ms, record.id);
         }
@@ -145,7 +136,7 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
     },
 
     async get(id) {
-      return decode(await redis.hgetall(storeKeys.job(id)));
+      return decodeRecord(id, await redis.hgetall(storeKeys.job(id)));
     },
 
     async getMany(ids) {
@@ -153,9 +144,9 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
       const pipeline = redis.pipeline();
       for (const id of ids) pipeline.hgetall(storeKeys.job(id));
       const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([err, fields]) => {
+      return replies.map(([err, fields], i) => {
         if (err) throw err;
-        return decode(fields as Record<string, string>);
+        return decodeRecord(ids[i]!, fields as Record<string, string>);
       });
     },
 
@@ -182,7 +173,7 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
         storeKeys.jobEvents,
         id,
         allowed,
-        ...encode(patch),
+        ...encodePatch(patch),
       );
       if (!reply) return undefined;
       return { applied: reply[0] === 1, previous: JSON.parse(reply[1]) as JobStatus };
