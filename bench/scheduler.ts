@@ -182,7 +182,7 @@ async function measureGrantRate(): Promise<{ grantsPerSecond: number; msPerCall:
         tenant,
         priority: 'bulk',
         kind: 'job',
-        dispatch: { data: { jobId, tenant }, priority: 'bulk' },
+        dispatch: true,
       };
     });
     await createScheduler(redis, { limit: 0 }).admit(tickets);

@@ -1,24 +1,55 @@
-import type { JobRecord } from '@fluxq/core';
+import type { JobInput, JobRecord } from '@fluxq/core';
 
 /**
- * How a job record sits in its Redis hash. A new job is two fields: `status` and `base`, the
- * record as accepted in one JSON value without its id (the key holds it), `created_at` (read off
- * `created_ms`) or any field still at its starting value. Two fields instead of twenty-odd keeps
- * a queued job at about a third of the memory (each hash field costs ~60 B of overhead before its
- * value; DESIGN: the backlog's ceiling is Redis memory). Later writes (the worker, a cancel) set
- * fields of their own, one JSON value each, so writers of different fields never overwrite each
- * other; a field read back wins over the same field in `base`. Records written before `base`
- * existed (a field per property, id included) decode the same way.
+ * How a job record sits in its Redis hash. A new job is its `status` and `b0`, `b1`, …: the record
+ * as accepted, one JSON value without its id (the key holds it), `created_at` (read off
+ * `created_ms`), any field still at its starting value or the input's empty lists, cut into
+ * pieces of at most 64 bytes. Short values keep the hash in Redis's compact listpack encoding
+ * (`hash-max-listpack-value`, 64 by default); one longer value, or twenty-odd fields of their own,
+ * would make it a hash table at ~60 B per field: together a queued job takes about a quarter of
+ * the memory it did (DESIGN: Redis memory is the backlog's ceiling; it runs with noeviction).
+ * Later writes (the worker, a cancel) set fields of their own, one JSON value each, so writers of
+ * different fields never overwrite each other; a field read back wins over the same field in the
+ * base. Records written before the base existed (a field per property, id included) decode the
+ * same way.
  */
 
-/** The hash field with the record as accepted. */
-export const BASE_FIELD = 'base';
+/** Pieces of the base: `b0`, `b1`, … (no record field has such a name). */
+const PIECE = /^b(\d+)$/;
+/** Redis's default `hash-max-listpack-value`: longer values turn a hash into a hash table. */
+const PIECE_BYTES = 64;
 
-/**
- * A record's properties as a new job has them; `base` leaves out any still equal to these.
- * (`webhook` is not here: it is optional, and a record without one must read back without one.)
- */
+const utf8Bytes = (codePoint: number) =>
+  codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+
+/** `text` cut into pieces of at most PIECE_BYTES UTF-8 bytes, never inside a character. */
+export function cutIntoPieces(text: string): string[] {
+  if (Buffer.byteLength(text) === text.length) {
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length; at += PIECE_BYTES) pieces.push(text.slice(at, at + PIECE_BYTES));
+    return pieces;
+  }
+  const pieces: string[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < text.length; ) {
+    const codePoint = text.codePointAt(i)!;
+    const size = utf8Bytes(codePoint);
+    if (bytes + size > PIECE_BYTES) {
+      pieces.push(text.slice(start, i));
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+    i += codePoint > 0xffff ? 2 : 1;
+  }
+  pieces.push(text.slice(start));
+  return pieces;
+}
+
+/** A record's properties as a new job has them; the base leaves out any still equal to these. */
 const startingValues = (): Partial<JobRecord> => ({
+  webhook: null,
   started_at: null,
   completed_at: null,
   output: null,
@@ -36,15 +67,30 @@ const STARTING_JSON = Object.fromEntries(
   Object.entries(startingValues()).map(([field, value]) => [field, JSON.stringify(value)]),
 );
 
-/** `HSET` arguments of a new record: its status and its packed base. */
+/** The input's lists that are empty for most jobs (no input images, no passthrough fields). */
+const packedInput = (input: JobInput): Partial<JobInput> => {
+  const { images, passthrough, ...rest } = input;
+  return {
+    ...rest,
+    ...(images.length > 0 ? { images } : {}),
+    ...(Object.keys(passthrough).length > 0 ? { passthrough } : {}),
+  };
+};
+
+const unpackedInput = (input: Partial<JobInput>): JobInput =>
+  ({ ...input, images: input.images ?? [], passthrough: input.passthrough ?? {} }) as JobInput;
+
+/** `HSET` arguments of a new record: its status and the pieces of its base. */
 export function encodeNewRecord(record: JobRecord): string[] {
   const base: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(record)) {
     if (value === undefined || field === 'id' || field === 'status' || field === 'created_at') continue;
-    const json = JSON.stringify(value);
-    if (STARTING_JSON[field] !== json) base[field] = value;
+    if (field === 'input') base.input = packedInput(value as JobInput);
+    else if (STARTING_JSON[field] !== JSON.stringify(value)) base[field] = value;
   }
-  return ['status', JSON.stringify(record.status), BASE_FIELD, JSON.stringify(base)];
+  const args = ['status', JSON.stringify(record.status)];
+  cutIntoPieces(JSON.stringify(base)).forEach((piece, i) => args.push(`b${i}`, piece));
+  return args;
 }
 
 /** `HSET` arguments of a patch: one JSON value per field. */
@@ -60,10 +106,17 @@ export function encodePatch(patch: object): string[] {
 export function decodeRecord(id: string, fields: Record<string, string>): JobRecord | undefined {
   if (!fields.status) return undefined;
   const record: Record<string, unknown> = { id, ...startingValues() };
-  const base = fields[BASE_FIELD];
-  if (base !== undefined) Object.assign(record, JSON.parse(base));
+  const pieces: string[] = [];
   for (const [field, value] of Object.entries(fields)) {
-    if (field !== BASE_FIELD) record[field] = JSON.parse(value);
+    const piece = PIECE.exec(field);
+    if (piece) pieces[Number(piece[1])] = value;
+    else record[field] = JSON.parse(value);
+  }
+  if (pieces.length > 0) {
+    const base = JSON.parse(pieces.join('')) as Record<string, unknown>;
+    if (base.input) base.input = unpackedInput(base.input as Partial<JobInput>);
+    // Fields written later win over the base.
+    for (const [field, value] of Object.entries(base)) if (!(field in fields)) record[field] = value;
   }
   if (record.created_at === undefined) record.created_at = Math.floor((record.created_ms as number) / 1000);
   return record as unknown as JobRecord;

@@ -42,9 +42,15 @@ local now = tonumber(ARGV[2])
 local canceled = {}
 for i = 1, #KEYS do
   if redis.call('HGET', KEYS[i], 'status') == '"queued"' then
-    -- created_ms and webhook: fields of their own on older records, else in the packed base.
-    local base = redis.call('HGET', KEYS[i], 'base')
-    base = base and cjson.decode(base) or {}
+    -- created_ms and webhook: fields of their own on older records, else in the base's pieces.
+    local pieces, n = {}, 0
+    while true do
+      local piece = redis.call('HGET', KEYS[i], 'b' .. n)
+      if not piece then break end
+      n = n + 1
+      pieces[n] = piece
+    end
+    local base = n > 0 and cjson.decode(table.concat(pieces)) or {}
     local created = tonumber(redis.call('HGET', KEYS[i], 'created_ms') or base.created_ms or ARGV[2]) or now
     redis.call('HSET', KEYS[i], 'status', '"canceled"', 'error', ARGV[3],
       'completed_at', string.format('%d', math.floor(now / 1000)),

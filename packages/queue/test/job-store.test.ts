@@ -49,6 +49,7 @@ function makeRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     attempts: 0,
     batch_id: null,
     metadata: { customer: 'c-1', 'utf-8': 'çà ✓' },
+    webhook: null,
     timings: { queue_ms: null, provider_ms: null, total_ms: null },
     cost: { megapixels: 4, usd: 0.032 },
     fal_requests: [],

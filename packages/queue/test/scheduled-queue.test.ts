@@ -77,7 +77,7 @@ describe('the scheduled queue in front of images', () => {
         tenant: 'acme',
         priority: 'bulk',
         kind: 'job',
-        dispatch: { data: { jobId: id!, tenant: 'acme' }, priority: 'bulk' },
+        dispatch: true,
       },
     ]);
     const fair = createScheduledQueue(scheduler, queue);

@@ -29,7 +29,7 @@ beforeEach(async () => {
 });
 
 let seq = 0;
-/** `count` new-job tickets of `tenant` (dispatch payloads, as the API admits them). */
+/** `count` new-job tickets of `tenant` (handed to the dispatcher on their grant, as the API admits them). */
 function jobs(
   tenant: string,
   count: number,
@@ -44,7 +44,7 @@ function jobs(
       tenant,
       priority,
       kind: 'job' as const,
-      dispatch: { data: { jobId, tenant }, priority },
+      dispatch: true,
       ...extra,
     };
   });
@@ -323,5 +323,52 @@ describe('queue_position', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('a ticket as stored', () => {
+  it("keeps a new job's ticket compact: no job id, wait member or payload repeated in it", async () => {
+    const scheduler = createScheduler(redis, { limit: 0 });
+    const [ticket] = jobs('acme', 1, 'bulk', { maxRunning: 3 });
+    await scheduler.admit([ticket!]);
+    const stored = (await redis.hget(schedulerKeys.tickets, ticket!.lease))!;
+    expect(stored).not.toContain(ticket!.jobId);
+    expect(JSON.parse(stored)).toMatchObject({ t: 'acme', c: 3, k: 'job', r: 3, p: 1 });
+    // Granted, it is handed over with everything the ticket held.
+    const granted = await createScheduler(redis, { limit: 1 }).grant();
+    expect(granted.dispatched).toEqual([
+      { data: { jobId: ticket!.jobId, tenant: 'acme', maxRunning: 3 }, priority: 'bulk' },
+    ]);
+  });
+
+  it('grants and cancels tickets admitted before the compact form (wait member and JSON payload stored)', async () => {
+    const old = (id: string, s: string) => {
+      const member = `acme\0${s}\0${id}`;
+      const payload = JSON.stringify({ data: { jobId: id, tenant: 'acme' }, priority: 'default' });
+      return redis
+        .multi()
+        .hset(
+          schedulerKeys.tickets,
+          id,
+          JSON.stringify({ j: id, t: 'acme', c: 2, m: member, k: 'job', p: payload }),
+        )
+        .zadd(schedulerKeys.wait('default'), 0, member)
+        .exec();
+    };
+    await old('job_old_1', 'b000000000000001');
+    await old('job_old_2', 'b000000000000002');
+    await redis.rpush(schedulerKeys.ring('default'), 'acme');
+    const scheduler = createScheduler(redis, { limit: 1 });
+    expect((await scheduler.place('job_old_2'))?.position).toBe(1);
+    const granted = await scheduler.grant();
+    expect(granted.granted).toEqual(['job_old_1']);
+    // The granted job, and the next one prefetched ahead of its grant, each with its stored payload.
+    expect(granted.dispatched).toEqual([
+      { data: { jobId: 'job_old_1', tenant: 'acme' }, priority: 'default' },
+      { data: { jobId: 'job_old_2', tenant: 'acme' }, priority: 'default' },
+    ]);
+    expect((await scheduler.cancel(['job_old_2'])).removed).toBe(1);
+    expect(await scheduler.waiting()).toBe(0);
+    expect(await scheduler.stranded(-1)).toEqual(expect.arrayContaining(granted.dispatched));
   });
 });

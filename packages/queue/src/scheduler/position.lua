@@ -10,17 +10,25 @@
 -- ARGV: 1 ticket id, 2 now ms
 -- Returns nil when the ticket is not waiting, else {position, free slots, rate v, rate t, limit}.
 
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return nil end
-local info = cjson.decode(raw)
 local SEP = '\0'
+-- A ticket with its job id and wait member filled in, as schedule.lua's ticketOf does.
+local function ticketOf(id)
+  local raw = redis.call('HGET', KEYS[1], id)
+  if not raw then return nil end
+  local info = cjson.decode(raw)
+  info.j = info.j or id
+  info.m = info.m or (info.t .. SEP .. info.s .. SEP .. id)
+  return info
+end
+
+local info = ticketOf(ARGV[1])
+if not info then return nil end
 local c, me = info.c, info.t
 
 local tenantLeases, tenantRunning = KEYS[15], KEYS[16]
 
 local function infoOf(member, t)
-  local id = string.sub(member, string.find(member, SEP, #t + 2, true) + 1)
-  return cjson.decode(redis.call('HGET', KEYS[1], id))
+  return ticketOf(string.sub(member, string.find(member, SEP, #t + 2, true) + 1))
 end
 
 -- Running-job leases a tenant may still take (nil = no limit), shared by its tickets of every

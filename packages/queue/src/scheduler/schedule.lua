@@ -5,10 +5,12 @@
 --   1 slots         zset  fal slot leases: lease id -> expiry ms (the account's concurrency)
 --   2 tenantLeases  zset  running-job leases: "<tenant>\0<job id>" -> expiry ms (max_running_jobs)
 --   3 tenantRunning hash  tenant -> live running-job leases (kept with KEYS[2])
---   4 tickets       hash  ticket id -> JSON {j job, t tenant, c class, m wait member, k kind, r max running, p payload}
+--   4 tickets       hash  ticket id -> JSON {t tenant, c class, s place ("<a|b><seq>"), k kind, r max running,
+--                         p 1 (the dispatcher takes the grant), j job id (only when not the ticket id)}
+--                         (tickets written before the compact form hold m, the wait member, and p, a JSON payload)
 --   5 weights       hash  tenant -> DRR weight (integer >= 1)
 --   6 transit       zset  job ids granted for the dispatcher -> ms, until BullMQ has them
---   7 transitData   hash  job id -> payload (what BullMQ gets)
+--   7 transitData   hash  job id -> dispatch entry (what BullMQ gets: "<job>\0<tenant>\0<class>\0<max running>")
 --   8 rate          hash  {v, t}: exponentially decayed grant rate per second, at time t
 --   9 seq           string admission counter (FIFO order)
 --   10..12 wait:<interactive|default|bulk>  zset, score 0, members "<tenant>\0<a|b><seq>\0<ticket>"
@@ -19,7 +21,8 @@
 --
 -- ARGV: 1 op, 2 now ms, 3 fal limit ('' = the stored one: the API does not configure it), 4 slot lease ms, 5 tenant lease ms, 6 grant channel, then per op:
 --   admit   7.. groups of 9: ticket, job id, class (1..3), tenant, kind ('job'|'extra'), front ('1'|'0'),
---           max running ('' = none), weight ('' = keep the stored one), payload ('' = a waiter, not the dispatcher, takes the grant)
+--           max running ('' = none), weight ('' = keep the stored one), dispatch ('1' = the dispatcher hands the job to
+--           BullMQ on its grant, '' = a waiter takes the grant)
 --   release 7 n, then n slot lease ids, then "<tenant>\0<job id>" running leases to free
 --   cancel  7.. ticket ids
 --   grant   (nothing more)
@@ -27,7 +30,7 @@
 -- Every op first takes back expired leases, then grants while fal slots are free, then (but for
 -- cancel) tops up the prefetch: up to `limit` waiting new jobs, the likeliest next, go to BullMQ ahead of their
 -- grant so a worker prepares them and submits the moment the grant wakes it (their ticket keeps
--- its place: the order is unchanged). Returns {payloads for the dispatcher (JSON: granted and
+-- its place: the order is unchanged). Returns {dispatch entries for the dispatcher (granted and
 -- prefetched jobs), granted waiter tickets, op result, every lease granted in grant order}.
 -- A ticket's kind: 'job' needs its tenant's running-job lease (max_running_jobs is checked at the
 -- grant); 'extra' (a hedge, a further chunk) belongs to a job that holds one already.
@@ -46,6 +49,31 @@ local SEP = '\0'
 local RATE_TAU_MS = 30000
 
 local function waitKey(c) return KEYS[9 + c] end
+
+-- A ticket as stored, with its job id and wait member filled in (the compact form leaves out
+-- both when they follow from the ticket id); nil when it is not waiting.
+local function ticketOf(id)
+  local raw = redis.call('HGET', tickets, id)
+  if not raw then return nil end
+  local info = cjson.decode(raw)
+  info.j = info.j or id
+  info.m = info.m or (info.t .. SEP .. info.s .. SEP .. id)
+  return info
+end
+
+local function saveTicket(id, info)
+  local j, m = info.j, info.m
+  if j == id then info.j = nil end
+  if info.s then info.m = nil end
+  redis.call('HSET', tickets, id, cjson.encode(info))
+  info.j, info.m = j, m
+end
+
+-- What the dispatcher hands BullMQ for a job ticket (a pre-compact ticket's JSON payload as it is).
+local function dispatchOf(info)
+  if type(info.p) == 'string' then return info.p end
+  return info.j .. SEP .. info.t .. SEP .. info.c .. SEP .. (info.r and string.format('%d', info.r) or '')
+end
 local function ringKey(c) return KEYS[12 + c] end
 local function deficitKey(c) return KEYS[15 + c] end
 
@@ -103,7 +131,7 @@ local function pick(c)
       n = n - 1
     else
       local id = string.sub(head, string.find(head, SEP, #t + 2, true) + 1)
-      local info = cjson.decode(redis.call('HGET', tickets, id))
+      local info = ticketOf(id)
       if tenantBlocked(info) then
         redis.call('HSET', deficits, t, d)
         redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
@@ -148,9 +176,10 @@ local function grantLoop()
       end
     end
     if info.p then
+      local entry = dispatchOf(info)
       redis.call('ZADD', transit, now, info.j)
-      redis.call('HSET', transitData, info.j, info.p)
-      dispatched[#dispatched + 1] = info.p
+      redis.call('HSET', transitData, info.j, entry)
+      dispatched[#dispatched + 1] = entry
     else
       woken[#woken + 1] = id
     end
@@ -176,13 +205,13 @@ if op == 'admit' then
     -- Idempotent: a ticket already waiting or a lease already held is not queued twice.
     if redis.call('HEXISTS', tickets, id) == 0 and not redis.call('ZSCORE', slots, id) then
       local seq = redis.call('INCR', seqKey)
-      local member = t .. SEP .. (ARGV[i + 5] == '1' and 'a' or 'b') .. string.format('%015d', seq) .. SEP .. id
-      local info = { j = ARGV[i + 1], t = t, c = c, m = member, k = kind }
+      local place = (ARGV[i + 5] == '1' and 'a' or 'b') .. string.format('%015d', seq)
+      local info = { j = ARGV[i + 1], t = t, c = c, s = place, m = t .. SEP .. place .. SEP .. id, k = kind }
       if ARGV[i + 6] ~= '' then info.r = tonumber(ARGV[i + 6]) end
-      if ARGV[i + 8] ~= '' then info.p = ARGV[i + 8] end
+      if ARGV[i + 8] == '1' then info.p = 1 end
       if tenantWaiting(c, t) == 0 then redis.call('RPUSH', ringKey(c), t) end
-      redis.call('ZADD', waitKey(c), 0, member)
-      redis.call('HSET', tickets, id, cjson.encode(info))
+      redis.call('ZADD', waitKey(c), 0, info.m)
+      saveTicket(id, info)
       if ARGV[i + 7] ~= '' then redis.call('HSET', weights, t, ARGV[i + 7]) end
       result = result + 1
     end
@@ -193,9 +222,8 @@ elseif op == 'release' then
   for i = 8 + n, #ARGV do releaseTenantLease(ARGV[i]) end
 elseif op == 'cancel' then
   for i = 7, #ARGV do
-    local raw = redis.call('HGET', tickets, ARGV[i])
-    if raw then
-      local info = cjson.decode(raw)
+    local info = ticketOf(ARGV[i])
+    if info then
       redis.call('ZREM', waitKey(info.c), info.m)
       redis.call('HDEL', tickets, ARGV[i])
       redis.call('SREM', prefetched, ARGV[i])
@@ -221,13 +249,14 @@ local function prefetch(dispatched)
         if member then
           any = true
           local id = string.sub(member, string.find(member, SEP, #t + 2, true) + 1)
-          local info = cjson.decode(redis.call('HGET', tickets, id))
+          local info = ticketOf(id)
           if info.p then
+            local entry = dispatchOf(info)
             redis.call('ZADD', transit, now, info.j)
-            redis.call('HSET', transitData, info.j, info.p)
-            dispatched[#dispatched + 1] = info.p
+            redis.call('HSET', transitData, info.j, entry)
+            dispatched[#dispatched + 1] = entry
             info.p = nil
-            redis.call('HSET', tickets, id, cjson.encode(info))
+            saveTicket(id, info)
             redis.call('SADD', prefetched, id)
             want = want - 1
           end

@@ -48,7 +48,7 @@ export function createScheduledQueue(scheduler: Scheduler, queue: ImagesQueue): 
             kind: 'job',
             ...(data.maxRunning === undefined ? {} : { maxRunning: data.maxRunning }),
             ...(weight === undefined ? {} : { weight }),
-            dispatch: { data, priority },
+            dispatch: true,
           }),
         );
         await dispatcher.deliver(await scheduler.admit(tickets));

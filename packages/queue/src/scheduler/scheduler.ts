@@ -37,8 +37,11 @@ export interface Ticket {
   maxRunning?: number;
   /** The tenant's DRR weight (the API sets it at accept); unset = keep the stored one (1 at first). */
   weight?: number;
-  /** Set for new jobs: on its grant the dispatcher hands this to BullMQ (else a waiter is woken). */
-  dispatch?: DispatchEntry;
+  /**
+   * Set for new jobs: on its grant the dispatcher hands BullMQ the job (`dispatchEntryOf`: its
+   * id, tenant, running limit and priority, all from the ticket); else a waiter is woken.
+   */
+  dispatch?: boolean;
 }
 
 export interface GrantResult {
@@ -130,6 +133,19 @@ end
 return lost
 `;
 
+/**
+ * A dispatch entry as the script returns it: `"<job>\0<tenant>\0<class>\0<max running>"`, or the
+ * JSON payload of a ticket admitted before that form.
+ */
+export function parseDispatchEntry(entry: string): DispatchEntry {
+  if (entry.startsWith('{')) return JSON.parse(entry) as DispatchEntry;
+  const [jobId, tenant, cls, maxRunning] = entry.split('\0') as [string, string, string, string];
+  return {
+    data: { jobId, tenant, ...(maxRunning === '' ? {} : { maxRunning: Number(maxRunning) }) },
+    priority: CLASSES[Number(cls) - 1]!,
+  };
+}
+
 /** The decayed grant rate read at `nowMs` (the script stores it with the time of its last grant). */
 export function decayedRate(value: number, atMs: number, nowMs: number): number {
   return value * Math.exp(-Math.max(0, nowMs - atMs) / 30_000);
@@ -169,7 +185,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
       ...args,
     );
     return {
-      dispatched: dispatched.map((entry) => JSON.parse(entry) as DispatchEntry),
+      dispatched: dispatched.map(parseDispatchEntry),
       woken,
       result,
       granted,
@@ -197,7 +213,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
           t.front ? '1' : '0',
           t.maxRunning === undefined ? '' : String(t.maxRunning),
           t.weight === undefined ? '' : String(t.weight),
-          t.dispatch ? JSON.stringify(t.dispatch) : '',
+          t.dispatch ? '1' : '',
         );
       }
       const { result, ...granted } = await run('admit', args);
@@ -298,7 +314,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
       const stale = await redis.zrangebyscore(schedulerKeys.transit, '-inf', now() - olderThanMs);
       if (stale.length === 0) return [];
       const entries = await redis.hmget(schedulerKeys.transitData, ...stale);
-      return entries.filter((e): e is string => e !== null).map((e) => JSON.parse(e) as DispatchEntry);
+      return entries.filter((e): e is string => e !== null).map(parseDispatchEntry);
     },
   };
 }
