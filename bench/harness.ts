@@ -20,6 +20,8 @@ export interface BenchStackOptions {
   env?: Record<string, string>;
   /** Added to the API's environment only (e.g. METRICS_ENABLED=false). */
   apiEnv?: Record<string, string>;
+  /** Flags for the API's node (e.g. `--cpu-prof` to profile it under a benchmark). */
+  apiNodeArgs?: string[];
   /** How the simulator makes images (default: drawn per request, as fal's outputs are per seed). */
   simImages?: FalSimOptions['images'];
 }
@@ -42,6 +44,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       ...options.apiEnv,
     },
     ready: { url: `${apiUrl}/healthz` },
+    ...(options.apiNodeArgs ? { nodeArgs: options.apiNodeArgs } : {}),
   });
   const workers: Service[] = [];
   return {

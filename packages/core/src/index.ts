@@ -20,7 +20,7 @@ export {
   JOB_ERROR_CODES,
   type JobErrorCode,
 } from './errors.js';
-export { JOB_ID_PATTERN, newId } from './ids.js';
+export { JOB_ID_PATTERN, newId, newIds } from './ids.js';
 export {
   type ImageInput,
   type ImageInputProblem,

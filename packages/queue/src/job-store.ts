@@ -2,6 +2,7 @@ import { JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { decodeRecord, encodeNewRecord, encodePatch } from './job-encoding.js';
 import { storeKeys } from './names.js';
+import { runScript } from './scripts.js';
 
 /**
  * The job store: one Redis hash per job (its encoding: job-encoding.ts), so writers
@@ -128,16 +129,25 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
     },
 
     async createMany(records, chunkSize = 1_000) {
-      for (let start = 0; start < records.length; start += chunkSize) {
-        const pipeline = redis.pipeline();
-        for (const record of records.slice(start, start + chunkSize)) {
-          const key = storeKeys.job(record.id);
-          pipeline
-            .hset(key, ...encodeNewRecord(record))
-            .expire(key, retentionS)
-            .zadd(storeKeys.tenantJobs(record.tenant), record.created_ms, record.id);
+      // One script call per chunk and tenant (a batch is one tenant's; records of several
+      // tenants go in runs of one tenant each).
+      let from = 0;
+      while (from < records.length) {
+        const tenant = records[from]!.tenant;
+        const end = Math.min(records.length, from + chunkSize);
+        const keys: string[] = [];
+        const args: Array<string | number> = [retentionS];
+        let to = from;
+        for (; to < end && records[to]!.tenant === tenant; to++) {
+          const record = records[to]!;
+          const fields = encodeNewRecord(record);
+          keys.push(storeKeys.job(record.id));
+          args.push(record.id, record.created_ms, fields.length);
+          for (const field of fields) args.push(field);
         }
-        for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+        keys.push(storeKeys.tenantJobs(tenant));
+        await runScript(redis, 'jobCreateMany', keys, args);
+        from = to;
       }
     },
 

@@ -207,6 +207,36 @@ describe('the job lifecycle', () => {
     await closedQueue.close().catch(() => {});
   });
 
+  it('a batch of several chunks that cannot be admitted leaves none of its records or tickets', async () => {
+    const { jobs } = await acceptBatch(1);
+    const gone = new Redis(server.url, { maxRetriesPerRequest: null });
+    const closedQueue = createImagesQueue(gone);
+    await closedQueue.waitUntilReady();
+    gone.disconnect();
+    const failing = createJobLifecycle({
+      store,
+      redis,
+      webhooks: { queue: webhooksQueue, deliveries },
+      scheduler,
+      images: { queue, fair: createScheduledQueue(scheduler, closedQueue) },
+      logger: createLogger({ name: 'lifecycle-test', level: 'silent' }),
+      now: Date.now,
+    });
+    // 2,500 jobs: records go in chunks of 1,000, each chunk admitted while the next is written.
+    const batch = Array.from({ length: 2_500 }, () => ({ ...jobs[0]!, id: newId('job') }));
+    await expect(
+      failing.create(batch, (job) => fairEntryOf(job, { maxRunningJobs: null })),
+    ).rejects.toThrow();
+    const ids = batch.map((job) => job.id);
+    expect((await store.getMany(ids)).filter(Boolean)).toEqual([]);
+    expect(await scheduler.waiting()).toBe(0);
+    for (const id of [ids[0]!, ids[999]!, ids[1_000]!, ids[2_499]!]) {
+      expect(await scheduler.holds(id)).toBe(false);
+      expect(await inBullMq(id)).toBe(false);
+    }
+    await closedQueue.close().catch(() => {});
+  });
+
   it('start: queued → running once, out of the queued index, one job.started', async () => {
     const { jobs } = await acceptBatch(1);
     const job = jobs[0]!;

@@ -150,6 +150,28 @@ describe('job store', () => {
     });
   });
 
+  describe('when many jobs are created at once (a batch)', () => {
+    it('writes every record, its retention and its tenant index entry, chunk by chunk and tenant by tenant', async () => {
+      const tenants = ['many-a', 'many-b'];
+      // Runs of each tenant that cross chunk boundaries (chunks of 7 below).
+      const records = Array.from({ length: 40 }, (_, i) =>
+        makeRecord({
+          id: newId('job', 1_767_000_000_000 + i),
+          tenant: tenants[Math.floor(i / 9) % 2]!,
+          created_ms: 1_767_000_000_000 + i,
+          created_at: 1_767_000_000,
+        }),
+      );
+      await store.createMany(records, 7);
+      expect(await store.getMany(records.map((r) => r.id))).toEqual(records);
+      for (const tenant of tenants) {
+        const ids = records.filter((r) => r.tenant === tenant).map((r) => r.id);
+        expect(await redis.zrange(storeKeys.tenantJobs(tenant), 0, -1)).toEqual(ids);
+      }
+      for (const record of records) expect(await redis.ttl(storeKeys.job(record.id))).toBeGreaterThan(0);
+    });
+  });
+
   describe('when several jobs are read at once', () => {
     it('gives them back in the order asked, undefined where a job does not exist', async () => {
       const first = makeRecord({ status: 'running' });

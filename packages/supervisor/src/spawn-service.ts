@@ -18,6 +18,8 @@ export interface SpawnServiceOptions {
   runtime?: ServiceRuntime;
   /** Directory the entry is relative to and the process runs in. @defaultValue the repository root */
   root?: string;
+  /** Flags for node itself, before the entry (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
   /** Merged over `process.env`; a key set to `undefined` is removed. */
   env?: Record<string, string | undefined>;
   /** When the service counts as started (all given conditions). @defaultValue as soon as it is spawned */
@@ -123,7 +125,7 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   const root = opts.root ?? repoRoot;
   let args: string[];
   try {
-    args = serviceNodeArgs(opts.entry, opts.runtime, root);
+    args = [...(opts.nodeArgs ?? []), ...serviceNodeArgs(opts.entry, opts.runtime, root)];
   } catch (error) {
     throw new ServiceStartError(`${name}: ${(error as Error).message}`, []);
   }

@@ -6,6 +6,7 @@ import {
   type JobWebhook,
   type NormalizedRequest,
   newId,
+  newIds,
   newJobRecord,
   normalizeImageRequest,
   PRIORITIES,
@@ -202,8 +203,7 @@ function sizeFields(size: Dimensions | undefined) {
 }
 
 /** The job record of a line, its inputs as they will be once stored. */
-function recordOf(valid: ValidLine, batchId: string, tenant: string, nowMs: number): JobRecord {
-  const id = newId('job', nowMs);
+function recordOf(valid: ValidLine, id: string, batchId: string, tenant: string, nowMs: number): JobRecord {
   const images: StoredInput[] = valid.inputs.map((input, index) => {
     if (input.kind === 'url') return { kind: 'url', url: input.url };
     if (input.kind === 'stored') return input.stored;
@@ -257,7 +257,8 @@ export async function acceptBatch(parsed: ParsedBatch, tenant: string, deps: Api
   const { valid, priority, metadata, webhookUrl } = await validateBatch(parsed, tenant, deps);
   const nowMs = deps.now();
   const batchId = newId('batch', nowMs);
-  const records = valid.map((line) => recordOf(line, batchId, tenant, nowMs));
+  const jobIds = newIds('job', valid.length, nowMs);
+  const records = valid.map((line, index) => recordOf(line, jobIds[index]!, batchId, tenant, nowMs));
   const totalMicros = records.reduce((sum, record) => sum + toMicroUsd(record.cost.usd), 0);
 
   await enterQueueMany(deps, tenant, records);

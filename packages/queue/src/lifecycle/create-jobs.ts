@@ -15,6 +15,8 @@ export interface CreateJobsDeps {
 
 /** Records deleted, and tickets taken back, per pipeline. */
 const UNDO_CHUNK = 1_000;
+/** A batch's records written (and then admitted) per step. */
+const CREATE_CHUNK = 1_000;
 
 /**
  * New jobs (one, or a batch's): their records (`newJobRecord`, all of one tenant), then their
@@ -29,13 +31,28 @@ export async function createJobs(
   entryOf: (record: JobRecord) => FairEntry,
 ): Promise<void> {
   if (!deps.images) throw new Error('creating jobs needs the images queue (JobLifecycleDeps.images)');
+  if (records.length === 0) return;
   const images = deps.images;
   let admitting = false;
   try {
-    if (records.length === 1) await deps.store.create(records[0]!);
-    else await deps.store.createMany(records);
-    admitting = true;
-    await images.fair.admit(records.map(entryOf));
+    if (records.length === 1) {
+      await deps.store.create(records[0]!);
+      admitting = true;
+      await images.fair.admit([entryOf(records[0]!)]);
+      return;
+    }
+    // A batch: chunk by chunk, each chunk's tickets admitted once its records exist, while the
+    // next chunk's records are written (Redis and this process each busy with one of the two).
+    let admitted: Promise<void> = Promise.resolve();
+    for (let start = 0; start < records.length; start += CREATE_CHUNK) {
+      const chunk = records.slice(start, start + CREATE_CHUNK);
+      await Promise.all([deps.store.createMany(chunk), admitted]);
+      admitting = true;
+      admitted = images.fair.admit(chunk.map(entryOf));
+      // Not left unhandled while the next chunk is written; awaited (and thrown) below.
+      admitted.catch(() => {});
+    }
+    await admitted;
   } catch (err) {
     const ids = records.map((record) => record.id);
     if (admitting) await leaveQueue(deps, images, ids).catch(() => {});
