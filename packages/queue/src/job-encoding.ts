@@ -112,7 +112,8 @@ export function encodeNewRecord(record: JobRecord): string[] {
     else if (!AT_START[field]?.(value)) base[field] = value;
   }
   const args = ['status', JSON.stringify(record.status)];
-  cutIntoPieces(JSON.stringify(base)).forEach((piece, i) => args.push(`b${i}`, piece));
+  const pieces = cutIntoPieces(JSON.stringify(base));
+  for (let i = 0; i < pieces.length; i++) args.push(`b${i}`, pieces[i]!);
   return args;
 }
 
