@@ -22,6 +22,8 @@ export interface BenchStackOptions {
   apiEnv?: Record<string, string>;
   /** Flags for the API's node (e.g. `--cpu-prof` to profile it under a benchmark). */
   apiNodeArgs?: string[];
+  /** A checkout whose API and workers run (with its own node_modules): the code before a change. @defaultValue this repository */
+  root?: string;
   /** How the simulator makes images (default: drawn per request, as fal's outputs are per seed). */
   simImages?: FalSimOptions['images'];
 }
@@ -37,6 +39,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const api = await spawnService({
     name: 'api',
     entry: 'apps/api/src/main.ts',
+    ...(options.root ? { root: options.root } : {}),
     env: {
       ...common,
       PORT: String(port),
@@ -56,6 +59,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       const worker = await spawnService({
         name: 'worker',
         entry: 'apps/worker/src/main.ts',
+        ...(options.root ? { root: options.root } : {}),
         env: {
           ...common,
           LOG_LEVEL: 'info',

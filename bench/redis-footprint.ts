@@ -23,6 +23,8 @@ export interface MemoryFootprint {
   /** The same for raw BullMQ `addBulk` of the same payloads, on a flushed Redis. */
   rawPerJob: number;
   families: FamilyCost[];
+  /** The batch's first byte to its 202, ms. */
+  acceptMs: number;
 }
 
 export interface CommandCost {
@@ -89,7 +91,7 @@ export async function measureMemoryFootprint(stack: BenchStack, jobs: number): P
   try {
     const before = await usedMemory(redis);
     const familiesBefore = new Map((await familyCosts(redis)).map((f) => [f.family, f]));
-    await measureBatchAccept(stack, batchJsonl(jobs));
+    const accept = await measureBatchAccept(stack, batchJsonl(jobs));
     const after = await usedMemory(redis);
     const families = (await familyCosts(redis))
       .map((f) => ({
@@ -99,7 +101,13 @@ export async function measureMemoryFootprint(stack: BenchStack, jobs: number): P
       }))
       .filter((f) => f.bytes > 0);
     const rawPerJob = await rawAddBulkFootprint(redis, stack.redis.url, jobs);
-    return { jobs, usedMemoryPerJob: (after - before) / jobs, rawPerJob, families };
+    return {
+      jobs,
+      usedMemoryPerJob: (after - before) / jobs,
+      rawPerJob,
+      families,
+      acceptMs: accept.acceptMs,
+    };
   } finally {
     redis.disconnect();
   }

@@ -2,6 +2,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { startS3Server, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { BATCH_LINES, measureBatchAccept, measureRawAddBulk } from './batch-throughput.js';
+import { beforeAfterBench } from './before-after.js';
 import { dashboardBench } from './dashboard-section.js';
 import { measureFluxqEndToEnd, measureRawProcessing } from './end-to-end.js';
 import { footprintBench } from './footprint-section.js';
@@ -251,6 +252,8 @@ async function main(): Promise<void> {
   if (only === 'footprint') return;
   if (only === undefined || only === 'latency') await latencyBench();
   if (only === 'latency') return;
+  if (only === undefined || only === 'before-after') await beforeAfterBench();
+  if (only === 'before-after') return;
   const stack = await startBenchStack({ simImages: 'prerendered' });
   try {
     console.log(`submit throughput: ${CONNECTIONS} connections × ${SUBMIT_DURATION_S} s …`);
