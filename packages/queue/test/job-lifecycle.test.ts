@@ -143,6 +143,27 @@ async function acceptBatch(count: number): Promise<{ batchId: string; jobs: JobR
   return { batchId, jobs };
 }
 
+/**
+ * A lifecycle whose images queue's connection is gone: BullMQ refuses the jobs the scheduler
+ * hands it (prefetched behind the one holding the slot), so an admit fails after tickets went in.
+ */
+async function lifecycleWithClosedQueue() {
+  const gone = new Redis(server.url, { maxRetriesPerRequest: null });
+  const closedQueue = createImagesQueue(gone);
+  await closedQueue.waitUntilReady();
+  gone.disconnect();
+  const failing = createJobLifecycle({
+    store,
+    redis,
+    webhooks: { queue: webhooksQueue, deliveries },
+    scheduler,
+    images: { queue, fair: createScheduledQueue(scheduler, closedQueue) },
+    logger: createLogger({ name: 'lifecycle-test', level: 'silent' }),
+    now: Date.now,
+  });
+  return { failing, closedQueue };
+}
+
 /** The webhook event types recorded for a job, in no particular order. */
 async function eventsOf(jobId: string): Promise<string[]> {
   const { data } = await deliveries.list({ tenant: TENANT, jobId, limit: 100 });
@@ -181,21 +202,7 @@ describe('the job lifecycle', () => {
 
   it('create that cannot be admitted leaves no record and no ticket', async () => {
     const { jobs } = await acceptBatch(1);
-    // A queue whose connection is gone: BullMQ refuses the job the scheduler hands it (prefetched
-    // behind the one holding the slot), so the admit fails after the ticket went in.
-    const gone = new Redis(server.url, { maxRetriesPerRequest: null });
-    const closedQueue = createImagesQueue(gone);
-    await closedQueue.waitUntilReady();
-    gone.disconnect();
-    const failing = createJobLifecycle({
-      store,
-      redis,
-      webhooks: { queue: webhooksQueue, deliveries },
-      scheduler,
-      images: { queue, fair: createScheduledQueue(scheduler, closedQueue) },
-      logger: createLogger({ name: 'lifecycle-test', level: 'silent' }),
-      now: Date.now,
-    });
+    const { failing, closedQueue } = await lifecycleWithClosedQueue();
     const fresh = { ...jobs[0]!, id: newId('job') };
     await expect(
       failing.create([fresh], (job) => fairEntryOf(job, { maxRunningJobs: null })),
@@ -209,19 +216,7 @@ describe('the job lifecycle', () => {
 
   it('a batch of several chunks that cannot be admitted leaves none of its records or tickets', async () => {
     const { jobs } = await acceptBatch(1);
-    const gone = new Redis(server.url, { maxRetriesPerRequest: null });
-    const closedQueue = createImagesQueue(gone);
-    await closedQueue.waitUntilReady();
-    gone.disconnect();
-    const failing = createJobLifecycle({
-      store,
-      redis,
-      webhooks: { queue: webhooksQueue, deliveries },
-      scheduler,
-      images: { queue, fair: createScheduledQueue(scheduler, closedQueue) },
-      logger: createLogger({ name: 'lifecycle-test', level: 'silent' }),
-      now: Date.now,
-    });
+    const { failing, closedQueue } = await lifecycleWithClosedQueue();
     // 2,500 jobs: records go in chunks of 1,000, each chunk admitted while the next is written.
     const batch = Array.from({ length: 2_500 }, () => ({ ...jobs[0]!, id: newId('job') }));
     await expect(
