@@ -122,6 +122,16 @@ describe('deciding the next step after a failed attempt', () => {
       });
     });
 
+    it('backs off on a first attempt when another job failed right before it: not one runner alone', async () => {
+      const own = record;
+      record = await harness.submit({ model: 'flux.2-dev-turbo', prompt: 'the other one' });
+      expect(await decide(serverError(), 1)).toMatchObject({ reason: 'lone failure' });
+      record = own;
+      const next = await decide(serverError(), 1);
+      expect(next).toMatchObject({ kind: 'retry', countsAttempt: true, reason: 'backoff' });
+      expect(delayOf(next)).toBeLessThanOrEqual(BASE_MS);
+    });
+
     it('backs off on a later attempt, within the exponential curve', async () => {
       const next = await decide(serverError(), 2);
       expect(next).toMatchObject({ kind: 'retry', countsAttempt: true, reason: 'backoff' });
