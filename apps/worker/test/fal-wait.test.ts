@@ -1,4 +1,6 @@
+import { storeKeys } from '@fluxq/queue';
 import { waitFor } from '@fluxq/testing';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';
 
@@ -67,6 +69,28 @@ describe('waiting on a fal request', () => {
       const { id } = await harness.submit(job);
       await harness.waitForJob(id, ['running']);
       await harness.cancel(id);
+
+      const done = await waitFor(
+        async () => {
+          const record = await harness.deps.images.store.get(id);
+          return record?.attempt_log?.[0]?.outcome === 'canceled' ? record : undefined;
+        },
+        { message: 'the attempt to end canceled' },
+      );
+      expect(done.status).toBe('canceled');
+      await waitFor(() => harness.sim.stats().inProgress === 0, { message: 'the request to end at fal' });
+      expect(harness.sim.stats()).toMatchObject({ submits: 1, cancels: 1, completed: 0 });
+    });
+
+    it('notices a cancel at its next poll when the cancel event never reached the worker', async () => {
+      harness.sim.setFaults([{ on: 'outcome', hang: true }]);
+      const { id } = await harness.submit(job);
+      await harness.waitForJob(id, ['running']);
+      // The status as a cancel leaves it, written without its pub/sub event (a feed that lost
+      // the message): only the wait loop's own status read can see it.
+      const direct = new Redis(harness.redis.url);
+      await direct.hset(storeKeys.job(id), 'status', JSON.stringify('canceled'));
+      await direct.quit();
 
       const done = await waitFor(
         async () => {
