@@ -7,7 +7,7 @@ import type { JobInput, JobRecord } from '@fluxq/core';
  * pieces of at most 64 bytes. Short values keep the hash in Redis's compact listpack encoding
  * (`hash-max-listpack-value`, 64 by default); one longer value, or twenty-odd fields of their own,
  * would make it a hash table at ~60 B per field: together a queued job takes about a quarter of
- * the memory it did (DESIGN: Redis memory is the backlog's ceiling; it runs with noeviction).
+ * the memory it did (Redis runs with noeviction, so its memory is the backlog's ceiling).
  * Later writes (the worker, a cancel) set fields of their own, one JSON value each, so writers of
  * different fields never overwrite each other; a field read back wins over the same field in the
  * base. Records written before the base existed (a field per property, id included) decode the
@@ -23,7 +23,7 @@ const utf8Bytes = (codePoint: number) =>
   codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
 
 /** `text` cut into pieces of at most PIECE_BYTES UTF-8 bytes, never inside a character. */
-export function cutIntoPieces(text: string): string[] {
+function cutIntoPieces(text: string): string[] {
   if (Buffer.byteLength(text) === text.length) {
     const pieces: string[] = [];
     for (let at = 0; at < text.length; at += PIECE_BYTES) pieces.push(text.slice(at, at + PIECE_BYTES));
