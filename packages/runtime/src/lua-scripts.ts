@@ -8,6 +8,11 @@ export interface ScriptHost {
 export interface LuaScript {
   /** The `.lua` file, as `new URL('./lua/<name>.lua', import.meta.url)` names it next to the module. */
   file: URL;
+  /**
+   * Files of shared Lua functions put before it, in order (each documents at its top which of the
+   * including script's KEYS and ARGV it uses): one copy of a function several scripts call.
+   */
+  include?: readonly URL[];
   /** How many KEYS it takes; omitted = the caller passes the count first (a variable number of keys). */
   keys?: number;
 }
@@ -34,7 +39,8 @@ export function createScriptRunner<Name extends string>(
   const sourceOf = (name: Name) => {
     let source = sources.get(name);
     if (source === undefined) {
-      source = readFileSync(scripts[name].file, 'utf8');
+      const { file, include = [] } = scripts[name];
+      source = [...include, file].map((part) => readFileSync(part, 'utf8')).join('\n');
       sources.set(name, source);
     }
     return source;
