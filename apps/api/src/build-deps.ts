@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createFalWebhookVerifier } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
-  createBatchStore,
   createFalWebhookInbox,
   createImagesQueue,
   createJobEvents,
@@ -11,10 +10,6 @@ import {
   createRedis,
   createScheduledQueue,
   createScheduler,
-  createTenantJobIndex,
-  createTenantQueueIndex,
-  createWebhookDeliveryStore,
-  createWebhookSettingsStore,
   createWebhooksQueue,
   imageQueueOptionsOf,
   queueReady,
@@ -24,7 +19,14 @@ import {
 import { createProviderStats } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
-import { createRecords } from '@fluxq/store';
+import {
+  createBatchStore,
+  createRecords,
+  createTenantJobIndex,
+  createTenantQueueIndex,
+  createWebhookDeliveryStore,
+  createWebhookSettingsStore,
+} from '@fluxq/store';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './deps.js';

@@ -1,7 +1,6 @@
 import type { FalWebhookVerifier } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
 import type {
-  BatchStore,
   FairQueue,
   FalWebhookInbox,
   ImagesQueue,
@@ -9,16 +8,19 @@ import type {
   JobLifecycle,
   JobStore,
   Scheduler,
-  TenantJobIndex,
-  TenantQueueIndex,
-  WebhookDeliveryStore,
-  WebhookSettingsStore,
   WebhooksQueue,
 } from '@fluxq/queue';
 import type { ProviderStats } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
-import type { Records } from '@fluxq/store';
+import type {
+  BatchStore,
+  Records,
+  TenantJobIndex,
+  TenantQueueIndex,
+  WebhookDeliveryStore,
+  WebhookSettingsStore,
+} from '@fluxq/store';
 import type { Resolve } from '@fluxq/webhooks';
 import type { BatchCanceller } from './services/batch-cancel.js';
 import type { TenantRegistry } from './tenants/tenant-registry.js';

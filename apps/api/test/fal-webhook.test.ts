@@ -6,8 +6,8 @@ import {
   createFalCompletionListener,
   FAL_COMPLETIONS_CHANNEL,
   type FalCompletionListener,
-  falWebhookKey,
 } from '@fluxq/queue';
+import { falWebhookKey } from '@fluxq/store';
 import { getFreePort, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';

@@ -1,7 +1,7 @@
 import { priceRequest } from '@fluxq/core';
-import { createRedis, markQueued, queuedCount, queuedJobs } from '@fluxq/queue';
+import { createRedis } from '@fluxq/queue';
 import { createLogger } from '@fluxq/runtime';
-import { createRecords } from '@fluxq/store';
+import { createRecords, markQueued, queuedCount, queuedJobs } from '@fluxq/store';
 import { type RedisServer, startRedisServer } from '@fluxq/testing';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

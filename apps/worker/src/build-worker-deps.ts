@@ -2,15 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { createFalQueueClient } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
-  createBatchStore,
   createImagesQueue,
   createJobLifecycle,
   createJobStatusFeed,
   createJobStore,
   createRedis,
   createScheduledQueue,
-  createWebhookDeliveryStore,
-  createWebhookSettingsStore,
   createWebhooksQueue,
   type ImagesQueue,
   imageQueueOptionsOf,
@@ -20,6 +17,7 @@ import {
 import { createProviderStats } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
+import { createBatchStore, createWebhookDeliveryStore, createWebhookSettingsStore } from '@fluxq/store';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import type { Registry } from 'prom-client';
 import { buildResilience } from './build-resilience.js';

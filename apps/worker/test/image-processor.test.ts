@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deliveryIdsFor } from '@fluxq/queue';
+import { deliveryIdsFor } from '@fluxq/store';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWorkerHarness, type WorkerHarness } from './harness/worker-harness.js';

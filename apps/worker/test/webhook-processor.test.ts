@@ -1,5 +1,5 @@
 import type { JobRecord, WebhookEventType } from '@fluxq/core';
-import { deliveryIdsFor } from '@fluxq/queue';
+import { deliveryIdsFor } from '@fluxq/store';
 import { type ReceivedRequest, startWebhookReceiver, type WebhookReceiver, waitFor } from '@fluxq/testing';
 import { DELIVERY_MAX_ATTEMPTS } from '@fluxq/webhooks';
 import { DelayedError } from 'bullmq';

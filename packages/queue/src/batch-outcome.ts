@@ -1,5 +1,5 @@
 import { isTerminalStatus, type JobRecord } from '@fluxq/core';
-import type { BatchStore, BatchTransition } from './batch-store.js';
+import type { BatchStore, BatchTransition } from '@fluxq/store';
 import { type EventEmitterDeps, emitBatchEvent } from './webhooks-queue.js';
 
 export interface BatchOutcomeDeps extends EventEmitterDeps {

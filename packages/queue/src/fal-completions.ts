@@ -1,18 +1,16 @@
+import { claimFalWebhook, releaseFalWebhook } from '@fluxq/store';
 import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX } from './names.js';
 
 /**
  * Wake-ups from the API (which receives fal's completion webhooks) to the workers (which wait
- * on fal requests). A message is only a hint that a request ended: the worker still reads the
+ * on fal requests): messaging, so the queue's; the webhook claims are @fluxq/store's records. A message is only a hint that a request ended: the worker still reads the
  * outcome from fal. Pub/sub drops messages while a subscriber is disconnected, so waiters
  * always have a timeout and poll fal after it, as they would without webhooks.
  */
 
 /** Pub/sub channel of fal completions; payload JSON `{requestId, status}`. */
 export const FAL_COMPLETIONS_CHANNEL = `${QUEUE_PREFIX}:fal-completions`;
-
-/** The dedupe key of one fal request's webhook. */
-export const falWebhookKey = (requestId: string) => `${QUEUE_PREFIX}:fal-webhook:${requestId}`;
 
 export type FalCompletionStatus = 'OK' | 'ERROR';
 
@@ -28,19 +26,9 @@ export async function publishFalCompletion(redis: Redis, completion: FalCompleti
 }
 
 /**
- * True the first time it is called for `requestId` within `ttlS` (SET NX EX), false for
- * fal's redeliveries of the same webhook. Default TTL: fal retries for 2 h.
+ * fal's webhooks as the API receives them: each claimed once (the claim is a record of
+ * @fluxq/store), then announced to the workers (this channel).
  */
-export async function claimFalWebhook(redis: Redis, requestId: string, ttlS = 7_200): Promise<boolean> {
-  return (await redis.set(falWebhookKey(requestId), String(Date.now()), 'EX', ttlS, 'NX')) === 'OK';
-}
-
-/** Undoes a claim whose processing failed, so fal's next redelivery is handled. */
-export async function releaseFalWebhook(redis: Redis, requestId: string): Promise<void> {
-  await redis.del(falWebhookKey(requestId));
-}
-
-/** fal's webhooks as the API receives them: each claimed once, then announced to the workers. */
 export interface FalWebhookInbox {
   claim(requestId: string): Promise<boolean>;
   release(requestId: string): Promise<void>;

@@ -1,25 +1,11 @@
 export { type BatchOutcomeDeps, countBatchOutcome } from './batch-outcome.js';
 export {
-  BATCH_ID_PATTERN,
-  type BatchLine,
-  type BatchOutcome,
-  type BatchRecord,
-  type BatchStatus,
-  type BatchStore,
-  type BatchTransition,
-  type BatchView,
-  batchKeys,
-  createBatchStore,
-  viewBatch,
-} from './batch-store.js';
-export {
   createRedis,
   isRedisUnavailableError,
   type RedisConnectionOptions,
   waitForRedis,
 } from './connection.js';
 export {
-  claimFalWebhook,
   createFalCompletionListener,
   createFalWebhookInbox,
   FAL_COMPLETIONS_CHANNEL,
@@ -28,9 +14,7 @@ export {
   type FalCompletionListenerOptions,
   type FalCompletionStatus,
   type FalWebhookInbox,
-  falWebhookKey,
   publishFalCompletion,
-  releaseFalWebhook,
 } from './fal-completions.js';
 export {
   createImagesQueue,
@@ -67,33 +51,6 @@ export {
 } from './redis-target.js';
 export { clusterKeySlot, waitForReplica } from './replica-ack.js';
 export * from './scheduler/index.js';
-export { createTenantJobIndex, type TenantJobIndex } from './tenant-job-index.js';
-export {
-  createTenantQueueIndex,
-  markLeftQueue,
-  markLeftQueueMany,
-  markQueued,
-  markQueuedManyWithin,
-  markQueuedWithin,
-  queuedCount,
-  queuedJobs,
-  type TenantQueueIndex,
-  tenantQueuedKey,
-  tenantRunningLeasesKey,
-} from './tenant-queue-index.js';
-export {
-  batchDeliveryIdsFor,
-  createWebhookDeliveryStore,
-  DELIVERY_ID_PATTERN,
-  type DeliveryAttempt,
-  type DeliveryPatch,
-  type DeliveryQuery,
-  type DeliveryStatus,
-  deliveryIdsFor,
-  type WebhookDelivery,
-  type WebhookDeliveryStore,
-} from './webhook-deliveries.js';
-export { createWebhookSettingsStore, type WebhookSettingsStore } from './webhook-settings.js';
 export {
   createWebhooksQueue,
   type EventEmitterDeps,

@@ -1,14 +1,14 @@
 import type { JobRecord, WebhookEventType } from '@fluxq/core';
-import { type ConnectionOptions, Queue } from 'bullmq';
-import type { BatchRecord } from './batch-store.js';
-import { viewBatch } from './batch-store.js';
-import { QUEUE_PREFIX, WEBHOOK_JOB_NAME, WEBHOOKS_QUEUE } from './names.js';
 import {
+  type BatchRecord,
   batchDeliveryIdsFor,
   deliveryIdsFor,
+  viewBatch,
   type WebhookDelivery,
   type WebhookDeliveryStore,
-} from './webhook-deliveries.js';
+} from '@fluxq/store';
+import { type ConnectionOptions, Queue } from 'bullmq';
+import { QUEUE_PREFIX, WEBHOOK_JOB_NAME, WEBHOOKS_QUEUE } from './names.js';
 
 /** A `webhooks` queue job: which delivery to attempt. Retries are the processor's (the schedule). */
 export interface WebhookJobData {

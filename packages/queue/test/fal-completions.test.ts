@@ -2,13 +2,10 @@ import { redisForTests, type TestRedis } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  claimFalWebhook,
   createFalCompletionListener,
   FAL_COMPLETIONS_CHANNEL,
   type FalCompletionListener,
-  falWebhookKey,
   publishFalCompletion,
-  releaseFalWebhook,
 } from '../src/index.js';
 
 let server: TestRedis;
@@ -156,41 +153,8 @@ describe('createFalCompletionListener', () => {
   });
 });
 
-describe('claimFalWebhook', () => {
-  it('is true for the first delivery only, across connections', async () => {
-    const id = newRequestId();
-    const [a, b] = [connect(), connect()];
-    const claims = await Promise.all([
-      claimFalWebhook(a, id),
-      claimFalWebhook(b, id),
-      claimFalWebhook(a, id),
-      claimFalWebhook(b, id),
-    ]);
-    expect(claims.filter(Boolean)).toHaveLength(1);
-    expect(await claimFalWebhook(b, id)).toBe(false);
-    expect(await claimFalWebhook(a, newRequestId())).toBe(true);
-  });
-
-  it('expires after ttlS (2 h by default)', async () => {
-    const id = newRequestId();
-    await claimFalWebhook(redis, id);
-    const ttl = await redis.ttl(falWebhookKey(id));
-    expect(ttl).toBeGreaterThan(7_100);
-    expect(ttl).toBeLessThanOrEqual(7_200);
-    const short = newRequestId();
-    await claimFalWebhook(redis, short, 60);
-    expect(await redis.ttl(falWebhookKey(short))).toBeLessThanOrEqual(60);
-  });
-
-  it('can be claimed again after releaseFalWebhook', async () => {
-    const id = newRequestId();
-    expect(await claimFalWebhook(redis, id)).toBe(true);
-    await releaseFalWebhook(redis, id);
-    expect(await claimFalWebhook(redis, id)).toBe(true);
-  });
-
-  it('keys under the {fluxq} hash tag', () => {
-    expect(falWebhookKey('abc')).toBe('{fluxq}:fal-webhook:abc');
+describe('the completion channel', () => {
+  it('is under the {fluxq} hash tag', () => {
     expect(FAL_COMPLETIONS_CHANNEL).toBe('{fluxq}:fal-completions');
   });
 });

@@ -1,17 +1,22 @@
 import { type JobRecord, newId, newJobRecord, type WebhookEventType } from '@fluxq/core';
 import { createLogger } from '@fluxq/runtime';
+import {
+  type BatchStore,
+  createBatchStore,
+  createWebhookDeliveryStore,
+  markQueued,
+  queuedJobs,
+  type WebhookDeliveryStore,
+} from '@fluxq/store';
 import { redisForTests, type TestRedis } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  type BatchStore,
-  createBatchStore,
   createImagesQueue,
   createJobLifecycle,
   createJobStore,
   createScheduledQueue,
   createScheduler,
-  createWebhookDeliveryStore,
   createWebhooksQueue,
   type FairQueue,
   fairEntryOf,
@@ -19,10 +24,7 @@ import {
   type JobEnd,
   type JobLifecycle,
   type JobStore,
-  markQueued,
-  queuedJobs,
   type Scheduler,
-  type WebhookDeliveryStore,
   type WebhooksQueue,
 } from '../src/index.js';
 

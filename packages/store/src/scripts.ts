@@ -5,11 +5,22 @@ import { createScriptRunner } from '@fluxq/runtime';
  * at its top; the build copies them next to the JS.
  */
 const lua = (name: string) => new URL(`./lua/${name}.lua`, import.meta.url);
+/** `finishIfDone`, shared by the batch scripts. */
+const batchFinish = lua('batch-finish-if-done');
 
 /** Runs script `name` on a client (defined on that client the first time). */
 export const runScript = createScriptRunner('fluxqStore', {
+  batchMarkCancelling: { file: lua('batch-mark-cancelling'), include: [batchFinish], keys: 3 },
+  batchMarkInProgress: { file: lua('batch-mark-in-progress'), include: [batchFinish], keys: 2 },
+  batchRecordOutcome: { file: lua('batch-record-outcome'), include: [batchFinish], keys: 2 },
+  batchRecordOutcomes: { file: lua('batch-record-outcomes'), include: [batchFinish], keys: 2 },
   idempotencyReplace: { file: lua('idempotency-replace'), keys: 1 },
   requestLogTake: { file: lua('request-log-take'), keys: 1 },
   spendReserve: { file: lua('spend-reserve'), keys: 1 },
   spendRelease: { file: lua('spend-release'), keys: 1 },
+  tenantJobIdsAfter: { file: lua('tenant-job-ids-after'), keys: 1 },
+  tenantQueuedAdd: { file: lua('tenant-queued-add'), keys: 1 },
+  tenantQueuedAddMany: { file: lua('tenant-queued-add-many'), keys: 1 },
+  webhookDeliveryCreate: { file: lua('webhook-delivery-create'), keys: 3 },
+  webhookSecretRotate: { file: lua('webhook-secret-rotate'), keys: 1 },
 });

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { FluxqError, isTerminalStatus, viewJob } from '@fluxq/core';
-import { BATCH_ID_PATTERN, type BatchRecord, viewBatch } from '@fluxq/queue';
+import { BATCH_ID_PATTERN, type BatchRecord, viewBatch } from '@fluxq/store';
 import { type RequestHandler, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { jsonBody, smallBody } from '../http/require-json.js';

@@ -1,10 +1,6 @@
 import { FluxqError } from '@fluxq/core';
-import {
-  DELIVERY_ID_PATTERN,
-  type DeliveryStatus,
-  enqueueDelivery,
-  type WebhookDelivery,
-} from '@fluxq/queue';
+import { enqueueDelivery } from '@fluxq/queue';
+import { DELIVERY_ID_PATTERN, type DeliveryStatus, type WebhookDelivery } from '@fluxq/store';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { requireJson, smallBody } from '../http/require-json.js';

@@ -14,8 +14,9 @@ import {
   type StoredInput,
 } from '@fluxq/core';
 import { type PreparedImage, prepareInputImage } from '@fluxq/images';
-import { type BatchRecord, emitBatchEvent, fairEntryOf } from '@fluxq/queue';
+import { emitBatchEvent, fairEntryOf } from '@fluxq/queue';
 import { inputKey } from '@fluxq/storage';
+import type { BatchRecord } from '@fluxq/store';
 import type { ApiDeps } from '../deps.js';
 import { pruneStale } from '../tenants/limits/queued-limit.js';
 import { reserveSpend, type SpendReservation, toMicroUsd } from '../tenants/limits/spend-cap.js';

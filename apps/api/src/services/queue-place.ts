@@ -1,5 +1,5 @@
 import type { JobPlace, JobRecord } from '@fluxq/core';
-import type { BatchRecord } from '@fluxq/queue';
+import type { BatchRecord } from '@fluxq/store';
 import type { ApiDeps } from '../deps.js';
 
 /**

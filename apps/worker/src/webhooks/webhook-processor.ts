@@ -1,12 +1,12 @@
 import { unixSeconds, type ViewContext, viewJob } from '@fluxq/core';
+import type { WebhookJobData } from '@fluxq/queue';
+import type { Logger } from '@fluxq/runtime';
 import type {
   DeliveryPatch,
   WebhookDelivery,
   WebhookDeliveryStore,
-  WebhookJobData,
   WebhookSettingsStore,
-} from '@fluxq/queue';
-import type { Logger } from '@fluxq/runtime';
+} from '@fluxq/store';
 import { attemptDelivery, nextDeliveryDelayMs, signedHeaders } from '@fluxq/webhooks';
 import { DelayedError, type Job } from 'bullmq';
 import { metricsOf } from '../metrics/metrics-of.js';

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createFalWebhookVerifier } from '@fluxq/fal';
-import { claimFalWebhook, type createRedis, publishFalCompletion } from '@fluxq/queue';
+import { type createRedis, publishFalCompletion } from '@fluxq/queue';
+import { claimFalWebhook } from '@fluxq/store';
 
 /** The connection type of `createRedis` (apps reach Redis only through @fluxq/queue). */
 type Redis = ReturnType<typeof createRedis>;

@@ -7,7 +7,8 @@ import {
   normalizeImageRequest,
   priceRequest,
 } from '@fluxq/core';
-import { type createRedis, type FairQueue, fairEntryOf, type JobLifecycle, markQueued } from '@fluxq/queue';
+import { type createRedis, type FairQueue, fairEntryOf, type JobLifecycle } from '@fluxq/queue';
+import { markQueued } from '@fluxq/store';
 
 /** The connection type of `createRedis` (apps reach Redis only through @fluxq/queue). */
 type Redis = ReturnType<typeof createRedis>;

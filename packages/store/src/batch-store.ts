@@ -1,6 +1,7 @@
 import type { JobStatus, Priority } from '@fluxq/core';
 import type { Redis } from 'ioredis';
-import { QUEUE_PREFIX } from './names.js';
+import { recordKeys } from './keys.js';
+import { runScript } from './scripts.js';
 
 /**
  * The batch store (DESIGN §5, Batches): one hash per batch with its status and counts,
@@ -76,20 +77,7 @@ export interface BatchLine {
 
 export const BATCH_ID_PATTERN = /^batch_[0-9a-z]{25}$/;
 
-export const batchKeys = {
-  batch: (id: string) => `${QUEUE_PREFIX}:batch:${id}`,
-  /** LIST of `<job id> <custom_id>` in line order. */
-  lines: (id: string) => `${QUEUE_PREFIX}:batch:${id}:lines`,
-  /** HASH custom_id → job id. */
-  customIds: (id: string) => `${QUEUE_PREFIX}:batch:${id}:custom-ids`,
-  /** SET of job ids whose terminal outcome was counted. */
-  counted: (id: string) => `${QUEUE_PREFIX}:batch:${id}:counted`,
-  tenantBatches: (tenant: string) => `${QUEUE_PREFIX}:tenant-batches:${tenant}`,
-  /** ZSET of batches in `cancelling` whose jobs are still being canceled → ms the cancel began. */
-  cancelling: `${QUEUE_PREFIX}:batches:cancelling`,
-  /** STRING lease of the process cancelling a batch's jobs. */
-  cancelLease: (id: string) => `${QUEUE_PREFIX}:batch:${id}:cancel-lease`,
-};
+export const batchKeys = recordKeys.batch;
 
 /** Batches are kept as long as jobs. @defaultValue 30 days */
 const DEFAULT_RETENTION_S = 30 * 24 * 3_600;
@@ -99,83 +87,6 @@ const WRITE_CHUNK = 1_000;
 export type BatchOutcome = Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
 /** The transition a call made, if any: the caller that gets one emits its event. */
 export type BatchTransition = 'completed' | 'cancelled' | null;
-
-// Finishes the batch when every job is counted: in_progress → completed, cancelling → cancelled.
-const FINISH_IF_DONE = `
-local function finishIfDone(now)
-  local total = tonumber(redis.call('HGET', KEYS[1], 'total'))
-  if redis.call('SCARD', KEYS[2]) < total then return '' end
-  local status = redis.call('HGET', KEYS[1], 'status')
-  local next = nil
-  if status == 'in_progress' then next = 'completed' elseif status == 'cancelling' then next = 'cancelled' end
-  if not next then return '' end
-  redis.call('HSET', KEYS[1], 'status', next, 'completed_at', now)
-  return next
-end
-`;
-
-// KEYS[1] batch hash, KEYS[2] counted set. ARGV[1] job id, ARGV[2] outcome, ARGV[3] cost µ$,
-// ARGV[4] now (unix s), ARGV[5] TTL of the counted set (s). Returns {counted (0|1), transition ('' | 'completed' | 'cancelled')}.
-const RECORD_OUTCOME = `${FINISH_IF_DONE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {0, ''} end
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-if ARGV[2] == 'succeeded' then redis.call('HINCRBY', KEYS[1], 'cost_micros', ARGV[3]) end
-return {1, finishIfDone(ARGV[4])}
-`;
-
-// KEYS[1] batch hash, KEYS[2] counted set. ARGV[1] outcome, ARGV[2] now (unix s), ARGV[3] TTL of
-// the counted set (s), ARGV[4..] job ids (no cost: not for 'succeeded'). Counts each job once;
-// returns {jobs newly counted, transition}.
-const RECORD_OUTCOMES = `${FINISH_IF_DONE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
-local added = 0
-for i = 4, #ARGV do added = added + redis.call('SADD', KEYS[2], ARGV[i]) end
-if added == 0 then return {0, ''} end
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('HINCRBY', KEYS[1], ARGV[1], added)
-return {added, finishIfDone(ARGV[2])}
-`;
-
-// KEYS[1] batch hash, KEYS[2] counted set. ARGV[1] now. validating → in_progress, or straight
-// to completed when its jobs all finished while it was still being enqueued.
-const MARK_IN_PROGRESS = `${FINISH_IF_DONE}
-if redis.call('HGET', KEYS[1], 'status') ~= 'validating' then return '' end
-redis.call('HSET', KEYS[1], 'status', 'in_progress')
-return finishIfDone(ARGV[1])
-`;
-
-// KEYS[1] batch hash, KEYS[2] counted set, KEYS[3] the set of batches being cancelled.
-// ARGV[1] now (unix s), ARGV[2] batch id, ARGV[3] now (ms). in_progress → cancelling (or
-// cancelled when nothing is left), listed in KEYS[3] until its jobs are all canceled.
-// Returns {status after, transition}.
-const MARK_CANCELLING = `${FINISH_IF_DONE}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'', ''} end
-if status ~= 'in_progress' then return {status, ''} end
-redis.call('HSET', KEYS[1], 'status', 'cancelling')
-local t = finishIfDone(ARGV[1])
-if t == '' then redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2]) end
-return {redis.call('HGET', KEYS[1], 'status'), t}
-`;
-
-type Scripted = Redis & {
-  fluxqBatchOutcome(k1: string, k2: string, ...args: string[]): Promise<[0 | 1, string]>;
-  fluxqBatchInProgress(k1: string, k2: string, now: string): Promise<string>;
-  fluxqBatchCancelling(k1: string, k2: string, k3: string, ...args: string[]): Promise<[string, string]>;
-  fluxqBatchOutcomes(k1: string, k2: string, ...args: string[]): Promise<[number, string]>;
-};
-
-function scripted(redis: Redis): Scripted {
-  if (!('fluxqBatchOutcome' in redis)) {
-    redis.defineCommand('fluxqBatchOutcome', { numberOfKeys: 2, lua: RECORD_OUTCOME });
-    redis.defineCommand('fluxqBatchInProgress', { numberOfKeys: 2, lua: MARK_IN_PROGRESS });
-    redis.defineCommand('fluxqBatchCancelling', { numberOfKeys: 3, lua: MARK_CANCELLING });
-    redis.defineCommand('fluxqBatchOutcomes', { numberOfKeys: 2, lua: RECORD_OUTCOMES });
-  }
-  return redis as Scripted;
-}
 
 const transitionOf = (value: string): BatchTransition =>
   value === 'completed' || value === 'cancelled' ? value : null;
@@ -345,33 +256,30 @@ export function createBatchStore(
 
     async recordOutcome(batchId, jobId, outcome, costMicros) {
       const [batchKey, countedKey] = keysOf(batchId);
-      const [counted, transition] = await scripted(redis).fluxqBatchOutcome(
-        batchKey,
-        countedKey,
-        jobId,
-        outcome,
-        String(Math.max(0, Math.round(costMicros))),
-        nowS(),
-        String(retentionS),
+      const [counted, transition] = await runScript<[0 | 1, string]>(
+        redis,
+        'batchRecordOutcome',
+        [batchKey, countedKey],
+        [jobId, outcome, String(Math.max(0, Math.round(costMicros))), nowS(), String(retentionS)],
       );
       return { counted: counted === 1, transition: transitionOf(transition) };
     },
 
     async markInProgress(id) {
       const [batchKey, countedKey] = keysOf(id);
-      return transitionOf(await scripted(redis).fluxqBatchInProgress(batchKey, countedKey, nowS()));
+      return transitionOf(
+        await runScript<string>(redis, 'batchMarkInProgress', [batchKey, countedKey], [nowS()]),
+      );
     },
 
     async recordOutcomes(batchId, jobIds, outcome) {
       if (jobIds.length === 0) return null;
       const [batchKey, countedKey] = keysOf(batchId);
-      const [, transition] = await scripted(redis).fluxqBatchOutcomes(
-        batchKey,
-        countedKey,
-        outcome,
-        nowS(),
-        String(retentionS),
-        ...jobIds,
+      const [, transition] = await runScript<[number, string]>(
+        redis,
+        'batchRecordOutcomes',
+        [batchKey, countedKey],
+        [outcome, nowS(), String(retentionS), ...jobIds],
       );
       return transitionOf(transition);
     },
@@ -396,13 +304,11 @@ export function createBatchStore(
     async markCancelling(id) {
       const [batchKey, countedKey] = keysOf(id);
       const nowMs = (options.now ?? Date.now)();
-      const [status, transition] = await scripted(redis).fluxqBatchCancelling(
-        batchKey,
-        countedKey,
-        batchKeys.cancelling,
-        String(Math.floor(nowMs / 1000)),
-        id,
-        String(nowMs),
+      const [status, transition] = await runScript<[string, string]>(
+        redis,
+        'batchMarkCancelling',
+        [batchKey, countedKey, batchKeys.cancelling],
+        [String(Math.floor(nowMs / 1000)), id, String(nowMs)],
       );
       return {
         status: status === '' ? undefined : (status as BatchStatus),

@@ -1,7 +1,8 @@
 import type { JobRecord, WebhookEventType } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import type { BatchView } from './batch-store.js';
-import { QUEUE_PREFIX } from './names.js';
+import { recordKeys } from './keys.js';
+import { runScript } from './scripts.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -50,11 +51,7 @@ export type DeliveryPatch = Partial<Omit<WebhookDelivery, 'id' | 'tenant' | 'eve
 /** Deliveries are kept this long. */
 const RETENTION_S = 30 * 24 * 3_600;
 
-const keys = {
-  delivery: (id: string) => `${QUEUE_PREFIX}:webhook-delivery:${id}`,
-  tenant: (tenant: string) => `${QUEUE_PREFIX}:webhook-deliveries:${tenant}`,
-  job: (jobId: string) => `${QUEUE_PREFIX}:job-webhooks:${jobId}`,
-};
+const keys = recordKeys.webhookDelivery;
 
 /** Ids of a batch's event (`batch.completed`), derived like a job's: emitting it twice is one delivery. */
 export function batchDeliveryIdsFor(
@@ -72,18 +69,6 @@ export function deliveryIdsFor(jobId: string, type: WebhookEventType): { id: str
 }
 
 export const DELIVERY_ID_PATTERN = /^whd_[0-9a-z]+_[a-z_]+$/;
-
-// KEYS[1] delivery hash, KEYS[2] tenant index, KEYS[3] job index; ARGV[1] id, ARGV[2] created_ms,
-// ARGV[3] retention s, ARGV[4..] field/value pairs. Creates only when absent; returns 1 if created.
-const CREATE_IF_ABSENT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-return 1
-`;
 
 function encode(patch: object): string[] {
   return Object.entries(patch).flatMap(([field, value]) =>
@@ -130,16 +115,11 @@ const SCAN_LIMIT = 1_000;
 export function createWebhookDeliveryStore(redis: Redis): WebhookDeliveryStore {
   const store: WebhookDeliveryStore = {
     async createIfAbsent(delivery) {
-      const created = await redis.eval(
-        CREATE_IF_ABSENT,
-        3,
-        keys.delivery(delivery.id),
-        keys.tenant(delivery.tenant),
-        keys.job(delivery.job_id ?? ''),
-        delivery.id,
-        String(delivery.created_ms),
-        String(RETENTION_S),
-        ...encode(delivery),
+      const created = await runScript<number>(
+        redis,
+        'webhookDeliveryCreate',
+        [keys.delivery(delivery.id), keys.tenant(delivery.tenant), keys.job(delivery.job_id ?? '')],
+        [delivery.id, String(delivery.created_ms), String(RETENTION_S), ...encode(delivery)],
       );
       return created === 1;
     },

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { storeKeys } from './names.js';
-
-const IDS_AFTER_LUA = readFileSync(new URL('./lua/tenant-job-ids-after.lua', import.meta.url), 'utf8');
+import { recordKeys } from './keys.js';
+import { runScript } from './scripts.js';
 
 /** Creation ms encoded in a job id (`job_` + 9 base-36 digits of time + random). */
 const createdMsOf = (id: string) => Number.parseInt(id.slice(4, 13), 36);
@@ -19,24 +17,18 @@ export interface TenantJobIndex {
 }
 
 export function createTenantJobIndex(redis: Redis): TenantJobIndex {
-  if (!('fluxqTenantJobIdsAfter' in redis)) {
-    redis.defineCommand('fluxqTenantJobIdsAfter', { numberOfKeys: 1, lua: IDS_AFTER_LUA });
-  }
-  const scripted = redis as Redis & {
-    fluxqTenantJobIdsAfter(key: string, ...args: string[]): Promise<string[]>;
-  };
   return {
     idsAfter(tenant, after, count) {
       const cursorMs = after ? String(createdMsOf(after)) : '0';
-      return scripted.fluxqTenantJobIdsAfter(
-        storeKeys.tenantJobs(tenant),
-        after ?? '',
-        String(count),
-        cursorMs,
+      return runScript<string[]>(
+        redis,
+        'tenantJobIdsAfter',
+        [recordKeys.tenantJobs(tenant)],
+        [after ?? '', String(count), cursorMs],
       );
     },
     async recent(tenant, sinceMs, limit) {
-      const index = storeKeys.tenantJobs(tenant);
+      const index = recordKeys.tenantJobs(tenant);
       const [count, ids] = await Promise.all([
         redis.zcount(index, sinceMs, '+inf'),
         redis.zrevrangebyscore(index, '+inf', sinceMs, 'LIMIT', 0, limit),

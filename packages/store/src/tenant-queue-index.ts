@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { QUEUE_PREFIX } from './names.js';
+import { recordKeys } from './keys.js';
+import { runScript } from './scripts.js';
 
 /**
  * Which of a tenant's jobs are queued (accepted, not started yet), for the tenant's
@@ -10,28 +11,7 @@ import { QUEUE_PREFIX } from './names.js';
  * The API adds a job when it accepts it; the worker removes it when it starts the job,
  * the API when it cancels a queued one.
  */
-export const tenantQueuedKey = (tenant: string) => `${QUEUE_PREFIX}:tenant-queued:${tenant}`;
-
-/**
- * Key (after the `{fluxq}:` prefix the concurrency limiter adds) of the leases of a
- * tenant's running jobs, held by the workers (`max_running_jobs`); the API reads it for usage.
- */
-export const tenantRunningLeasesKey = (tenant: string) => `tenant-running:${tenant}`;
-
-// KEYS[1] the tenant's queued set; ARGV[1] score (ms), ARGV[2] job id, ARGV[3] limit.
-// Adds the job when fewer than ARGV[3] are queued (or it already is); returns the count before.
-const ADD_WITHIN_LIMIT = `
-local count = redis.call('ZCARD', KEYS[1])
-if count < tonumber(ARGV[3]) or redis.call('ZSCORE', KEYS[1], ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-  return {1, count}
-end
-return {0, count}
-`;
-
-type WithQueuedScript = Redis & {
-  fluxqTenantQueuedAdd(key: string, ...args: string[]): Promise<[0 | 1, number]>;
-};
+export const tenantQueuedKey = recordKeys.tenantQueued;
 
 /** Records `jobId` as queued for `tenant` (idempotent). */
 export async function markQueued(redis: Redis, tenant: string, jobId: string, ms: number): Promise<void> {
@@ -49,27 +29,14 @@ export async function markQueuedWithin(
   ms: number,
   limit: number,
 ): Promise<boolean> {
-  if (!('fluxqTenantQueuedAdd' in redis)) {
-    redis.defineCommand('fluxqTenantQueuedAdd', { numberOfKeys: 1, lua: ADD_WITHIN_LIMIT });
-  }
-  const [added] = await (redis as WithQueuedScript).fluxqTenantQueuedAdd(
-    tenantQueuedKey(tenant),
-    String(ms),
-    jobId,
-    String(limit),
+  const [added] = await runScript<[0 | 1, number]>(
+    redis,
+    'tenantQueuedAdd',
+    [tenantQueuedKey(tenant)],
+    [String(ms), jobId, String(limit)],
   );
   return added === 1;
 }
-
-// KEYS[1] the tenant's queued set; ARGV[1] limit ('' = none), ARGV[2..] score/id pairs.
-// Adds them all when the set then holds at most ARGV[1], or none; returns {added (0|1), count before}.
-const ADD_MANY_WITHIN_LIMIT = `
-local count = redis.call('ZCARD', KEYS[1])
-local adding = (#ARGV - 1) / 2
-if ARGV[1] ~= '' and count + adding > tonumber(ARGV[1]) then return {0, count} end
-for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return {1, count}
-`;
 
 /**
  * Records a batch's jobs as queued, all or none: with a `limit`, only when the tenant's
@@ -81,14 +48,14 @@ export async function markQueuedManyWithin(
   jobs: ReadonlyArray<{ jobId: string; ms: number }>,
   limit: number | null,
 ): Promise<boolean> {
-  if (!('fluxqTenantQueuedAddMany' in redis)) {
-    redis.defineCommand('fluxqTenantQueuedAddMany', { numberOfKeys: 1, lua: ADD_MANY_WITHIN_LIMIT });
-  }
   const args: string[] = [limit === null ? '' : String(limit)];
   for (const job of jobs) args.push(String(job.ms), job.jobId);
-  const [added] = await (
-    redis as Redis & { fluxqTenantQueuedAddMany(key: string, ...args: string[]): Promise<[0 | 1, number]> }
-  ).fluxqTenantQueuedAddMany(tenantQueuedKey(tenant), ...args);
+  const [added] = await runScript<[0 | 1, number]>(
+    redis,
+    'tenantQueuedAddMany',
+    [tenantQueuedKey(tenant)],
+    args,
+  );
   return added === 1;
 }
 

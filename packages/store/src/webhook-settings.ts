@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { QUEUE_PREFIX } from './names.js';
+import { recordKeys } from './keys.js';
+import { runScript } from './scripts.js';
 
 /**
  * A tenant's webhook settings in one Redis hash `{fluxq}:webhook-tenant:<tenant>`:
@@ -21,18 +22,8 @@ export interface WebhookSettingsStore {
   disabled(tenant: string): Promise<Array<{ url: string; at: number; reason: string }>>;
 }
 
-const keyOf = (tenant: string) => `${QUEUE_PREFIX}:webhook-tenant:${tenant}`;
+const keyOf = recordKeys.webhookSettings;
 const endpointField = (url: string) => `disabled:${createHash('sha256').update(url).digest('hex')}`;
-
-// KEYS[1] settings hash; ARGV[1] new secret, ARGV[2] previous valid until (ms).
-const ROTATE = `
-local current = redis.call('HGET', KEYS[1], 'secret')
-if current then
-  redis.call('HSET', KEYS[1], 'previous_secret', current, 'previous_until', ARGV[2])
-end
-redis.call('HSET', KEYS[1], 'secret', ARGV[1])
-return current and 1 or 0
-`;
 
 export function createWebhookSettingsStore(
   redis: Redis,
@@ -56,7 +47,7 @@ export function createWebhookSettingsStore(
     async rotate(tenant, overlapMs) {
       const secret = options.generate();
       const until = now() + overlapMs;
-      await redis.eval(ROTATE, 1, keyOf(tenant), secret, String(until));
+      await runScript<number>(redis, 'webhookSecretRotate', [keyOf(tenant)], [secret, String(until)]);
       return { secret, previousUntilMs: until };
     },
     async signingSecrets(tenant) {
