@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ImageJobData, Priority } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import {
@@ -9,10 +8,7 @@ import {
   schedulerKeys,
   tenantLeaseMember,
 } from './keys.js';
-
-/** Loaded once per process; ioredis runs them by SHA (EVALSHA) and loads them when Redis lacks them. */
-const SCHEDULE_LUA = readFileSync(new URL('./schedule.lua', import.meta.url), 'utf8');
-const POSITION_LUA = readFileSync(new URL('./position.lua', import.meta.url), 'utf8');
+import { runScript } from './scripts.js';
 
 /** What the dispatcher hands BullMQ for a granted job. */
 export interface DispatchEntry {
@@ -119,19 +115,6 @@ export interface Scheduler {
 
 type Reply = [string[], string[], number, string[]];
 type PositionReply = [number, number, string, string, number] | null;
-type WithSchedulerScripts = Redis & {
-  fluxqSchedule(...args: string[]): Promise<Reply>;
-  fluxqSchedulePosition(...args: string[]): Promise<PositionReply>;
-};
-
-const RENEW = `
-local lost = {}
-for i = 2, #ARGV do
-  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
-  else lost[#lost + 1] = ARGV[i] end
-end
-return lost
-`;
 
 /**
  * A dispatch entry as the script returns it: `"<job>\0<tenant>\0<class>\0<max running>"`, or the
@@ -167,15 +150,8 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
   const now = options.now ?? Date.now;
   const slotLeaseMs = options.slotLeaseMs ?? 30_000;
   const tenantLeaseMs = options.tenantLeaseMs ?? 60_000;
-  if (!('fluxqSchedule' in redis)) {
-    redis.defineCommand('fluxqSchedule', { numberOfKeys: scheduleKeys.length, lua: SCHEDULE_LUA });
-    redis.defineCommand('fluxqSchedulePosition', { numberOfKeys: positionKeys.length, lua: POSITION_LUA });
-    redis.defineCommand('fluxqScheduleRenew', { numberOfKeys: 1, lua: RENEW });
-  }
-  const scripted = redis as WithSchedulerScripts;
   const run = async (op: string, args: string[]) => {
-    const [dispatched, woken, result, granted] = await scripted.fluxqSchedule(
-      ...scheduleKeys,
+    const [dispatched, woken, result, granted] = await runScript<Reply>(redis, 'schedule', scheduleKeys, [
       op,
       String(Math.floor(now())),
       options.limit === undefined ? '' : String(options.limit),
@@ -183,7 +159,7 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
       String(tenantLeaseMs),
       schedulerKeys.granted,
       ...args,
-    );
+    ]);
     return {
       dispatched: dispatched.map(parseDispatchEntry),
       woken,
@@ -191,6 +167,9 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
       granted,
     };
   };
+
+  const positionOf = (lease: string, nowMs: number) =>
+    runScript<PositionReply>(redis, 'position', positionKeys, [lease, String(nowMs)]);
 
   const waitingByClass = async () => {
     const counts = await redis.multi(CLASSES.map((c) => ['zcard', schedulerKeys.wait(c)])).exec();
@@ -237,18 +216,23 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
     },
     async renew(leases) {
       if (leases.length === 0) return [];
-      return (
-        redis as unknown as { fluxqScheduleRenew(...a: string[]): Promise<string[]> }
-      ).fluxqScheduleRenew(schedulerKeys.slots, String(Math.floor(now()) + slotLeaseMs), ...leases);
+      return runScript<string[]>(
+        redis,
+        'leaseRenew',
+        [schedulerKeys.slots],
+        [String(Math.floor(now()) + slotLeaseMs), ...leases],
+      );
     },
     async renewRunning(running) {
       if (running.length === 0) return;
-      await (
-        redis as unknown as { fluxqScheduleRenew(...a: string[]): Promise<string[]> }
-      ).fluxqScheduleRenew(
-        schedulerKeys.tenantLeases,
-        String(Math.floor(now()) + tenantLeaseMs),
-        ...running.map((r) => tenantLeaseMember(r.tenant, r.jobId)),
+      await runScript<string[]>(
+        redis,
+        'leaseRenew',
+        [schedulerKeys.tenantLeases],
+        [
+          String(Math.floor(now()) + tenantLeaseMs),
+          ...running.map((r) => tenantLeaseMember(r.tenant, r.jobId)),
+        ],
       );
     },
     async isWaiting(lease) {
@@ -260,21 +244,13 @@ export function createScheduler(redis: Redis, options: SchedulerOptions = {}): S
     },
     async place(lease) {
       const nowMs = Math.floor(now());
-      return placeOf(await scripted.fluxqSchedulePosition(...positionKeys, lease, String(nowMs)), nowMs);
+      return placeOf(await positionOf(lease, nowMs), nowMs);
     },
     async places(leases) {
-      if (leases.length === 0) return [];
       const nowMs = Math.floor(now());
-      const pipeline = redis.pipeline() as unknown as {
-        fluxqSchedulePosition(...args: string[]): unknown;
-        exec(): Promise<Array<[Error | null, unknown]> | null>;
-      };
-      for (const lease of leases) pipeline.fluxqSchedulePosition(...positionKeys, lease, String(nowMs));
-      const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([err, reply]) => {
-        if (err) throw err;
-        return placeOf(reply as PositionReply, nowMs);
-      });
+      // Sent together, without waiting for each reply: one round trip, as a pipeline.
+      const replies = await Promise.all(leases.map((lease) => positionOf(lease, nowMs)));
+      return replies.map((reply) => placeOf(reply, nowMs));
     },
     async throughput() {
       const [[, rate], [, limit]] = ((await redis
