@@ -5,6 +5,7 @@ import {
   createRedis,
   createScheduler,
   type ImagesQueue,
+  type RedisClient,
   type Scheduler,
 } from '@fluxq/queue';
 import {
@@ -15,7 +16,6 @@ import {
   createTokenBudget,
 } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
-import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import type { ResilienceParts } from './deps.js';
 import { createFalCapacity, type JobCapacity } from './images/fal-capacity.js';
@@ -28,7 +28,7 @@ const TENANT_LEASE_MS = 60_000;
 /** Builds the policy layer's shared parts on `redis`; `close` releases what they hold. */
 export async function buildResilience(
   config: WorkerConfig,
-  redis: Redis,
+  redis: RedisClient,
   /** Told of the breaker state changes this process makes (metrics). */
   onBreakerTransition: ((transition: BreakerTransition) => void) | undefined,
   /** Where granted jobs go (the `images` queue). */
@@ -49,7 +49,7 @@ export async function buildResilience(
     logger,
   });
   const slots = fal.slots;
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   let completions: ResilienceParts['completions'] = null;
   if (config.FAL_WEBHOOK_URL) {
     subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker-fal-completions' });

@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type RedisTarget, redisTargetFromEnv } from './redis-target.js';
 
+/**
+ * The connection `createRedis` returns, as apps name it: they build every client through this
+ * package and import nothing of ioredis (dependency rule no-app-imports-ioredis).
+ */
+export type RedisClient = Redis;
+
 export interface RedisConnectionOptions {
   /** `redis://` or `rediss://` URL; ignored when `target` (or the cluster/sentinel env) says otherwise. */
   url?: string;

@@ -2,6 +2,7 @@ export { type BatchOutcomeDeps, countBatchOutcome } from './batch-outcome.js';
 export {
   createRedis,
   isRedisUnavailableError,
+  type RedisClient,
   type RedisConnectionOptions,
   waitForRedis,
 } from './connection.js';
