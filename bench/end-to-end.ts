@@ -1,4 +1,4 @@
-import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BenchStack } from './harness.js';
@@ -23,7 +23,7 @@ export async function measureFluxqEndToEnd(
       if (succeeded + failed >= count) resolve();
     });
   });
-  await events.subscribe(storeKeys.jobEvents);
+  await events.subscribe(recordKeys.jobEvents);
   const started = performance.now();
   let next = 0;
   await Promise.all(

@@ -1,4 +1,4 @@
-import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { batchJsonl, measureBatchAccept } from './batch-throughput.js';
@@ -214,7 +214,7 @@ export async function measureCommandsPerJob(
     events.on('message', (_channel: string, message: string) => {
       if (message.endsWith(' succeeded') && ++succeeded >= jobs) allDone();
     });
-    await events.subscribe(storeKeys.jobEvents);
+    await events.subscribe(recordKeys.jobEvents);
     const worker = await commandsDuring(redis, async () => {
       const service = await stack.startWorker(50);
       await done;

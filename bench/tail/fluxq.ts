@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import type { ModelId } from '@fluxq/core';
-import { createJobStore, storeKeys } from '@fluxq/queue';
+import { createJobStore, recordKeys } from '@fluxq/store';
 import { waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { runOnSchedule } from './arrivals.js';
@@ -61,7 +61,7 @@ export async function runFluxq(
     const status = message.slice(space + 1);
     if (TERMINAL.has(status)) done.set(message.slice(0, space), status);
   });
-  await events.subscribe(storeKeys.jobEvents);
+  await events.subscribe(recordKeys.jobEvents);
 
   let reported = false;
   const ids = await runOnSchedule(offsets, async (i): Promise<string | undefined> => {

@@ -1,4 +1,5 @@
-import { createJobStore, createRedis } from '@fluxq/queue';
+import { createRedis } from '@fluxq/queue';
+import { createJobStore } from '@fluxq/store';
 import { waitFor } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { submitJob, waitForTerminal } from './jobs-client.js';

@@ -1,5 +1,6 @@
-import { CLASSES, createJobStore, schedulerKeys } from '@fluxq/queue';
+import { CLASSES, schedulerKeys } from '@fluxq/queue';
 import { createLatencyTracker, createTokenBudget, latencySeries } from '@fluxq/resilience';
+import { createJobStore } from '@fluxq/store';
 import { waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

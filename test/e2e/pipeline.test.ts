@@ -1,5 +1,5 @@
 import { priceRequest } from '@fluxq/core';
-import { createJobStore } from '@fluxq/queue';
+import { createJobStore } from '@fluxq/store';
 import { makeDataUri, makeImage, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';

@@ -1,5 +1,6 @@
 import type { JobRecord } from '@fluxq/core';
-import { createJobStore, createRedis } from '@fluxq/queue';
+import { createRedis } from '@fluxq/queue';
+import { createJobStore } from '@fluxq/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitJob, waitForTerminal } from './jobs-client.js';
 import { type Stack, startStack } from './stack.js';

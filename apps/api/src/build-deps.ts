@@ -6,7 +6,6 @@ import {
   createImagesQueue,
   createJobEvents,
   createJobLifecycle,
-  createJobStore,
   createRedis,
   createScheduledQueue,
   createScheduler,
@@ -21,6 +20,7 @@ import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage } from '@fluxq/storage';
 import {
   createBatchStore,
+  createJobStore,
   createRecords,
   createTenantJobIndex,
   createTenantQueueIndex,

@@ -6,7 +6,6 @@ import type {
   ImagesQueue,
   JobEvents,
   JobLifecycle,
-  JobStore,
   Scheduler,
   WebhooksQueue,
 } from '@fluxq/queue';
@@ -15,6 +14,7 @@ import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage, FileUrls, UrlSigner } from '@fluxq/storage';
 import type {
   BatchStore,
+  JobStore,
   Records,
   TenantJobIndex,
   TenantQueueIndex,

@@ -1,4 +1,4 @@
-import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { waitFor } from '@fluxq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHarness, startApi } from './api-harness.js';
@@ -61,7 +61,7 @@ async function footprint() {
     prioritized = 0,
     delayed = 0,
   } = await api.deps.queue.getJobCounts('waiting', 'prioritized', 'delayed');
-  const jobs = await api.client.zcard(storeKeys.tenantJobs('tenantA'));
+  const jobs = await api.client.zcard(recordKeys.tenantJobs('tenantA'));
   const batches = await api.client.zcard('{fluxq}:tenant-batches:tenantA');
   return { waiting, prioritized, delayed, jobs, batches };
 }

@@ -1,5 +1,4 @@
 import type { JobRecord } from '@fluxq/core';
-import { storeKeys } from '@fluxq/queue';
 import { recordKeys } from '@fluxq/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptImageJob } from '../src/services/accept-job.js';
@@ -23,7 +22,7 @@ afterAll(async () => api?.close());
 const newKey = () => `key-${process.pid}-${++keys}`;
 const submit = (client: TenantClient, body: unknown, key?: string) =>
   client.post('/v1/jobs', body, key === undefined ? {} : { 'idempotency-key': key });
-const jobCount = (tenant: string) => api.client.zcard(storeKeys.tenantJobs(tenant));
+const jobCount = (tenant: string) => api.client.zcard(recordKeys.tenantJobs(tenant));
 
 describe('Idempotency-Key on POST /v1/jobs', () => {
   describe('when the same key comes back with the same body', () => {

@@ -1,5 +1,5 @@
 import { newId } from '@fluxq/core';
-import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SCANNED_PER_PAGE } from '../src/services/job-list.js';
 import { type ApiHarness, startApi } from './api-harness.js';
@@ -90,7 +90,7 @@ describe('GET /v1/jobs', () => {
     });
 
     it("shows only the tenant's own jobs and skips index entries whose job has expired", async () => {
-      await api.client.zadd(storeKeys.tenantJobs('tenantB'), Date.now(), newId('job'));
+      await api.client.zadd(recordKeys.tenantJobs('tenantB'), Date.now(), newId('job'));
       const { body } = await b.get<Page>('/v1/jobs?limit=100');
       expect(body.data.map((job) => job.id).filter((id) => created.includes(id))).toEqual([]);
       expect(body.data).toHaveLength(1);

@@ -1,7 +1,6 @@
 import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MEGAPIXEL, priceRequest } from '@fluxq/core';
-import { storeKeys } from '@fluxq/queue';
 import { recordKeys } from '@fluxq/store';
 import { makeImage, waitFor } from '@fluxq/testing';
 import sharp from 'sharp';
@@ -195,10 +194,10 @@ describe('an upload id in POST /v1/jobs', () => {
 
   it("answers 400 for another tenant's upload id, and creates no job", async () => {
     const { body: uploaded } = await upload(a, png);
-    const before = await api.client.zcard(storeKeys.tenantJobs('tenantB'));
+    const before = await api.client.zcard(recordKeys.tenantJobs('tenantB'));
     const response = await b.post('/v1/jobs', { prompt: 'p', images: [uploaded.id] });
     expect(response.status).toBe(400);
     expect((response.body as ErrorBody).error.message).toContain(uploaded.id);
-    expect(await api.client.zcard(storeKeys.tenantJobs('tenantB'))).toBe(before);
+    expect(await api.client.zcard(recordKeys.tenantJobs('tenantB'))).toBe(before);
   });
 });

@@ -5,7 +5,6 @@ import {
   createImagesQueue,
   createJobLifecycle,
   createJobStatusFeed,
-  createJobStore,
   createRedis,
   createScheduledQueue,
   createWebhooksQueue,
@@ -17,7 +16,12 @@ import {
 import { createProviderStats } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import { createFileUrls, createUrlSigner, openStorage, startRetentionSweep } from '@fluxq/storage';
-import { createBatchStore, createWebhookDeliveryStore, createWebhookSettingsStore } from '@fluxq/store';
+import {
+  createBatchStore,
+  createJobStore,
+  createWebhookDeliveryStore,
+  createWebhookSettingsStore,
+} from '@fluxq/store';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import type { Registry } from 'prom-client';
 import { buildResilience } from './build-resilience.js';

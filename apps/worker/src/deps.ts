@@ -1,10 +1,11 @@
 import type { Priority } from '@fluxq/core';
 import type { FalQueueClient } from '@fluxq/fal';
 import type { InputLimits } from '@fluxq/images';
-import type { FalCompletionListener, JobLifecycle, JobStatusFeed, JobStore } from '@fluxq/queue';
+import type { FalCompletionListener, JobLifecycle, JobStatusFeed } from '@fluxq/queue';
 import type { Budget, CircuitBreaker, LatencyTracker, ProviderStats, TokenBudget } from '@fluxq/resilience';
 import type { Logger } from '@fluxq/runtime';
 import type { BlobStorage } from '@fluxq/storage';
+import type { JobStore } from '@fluxq/store';
 import type { JobCapacity } from './images/fal-capacity.js';
 import type { ImageFetchLimits } from './images/fetch-image-url.js';
 import type { SlotKeeper } from './images/slot-keeper.js';

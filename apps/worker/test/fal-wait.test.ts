@@ -1,4 +1,4 @@
-import { storeKeys } from '@fluxq/queue';
+import { recordKeys } from '@fluxq/store';
 import { waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -89,7 +89,7 @@ describe('waiting on a fal request', () => {
       // The status as a cancel leaves it, written without its pub/sub event (a feed that lost
       // the message): only the wait loop's own status read can see it.
       const direct = new Redis(harness.redis.url);
-      await direct.hset(storeKeys.job(id), 'status', JSON.stringify('canceled'));
+      await direct.hset(recordKeys.job(id), 'status', JSON.stringify('canceled'));
       await direct.quit();
 
       const done = await waitFor(

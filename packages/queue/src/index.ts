@@ -1,4 +1,3 @@
-export { type BatchOutcomeDeps, countBatchOutcome } from './batch-outcome.js';
 export {
   createRedis,
   isRedisUnavailableError,
@@ -30,14 +29,13 @@ export {
 } from './images-queue.js';
 export { createJobEvents, type JobEvents } from './job-events.js';
 export { createJobStatusFeed, type JobStatusFeed, type JobStatusListener } from './job-status-feed.js';
-export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
+export { type BatchOutcomeDeps, countBatchOutcome } from './lifecycle/batch-outcome.js';
 export * from './lifecycle/index.js';
 export {
   IMAGE_JOB_NAME,
   IMAGES_QUEUE,
   PRIORITY_VALUES,
   QUEUE_PREFIX,
-  storeKeys,
   WEBHOOK_JOB_NAME,
   WEBHOOKS_QUEUE,
 } from './names.js';

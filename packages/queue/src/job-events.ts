@@ -1,7 +1,7 @@
 import { isTerminalStatus, type JobStatus } from '@fluxq/core';
+import type { JobStore } from '@fluxq/store';
 import type { Redis } from 'ioredis';
 import { createJobStatusFeed, type JobStatusListener } from './job-status-feed.js';
-import type { JobStore } from './job-store.js';
 import { schedulerKeys } from './scheduler/index.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { JobStatus } from '@fluxq/core';
+import { recordKeys } from '@fluxq/store';
 import type { Redis } from 'ioredis';
-import { storeKeys } from './names.js';
 
 export type JobStatusListener = (status: JobStatus) => void;
 
@@ -21,14 +21,14 @@ export interface JobStatusFeed {
 export async function createJobStatusFeed(subscriber: Redis): Promise<JobStatusFeed> {
   const listeners = new Map<string, Set<JobStatusListener>>();
   subscriber.on('message', (channel: string, message: string) => {
-    if (channel !== storeKeys.jobEvents) return;
+    if (channel !== recordKeys.jobEvents) return;
     const space = message.indexOf(' ');
     const set = listeners.get(message.slice(0, space));
     if (!set) return;
     const status = message.slice(space + 1) as JobStatus;
     for (const listener of [...set]) listener(status);
   });
-  await subscriber.subscribe(storeKeys.jobEvents);
+  await subscriber.subscribe(recordKeys.jobEvents);
   return {
     on(id, listener) {
       const set = listeners.get(id) ?? new Set<JobStatusListener>();

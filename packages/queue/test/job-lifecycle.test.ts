@@ -3,7 +3,9 @@ import { createLogger } from '@fluxq/runtime';
 import {
   type BatchStore,
   createBatchStore,
+  createJobStore,
   createWebhookDeliveryStore,
+  type JobStore,
   markQueued,
   queuedJobs,
   type WebhookDeliveryStore,
@@ -14,7 +16,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createImagesQueue,
   createJobLifecycle,
-  createJobStore,
   createScheduledQueue,
   createScheduler,
   createWebhooksQueue,
@@ -23,7 +24,6 @@ import {
   type ImagesQueue,
   type JobEnd,
   type JobLifecycle,
-  type JobStore,
   type Scheduler,
   type WebhooksQueue,
 } from '../src/index.js';

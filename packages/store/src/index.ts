@@ -13,6 +13,7 @@ export {
 } from './batch-store.js';
 export { claimFalWebhook, falWebhookKey, releaseFalWebhook } from './fal-webhook-claims.js';
 export { createIdempotencyStore, type IdempotencyStore } from './idempotency-store.js';
+export { createJobStore, type JobPatch, type JobStore, type UpdateResult } from './job-store.js';
 export { recordKeys } from './keys.js';
 export { createRecords, type Records } from './records.js';
 export { createRequestLog, type RequestLog, type RequestLogDecision } from './request-log.js';

@@ -15,6 +15,11 @@ export const runScript = createScriptRunner('fluxqStore', {
   batchRecordOutcome: { file: lua('batch-record-outcome'), include: [batchFinish], keys: 2 },
   batchRecordOutcomes: { file: lua('batch-record-outcomes'), include: [batchFinish], keys: 2 },
   idempotencyReplace: { file: lua('idempotency-replace'), keys: 1 },
+  /** KEYS: one per job (no fixed count). */
+  jobCancelQueued: { file: lua('job-cancel-queued') },
+  /** KEYS: one per job, then the tenant's job index. */
+  jobCreateMany: { file: lua('job-create-many') },
+  jobGuardedUpdate: { file: lua('job-guarded-update'), keys: 1 },
   requestLogTake: { file: lua('request-log-take'), keys: 1 },
   spendReserve: { file: lua('spend-reserve'), keys: 1 },
   spendRelease: { file: lua('spend-release'), keys: 1 },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { JobLifecycle, JobStore, Scheduler } from '@fluxq/queue';
+import type { JobLifecycle, Scheduler } from '@fluxq/queue';
 import type { Logger } from '@fluxq/runtime';
-import type { BatchRecord, BatchStore } from '@fluxq/store';
+import type { BatchRecord, BatchStore, JobStore } from '@fluxq/store';
 
 /** What cancelling a batch's jobs touches (named here, not taken from ApiDeps, which holds the canceller). */
 interface BatchCancelDeps {

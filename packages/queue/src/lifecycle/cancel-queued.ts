@@ -1,9 +1,8 @@
 import type { JobRecord } from '@fluxq/core';
 import type { Logger } from '@fluxq/runtime';
-import { type BatchStore, markLeftQueueMany } from '@fluxq/store';
+import { type BatchStore, type JobStore, markLeftQueueMany } from '@fluxq/store';
 import type { Redis } from 'ioredis';
 import type { ImagesQueue } from '../images-queue.js';
-import type { JobStore } from '../job-store.js';
 import type { FairQueue } from '../scheduler/scheduled-queue.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { type EventEmitterDeps, emitJobEvent } from '../webhooks-queue.js';

@@ -1,14 +1,11 @@
 import type { JobRecord } from '@fluxq/core';
-import type { Redis } from 'ioredis';
+import type { JobStore } from '@fluxq/store';
 import type { ImagesQueue } from '../images-queue.js';
-import type { JobStore } from '../job-store.js';
-import { storeKeys } from '../names.js';
 import type { FairEntry, FairQueue } from '../scheduler/scheduled-queue.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 
 export interface CreateJobsDeps {
   store: JobStore;
-  redis: Redis;
   scheduler: Pick<Scheduler, 'cancel'>;
   images?: { queue: Pick<ImagesQueue, 'remove'>; fair: Pick<FairQueue, 'admit'> };
 }
@@ -56,7 +53,7 @@ export async function createJobs(
   } catch (err) {
     const ids = records.map((record) => record.id);
     if (admitting) await leaveQueue(deps, images, ids).catch(() => {});
-    await deleteRecords(deps.redis, records[0]?.tenant ?? '', ids).catch(() => {});
+    await deps.store.deleteMany(ids, records[0]?.tenant ?? '', UNDO_CHUNK).catch(() => {});
     throw err;
   }
 }
@@ -70,16 +67,5 @@ async function leaveQueue(
     const chunk = ids.slice(start, start + UNDO_CHUNK);
     await deps.scheduler.cancel(chunk).catch(() => {});
     await Promise.allSettled(chunk.map((id) => images.queue.remove(id)));
-  }
-}
-
-async function deleteRecords(redis: Redis, tenant: string, ids: readonly string[]) {
-  for (let start = 0; start < ids.length; start += UNDO_CHUNK) {
-    const chunk = ids.slice(start, start + UNDO_CHUNK);
-    await redis
-      .pipeline()
-      .del(...chunk.map((id) => storeKeys.job(id)))
-      .zrem(storeKeys.tenantJobs(tenant), ...chunk)
-      .exec();
   }
 }

@@ -8,14 +8,19 @@ import {
   type WebhookEventType,
 } from '@fluxq/core';
 import type { Logger } from '@fluxq/runtime';
-import { type BatchStore, markLeftQueue, type WebhookDeliveryStore } from '@fluxq/store';
+import {
+  type BatchStore,
+  type JobPatch,
+  type JobStore,
+  markLeftQueue,
+  type WebhookDeliveryStore,
+} from '@fluxq/store';
 import type { Redis } from 'ioredis';
-import { countBatchOutcome } from '../batch-outcome.js';
 import type { ImagesQueue } from '../images-queue.js';
-import type { JobPatch, JobStore } from '../job-store.js';
 import type { FairEntry, FairQueue } from '../scheduler/scheduled-queue.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { emitJobEvent, type WebhooksQueue } from '../webhooks-queue.js';
+import { countBatchOutcome } from './batch-outcome.js';
 import { cancelQueuedJobs } from './cancel-queued.js';
 import { createJobs } from './create-jobs.js';
 

@@ -1,6 +1,6 @@
 import { isTerminalStatus, type JobRecord } from '@fluxq/core';
 import type { BatchStore, BatchTransition } from '@fluxq/store';
-import { type EventEmitterDeps, emitBatchEvent } from './webhooks-queue.js';
+import { type EventEmitterDeps, emitBatchEvent } from '../webhooks-queue.js';
 
 export interface BatchOutcomeDeps extends EventEmitterDeps {
   batches: BatchStore;

@@ -2,7 +2,7 @@ import { type FalRequestRef, type JobRecord, type JobStatus, newId } from '@flux
 import { redisForTests, type TestRedis, waitFor } from '@fluxq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createJobStore, type JobStore, storeKeys } from '../src/index.js';
+import { createJobStore, type JobStore, recordKeys } from '../src/index.js';
 
 /** A complete, valid job record: every field set, nested objects included. */
 function makeRecord(overrides: Partial<JobRecord> = {}): JobRecord {
@@ -145,14 +145,14 @@ describe('job store', () => {
     it('keeps the record for the retention period only', async () => {
       const record = makeRecord();
       await store.create(record);
-      const ttl = await redis.ttl(storeKeys.job(record.id));
+      const ttl = await redis.ttl(recordKeys.job(record.id));
       expect(ttl).toBeGreaterThan(29 * 24 * 3_600);
       expect(ttl).toBeLessThanOrEqual(30 * 24 * 3_600);
 
       const shortLived = createJobStore(redis, { retentionS: 60 });
       const other = makeRecord();
       await shortLived.create(other);
-      const shortTtl = await redis.ttl(storeKeys.job(other.id));
+      const shortTtl = await redis.ttl(recordKeys.job(other.id));
       expect(shortTtl).toBeGreaterThan(0);
       expect(shortTtl).toBeLessThanOrEqual(60);
     });
@@ -161,13 +161,13 @@ describe('job store', () => {
       const record = makeRecord();
       await store.create(record);
       await store.update(record.id, { status: 'running', metadata: { touched: 'yes' } });
-      expect(await redis.ttl(storeKeys.job(record.id))).toBeGreaterThan(0);
+      expect(await redis.ttl(recordKeys.job(record.id))).toBeGreaterThan(0);
     });
 
     it('indexes the job under its tenant, scored by creation time', async () => {
       const record = makeRecord({ tenant: 'tenant-index' });
       await store.create(record);
-      expect(await redis.zscore(storeKeys.tenantJobs('tenant-index'), record.id)).toBe(
+      expect(await redis.zscore(recordKeys.tenantJobs('tenant-index'), record.id)).toBe(
         String(record.created_ms),
       );
     });
@@ -189,9 +189,9 @@ describe('job store', () => {
       expect(await store.getMany(records.map((r) => r.id))).toEqual(records);
       for (const tenant of tenants) {
         const ids = records.filter((r) => r.tenant === tenant).map((r) => r.id);
-        expect(await redis.zrange(storeKeys.tenantJobs(tenant), 0, -1)).toEqual(ids);
+        expect(await redis.zrange(recordKeys.tenantJobs(tenant), 0, -1)).toEqual(ids);
       }
-      for (const record of records) expect(await redis.ttl(storeKeys.job(record.id))).toBeGreaterThan(0);
+      for (const record of records) expect(await redis.ttl(recordKeys.job(record.id))).toBeGreaterThan(0);
     });
   });
 
@@ -219,7 +219,7 @@ describe('job store', () => {
     it('does not create a record when an update targets it', async () => {
       const id = newId('job');
       await store.update(id, { status: 'canceled', metadata: { a: 'b' } });
-      expect(await redis.exists(storeKeys.job(id))).toBe(0);
+      expect(await redis.exists(recordKeys.job(id))).toBe(0);
     });
   });
 
@@ -323,10 +323,28 @@ describe('job store', () => {
       await store.create(kept);
       await store.delete(gone.id, gone.tenant);
       expect(await store.get(gone.id)).toBeUndefined();
-      expect(await redis.exists(storeKeys.job(gone.id))).toBe(0);
-      expect(await redis.zscore(storeKeys.tenantJobs(gone.tenant), gone.id)).toBeNull();
+      expect(await redis.exists(recordKeys.job(gone.id))).toBe(0);
+      expect(await redis.zscore(recordKeys.tenantJobs(gone.tenant), gone.id)).toBeNull();
       expect(await store.get(kept.id)).toEqual(kept);
-      expect(await redis.zrange(storeKeys.tenantJobs(gone.tenant), 0, -1)).toEqual([kept.id]);
+      expect(await redis.zrange(recordKeys.tenantJobs(gone.tenant), 0, -1)).toEqual([kept.id]);
+    });
+
+    it('deletes many in chunks (a failed create undone), the rest of the tenant kept', async () => {
+      const gone = [1, 2, 3].map(() => makeRecord({ tenant: 'tenant-undo' }));
+      const kept = makeRecord({ tenant: 'tenant-undo' });
+      await store.createMany([...gone, kept]);
+      await store.deleteMany(
+        gone.map((record) => record.id),
+        'tenant-undo',
+        2,
+      );
+      expect(await store.getMany([...gone, kept].map((record) => record.id))).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        kept,
+      ]);
+      expect(await redis.zrange(recordKeys.tenantJobs('tenant-undo'), 0, -1)).toEqual([kept.id]);
     });
   });
 });
@@ -335,7 +353,7 @@ describe('the job record in Redis', () => {
   it('is its status and the record as accepted in pieces of at most 64 bytes, a compact listpack', async () => {
     const record = queuedRecord({ metadata: { customer: 'c-1' }, batch_id: 'batch_x' });
     await store.create(record);
-    const key = storeKeys.job(record.id);
+    const key = recordKeys.job(record.id);
     const fields = await redis.hgetall(key);
     const pieces = Object.keys(fields).filter((field) => field !== 'status');
     expect(pieces).toEqual(pieces.map((_, i) => `b${i}`));
@@ -376,7 +394,7 @@ describe('the job record in Redis', () => {
   it('takes about half a kilobyte of Redis memory for a queued job', async () => {
     const record = queuedRecord();
     await store.create(record);
-    const bytes = await redis.memory('USAGE', storeKeys.job(record.id), 'SAMPLES', '0');
+    const bytes = await redis.memory('USAGE', recordKeys.job(record.id), 'SAMPLES', '0');
     expect(bytes).toBeLessThan(560);
   });
 
@@ -385,7 +403,7 @@ describe('the job record in Redis', () => {
     const prompt = `${'✓'.repeat(41)}😀${'é'.repeat(50)}${'😀'.repeat(30)}`;
     const record = queuedRecord({ input: { ...queuedRecord().input, prompt } });
     await store.create(record);
-    const fields = await redis.hgetall(storeKeys.job(record.id));
+    const fields = await redis.hgetall(recordKeys.job(record.id));
     for (const [field, value] of Object.entries(fields)) {
       expect(Buffer.byteLength(value), field).toBeLessThanOrEqual(64);
       expect(value).not.toContain('\uFFFD');
@@ -409,8 +427,8 @@ describe('the job record in Redis', () => {
     const record = queuedRecord({ webhook: { url: 'https://example.com/hook', events: ['job.succeeded'] } });
     const args: string[] = [];
     for (const [field, value] of Object.entries(record)) args.push(field, JSON.stringify(value));
-    await redis.hset(storeKeys.job(record.id), ...args);
-    expect(await redis.hexists(storeKeys.job(record.id), 'b0')).toBe(0);
+    await redis.hset(recordKeys.job(record.id), ...args);
+    expect(await redis.hexists(recordKeys.job(record.id), 'b0')).toBe(0);
     expect(await store.get(record.id)).toEqual(record);
     const [canceled] = await store.cancelQueued([record.id], record.created_ms + 1_500);
     expect(canceled).toEqual({ id: record.id, webhook: true });
@@ -441,9 +459,9 @@ describe('job events', () => {
     messages = [];
     subscriber = new Redis(server.url, { maxRetriesPerRequest: null });
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel === storeKeys.jobEvents) messages.push(message);
+      if (channel === recordKeys.jobEvents) messages.push(message);
     });
-    await subscriber.subscribe(storeKeys.jobEvents);
+    await subscriber.subscribe(recordKeys.jobEvents);
   });
 
   afterEach(async () => {
@@ -454,7 +472,7 @@ describe('job events', () => {
   const received = (message: string) =>
     waitFor(() => messages.includes(message), {
       timeoutMs: 5_000,
-      message: `"${message}" on ${storeKeys.jobEvents}`,
+      message: `"${message}" on ${recordKeys.jobEvents}`,
     });
 
   describe('when a status changes', () => {
