@@ -233,6 +233,22 @@ describe('the job lifecycle', () => {
     expect(ended).toEqual([{ id: job.id, end: expect.objectContaining({ status: 'succeeded' }) }]);
   });
 
+  it('a job in no batch and without a webhook: started and succeeded without reading its record back', async () => {
+    const { jobs } = await acceptBatch(1);
+    const job: JobRecord = { ...jobs[0]!, id: newId('job'), batch_id: null, webhook: null };
+    await store.create(job);
+    const hgetalls = async () =>
+      Number(/cmdstat_hgetall:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await hgetalls();
+    expect(await lifecycle.start(job)).toBe(true);
+    const output = { images: [] } as unknown as JobRecord['output'];
+    expect(await lifecycle.succeed(job, Date.now(), { output })).toBe(true);
+    expect(await hgetalls()).toBe(before);
+    expect((await store.get(job.id))?.status).toBe('succeeded');
+    expect(await eventsOf(job.id)).toEqual([]);
+    expect(ended).toEqual([{ id: job.id, end: expect.objectContaining({ status: 'succeeded' }) }]);
+  });
+
   it('fail from queued: out of the queued index, counted once, one job.failed, reported once', async () => {
     const { batchId, jobs } = await acceptBatch(2);
     const job = jobs[1]!;

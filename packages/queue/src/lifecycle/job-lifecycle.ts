@@ -137,6 +137,19 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
     }
   };
 
+  /**
+   * `settle` for a job whose record is at hand: nothing to read when it is in no batch and its
+   * webhook does not take `type` (`batch_id` and `webhook` are set at creation and never change),
+   * which is most jobs, so they pay no HGETALL per transition.
+   */
+  const settleKnown = async (
+    record: Pick<JobRecord, 'id' | 'batch_id' | 'webhook'>,
+    type: WebhookEventType,
+  ) => {
+    if (!record.batch_id && !record.webhook?.events.includes(type)) return;
+    await settle(record.id, type);
+  };
+
   /** A finished job of a batch counts once; the count that finishes the batch emits `batch.completed`. */
   const countInBatch = async (record: JobRecord) => {
     if (!record.batch_id || !deps.batches) return;
@@ -197,7 +210,7 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
       record.status = 'running';
       record.started_at = startedAt;
       await leaveQueuedIndex(record.tenant, record.id);
-      await settle(record.id, 'job.started');
+      await settleKnown(record, 'job.started');
       return true;
     },
 
@@ -209,7 +222,7 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
       );
       if (stored?.applied) await ended({ ...record, ...fields }, { status: 'succeeded', completedMs });
       // Also when another transition won: its effects again, which count nothing twice.
-      await settle(record.id, 'job.succeeded');
+      await settleKnown(record, 'job.succeeded');
       return stored?.applied === true;
     },
 
@@ -224,7 +237,7 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
         if (failed.previous === 'queued') await leaveQueuedIndex(record.tenant, record.id);
         await ended({ ...record, ...fields }, { status: 'failed', errorCode: code, completedMs });
       }
-      await settle(record.id, 'job.failed');
+      await settleKnown(record, 'job.failed');
       return failed?.applied === true;
     },
 
