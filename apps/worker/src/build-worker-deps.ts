@@ -119,6 +119,13 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
   const statusFeed = await createJobStatusFeed(
     createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker-job-events' }),
   );
+  const stats = config.STATS_ENABLED
+    ? createProviderStats(redis, {
+        flushEveryMs: config.STATS_FLUSH_MS,
+        onFlushError: (err) =>
+          logger.warn({ err }, 'could not write the provider table; kept for the next flush'),
+      })
+    : undefined;
   const images: ProcessorDeps = {
     store,
     statusFeed,
@@ -143,7 +150,7 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
     logger,
     now: Date.now,
     resilience: resilience.parts,
-    ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
+    ...(stats ? { stats } : {}),
     capacity: resilience.capacity,
     rateLimit: async () => {},
     settings: {
@@ -203,6 +210,10 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
       } catch (err) {
         logger.error({ err }, 'worker close failed');
       }
+      // After the workers: every job they finished is in the table.
+      await stats
+        ?.close()
+        .catch((err: unknown) => logger.warn({ err }, 'could not write the provider table'));
       await resilience.close().catch(() => {});
       await statusFeed.close().catch(() => {});
       try {

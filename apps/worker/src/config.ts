@@ -157,6 +157,12 @@ export const workerEnvSchema = z
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
     /** Record finished jobs into the provider table (`GET /v1/stats`); off only to measure its cost. */
     STATS_ENABLED: envBool.default(true),
+    /**
+     * Finished jobs are summed in memory and written to the provider table this often (and at
+     * shutdown): one MULTI for all of them instead of ~50 commands per job. The table lags by up
+     * to this long; a crash loses at most this long of it (the jobs themselves are not affected).
+     */
+    STATS_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {
