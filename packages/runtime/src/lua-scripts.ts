@@ -10,6 +10,11 @@ export interface LuaScript {
   file: URL;
   /** How many KEYS it takes; omitted = the caller passes the count first (a variable number of keys). */
   keys?: number;
+  /**
+   * `.lua` files of functions several scripts share (e.g. a windowed-sum helper), put before
+   * `file` in the order given: Lua has no `require` inside Redis, so one script is their text joined.
+   */
+  include?: URL[];
 }
 
 export type ScriptRunner<Name extends string> = <T>(
@@ -34,7 +39,8 @@ export function createScriptRunner<Name extends string>(
   const sourceOf = (name: Name) => {
     let source = sources.get(name);
     if (source === undefined) {
-      source = readFileSync(scripts[name].file, 'utf8');
+      const { file, include = [] } = scripts[name];
+      source = [...include, file].map((part) => readFileSync(part, 'utf8')).join('\n');
       sources.set(name, source);
     }
     return source;
