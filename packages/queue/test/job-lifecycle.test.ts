@@ -219,6 +219,24 @@ describe('the job lifecycle', () => {
     expect(await eventsOf(job.id)).toEqual(['job.started']);
   });
 
+  it('start with fields: written in the same update; not written when the job was not queued', async () => {
+    const { jobs } = await acceptBatch(1);
+    const job = jobs[0]!;
+    const ref = {
+      endpoint: 'fal-ai/x',
+      request_id: 'req-1',
+      chunk: 0,
+      num_images: 1,
+      seed: 1,
+      submitted_at: 1,
+    };
+    expect(await lifecycle.start({ ...job }, { fal_requests: [ref] })).toBe(true);
+    expect(await store.get(job.id)).toMatchObject({ status: 'running', fal_requests: [ref] });
+    expect(await lifecycle.start({ ...job }, { fal_requests: [] })).toBe(false);
+    expect((await store.get(job.id))?.fal_requests).toEqual([ref]);
+    expect(await eventsOf(job.id)).toEqual(['job.started']);
+  });
+
   it('succeed: counted in its batch once, one job.succeeded, reported once; a second succeed does nothing', async () => {
     const { batchId, jobs } = await acceptBatch(1);
     const job = jobs[0]!;

@@ -77,8 +77,10 @@ export interface JobLifecycle {
    * queued → running: fal has a request of the job (called once its request id is on the record).
    * Stamps `started_at`, leaves the tenant's queued index, emits `job.started`. False (and nothing
    * done) when the job was not queued: running already (a further chunk, a hedge), or finished.
+   * `fields` (what made it running: the request id at fal) are written in the same guarded update,
+   * so they cost no round trip of their own; when it answers false they were not written.
    */
-  start(record: JobRecord): Promise<boolean>;
+  start(record: JobRecord, fields?: OutcomeFields): Promise<boolean>;
   /** running → succeeded with the attempt's output; then the process hook, batch count, `job.succeeded`. */
   succeed(record: JobRecord, completedMs: number, fields: OutcomeFields): Promise<boolean>;
   /** queued | running → failed; then the process hook, batch count, `job.failed`. */
@@ -198,12 +200,12 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
   return {
     create: (records, entryOf) => createJobs(deps, records, entryOf),
 
-    async start(record) {
+    async start(record, fields = {}) {
       if (record.status === 'running') return false;
       const startedAt = unixSeconds(deps.now());
       const started = await store.update(
         record.id,
-        { status: 'running', started_at: startedAt },
+        { ...fields, status: 'running', started_at: startedAt },
         { ifStatusIn: ['queued'] },
       );
       if (!started?.applied) return false;
