@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       for (const f of summary.inclusive) console.log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.frame}`);
       console.log('self by origin:');
       for (const f of summary.byOrigin) console.log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.frame}`);
+      console.log('busy time by area (nearest frame of a named area on the stack):');
+      for (const f of summary.byArea) console.log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.frame}`);
     }
   }
   console.log(`\nprofiles in ${dir}`);
