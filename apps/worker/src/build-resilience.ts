@@ -57,7 +57,12 @@ export async function buildResilience(
     await completions.ready();
   }
   const parts: ResilienceParts = {
-    latency: createLatencyTracker(redis, { priorScale: config.FAL_LATENCY_PRIOR_SCALE }),
+    latency: createLatencyTracker(redis, {
+      priorScale: config.FAL_LATENCY_PRIOR_SCALE,
+      flushEveryMs: config.FAL_LATENCY_FLUSH_MS,
+      onFlushError: (err) =>
+        logger.warn({ err }, 'could not write fal latency samples; kept for the next flush'),
+    }),
     breaker: createCircuitBreaker(redis, {
       windowMs: config.BREAKER_WINDOW_MS,
       minRequests: config.BREAKER_MIN_REQUESTS,
@@ -90,6 +95,9 @@ export async function buildResilience(
     capacity: fal.jobs,
     async close() {
       fal.close();
+      await parts.latency
+        .close()
+        .catch((err: unknown) => logger.warn({ err }, 'could not write fal latency samples'));
       await waiter.close();
       await completions?.close();
       subscriber?.disconnect();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createFalQueueClient } from '@fluxq/fal';
+import { createFalQueueClient, createNodeHttpFetch } from '@fluxq/fal';
 import { DEFAULT_INPUT_LIMITS } from '@fluxq/images';
 import {
   createImagesQueue,
@@ -121,6 +121,15 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
   const statusFeed = await createJobStatusFeed(
     createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-worker-job-events' }),
   );
+  const stats = config.STATS_ENABLED
+    ? createProviderStats(redis, {
+        flushEveryMs: config.STATS_FLUSH_MS,
+        onFlushError: (err) =>
+          logger.warn({ err }, 'could not write the provider table; kept for the next flush'),
+      })
+    : undefined;
+  // fal's queue calls on kept-alive node:http sockets: a fraction of fetch's CPU per call.
+  const falQueueFetch = createNodeHttpFetch({ maxSockets: Math.max(64, config.WORKER_CONCURRENCY * 2) });
   const images: ProcessorDeps = {
     store,
     statusFeed,
@@ -141,11 +150,12 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
       baseUrl: config.FAL_BASE_URL,
       restBaseUrl: config.FAL_REST_URL,
       key: config.FAL_KEY,
+      queueFetch: falQueueFetch,
     }),
     logger,
     now: Date.now,
     resilience: resilience.parts,
-    ...(config.STATS_ENABLED ? { stats: createProviderStats(redis) } : {}),
+    ...(stats ? { stats } : {}),
     capacity: resilience.capacity,
     rateLimit: async () => {},
     settings: {
@@ -205,7 +215,12 @@ export async function buildWorkerDeps(config: WorkerConfig, logger: Logger): Pro
       } catch (err) {
         logger.error({ err }, 'worker close failed');
       }
+      // After the workers: every job they finished is in the table.
+      await stats
+        ?.close()
+        .catch((err: unknown) => logger.warn({ err }, 'could not write the provider table'));
       await resilience.close().catch(() => {});
+      falQueueFetch.close();
       await statusFeed.close().catch(() => {});
       try {
         await redis.quit();

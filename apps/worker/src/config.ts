@@ -55,6 +55,12 @@ export const workerEnvSchema = z
     FAL_ATTEMPT_TIMEOUT_MAX_MS: z.coerce.number().int().min(10).default(300_000),
     /** Multiplies the latency priors (DESIGN §3); set it to the simulator's FAL_SIM_TIME_SCALE. */
     FAL_LATENCY_PRIOR_SCALE: z.coerce.number().positive().default(1),
+    /**
+     * fal latency samples are summed in memory and written this often (and at shutdown): one
+     * MULTI for all of them instead of one per request. Other workers see a sample up to this
+     * much later, next to the 5 s their snapshots are cached anyway.
+     */
+    FAL_LATENCY_FLUSH_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
     /** `X-Fal-Request-Timeout`: how long a request may wait in fal's queue. */
     FAL_START_TIMEOUT_S: z.coerce.number().int().min(2).max(3_600).default(60),
     /**
@@ -157,6 +163,12 @@ export const workerEnvSchema = z
     ALLOW_HTTP_IMAGE_URLS: envBool.default(false),
     /** Record finished jobs into the provider table (`GET /v1/stats`); off only to measure its cost. */
     STATS_ENABLED: envBool.default(true),
+    /**
+     * Finished jobs are summed in memory and written to the provider table this often (and at
+     * shutdown): one MULTI for all of them instead of ~50 commands per job. The table lags by up
+     * to this long; a crash loses at most this long of it (the jobs themselves are not affected).
+     */
+    STATS_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     LOG_LEVEL: envLogLevel,
   })
   .superRefine((env, ctx) => {

@@ -74,7 +74,7 @@ export function createFalQueueClient(options: FalQueueClientOptions = {}): FalQu
         body: JSON.stringify(input),
       };
       return httpAttempt({
-        fetch: opts.fetch,
+        fetch: opts.queueFetch,
         operation: 'submit',
         url: submitUrl(opts.baseUrl, endpointId, webhookUrl),
         init,
@@ -93,7 +93,7 @@ export function createFalQueueClient(options: FalQueueClientOptions = {}): FalQu
       const url = `${requestUrl(opts.baseUrl, endpointId, requestId, '/status')}?logs=${logs ? 1 : 0}`;
       const attempt = () =>
         httpAttempt({
-          fetch: opts.fetch,
+          fetch: opts.queueFetch,
           operation: 'status',
           url,
           init: { method: 'GET', headers: jsonHeaders() },
@@ -112,7 +112,7 @@ export function createFalQueueClient(options: FalQueueClientOptions = {}): FalQu
       const url = requestUrl(opts.baseUrl, endpointId, requestId, '');
       const attempt = () =>
         httpAttempt({
-          fetch: opts.fetch,
+          fetch: opts.queueFetch,
           operation: 'result',
           url,
           init: { method: 'GET', headers: jsonHeaders() },
@@ -139,7 +139,7 @@ export function createFalQueueClient(options: FalQueueClientOptions = {}): FalQu
       const url = requestUrl(opts.baseUrl, endpointId, requestId, '/cancel');
       const attempt = () =>
         httpAttempt({
-          fetch: opts.fetch,
+          fetch: opts.queueFetch,
           operation: 'cancel',
           url,
           init: { method: 'PUT', headers: jsonHeaders() },

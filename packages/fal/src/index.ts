@@ -31,6 +31,7 @@ export {
   REQUEST_TIMEOUT_TYPE_HEADER,
   RETRYABLE_HEADER,
 } from './headers.js';
+export { createNodeHttpFetch, type NodeHttpFetch, type NodeHttpFetchOptions } from './node-http-fetch.js';
 export type { FalQueueClientOptions, FalQueueTimeouts } from './options.js';
 export { type BackoffOptions, isRetryableRead, readRetryStepMs } from './retry.js';
 export type {

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   createFalQueueClient,
+  createNodeHttpFetch,
   FAL_ERROR_CODES,
   FalAuthError,
   type FalError,
@@ -183,7 +184,14 @@ const rows: Row[] = [
   },
 ];
 
-describe('error classification (submit against a scripted fal)', () => {
+// The worker sends queue calls through createNodeHttpFetch: each answer must classify as with fetch.
+const leanFetch = createNodeHttpFetch();
+afterAll(() => leanFetch.close());
+
+describe.each([
+  { transport: 'fetch', queueFetch: undefined },
+  { transport: 'node:http (createNodeHttpFetch)', queueFetch: leanFetch },
+])('error classification (submit against a scripted fal, $transport)', ({ queueFetch }) => {
   let server: FalServer | undefined;
   afterEach(async () => {
     await server?.close();
@@ -197,7 +205,12 @@ describe('error classification (submit against a scripted fal)', () => {
       server = await startFalServer(() => reply!);
       baseUrl = server.url;
     }
-    const client = createFalQueueClient({ baseUrl, key: KEY, timeouts: { submitMs: 200 } });
+    const client = createFalQueueClient({
+      baseUrl,
+      key: KEY,
+      timeouts: { submitMs: 200 },
+      ...(queueFetch ? { queueFetch } : {}),
+    });
     const err = await client.submit('fal-ai/flux-2/turbo', { prompt: 'x' }).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(cls);

@@ -246,6 +246,24 @@ describe('the job lifecycle', () => {
     expect(await eventsOf(job.id)).toEqual(['job.started']);
   });
 
+  it('start with fields: written in the same update; not written when the job was not queued', async () => {
+    const { jobs } = await acceptBatch(1);
+    const job = jobs[0]!;
+    const ref = {
+      endpoint: 'fal-ai/x',
+      request_id: 'req-1',
+      chunk: 0,
+      num_images: 1,
+      seed: 1,
+      submitted_at: 1,
+    };
+    expect(await lifecycle.start({ ...job }, { fal_requests: [ref] })).toBe(true);
+    expect(await store.get(job.id)).toMatchObject({ status: 'running', fal_requests: [ref] });
+    expect(await lifecycle.start({ ...job }, { fal_requests: [] })).toBe(false);
+    expect((await store.get(job.id))?.fal_requests).toEqual([ref]);
+    expect(await eventsOf(job.id)).toEqual(['job.started']);
+  });
+
   it('succeed: counted in its batch once, one job.succeeded, reported once; a second succeed does nothing', async () => {
     const { batchId, jobs } = await acceptBatch(1);
     const job = jobs[0]!;
@@ -257,6 +275,22 @@ describe('the job lifecycle', () => {
     expect(await counts(batchId)).toEqual({ status: 'completed', succeeded: 1, failed: 0, canceled: 0 });
     expect(await eventsOf(job.id)).toEqual(['job.started', 'job.succeeded']);
     expect(await batchEvents()).toBe(1);
+    expect(ended).toEqual([{ id: job.id, end: expect.objectContaining({ status: 'succeeded' }) }]);
+  });
+
+  it('a job in no batch and without a webhook: started and succeeded without reading its record back', async () => {
+    const { jobs } = await acceptBatch(1);
+    const job: JobRecord = { ...jobs[0]!, id: newId('job'), batch_id: null, webhook: null };
+    await store.create(job);
+    const hgetalls = async () =>
+      Number(/cmdstat_hgetall:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await hgetalls();
+    expect(await lifecycle.start(job)).toBe(true);
+    const output = { images: [] } as unknown as JobRecord['output'];
+    expect(await lifecycle.succeed(job, Date.now(), { output })).toBe(true);
+    expect(await hgetalls()).toBe(before);
+    expect((await store.get(job.id))?.status).toBe('succeeded');
+    expect(await eventsOf(job.id)).toEqual([]);
     expect(ended).toEqual([{ id: job.id, end: expect.objectContaining({ status: 'succeeded' }) }]);
   });
 

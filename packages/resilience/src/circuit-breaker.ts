@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { bucketIndex, WINDOW_SUMS_LUA, windowSums } from './windowed-counts.js';
+import { runScript } from './scripts.js';
+import { bucketIndex, windowSums } from './windowed-counts.js';
 
 /**
  * A circuit breaker per key (a model id): while fal fails most requests for a model,
@@ -123,124 +124,10 @@ export interface CircuitBreaker {
 /** Buckets of the rolling window. */
 const WINDOW_BUCKETS = 10;
 
-// Every script: KEYS[1] the breaker hash; ARGV[1] now (ms), ARGV[2] current bucket,
-// ARGV[3] buckets in the window, ARGV[4] how long to keep the hash past openUntil (ms).
-const PRELUDE = `${WINDOW_SUMS_LUA}
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local current = tonumber(ARGV[2])
-local buckets = tonumber(ARGV[3])
-local keep_ms = tonumber(ARGV[4])
-local function int(x) return string.format('%d', x) end
-local function touch()
-  local open_until = tonumber(redis.call('HGET', key, 'openUntil') or '0')
-  redis.call('PEXPIRE', key, int(math.max(open_until - now, 0) + keep_ms))
-end
--- Opens until open_until with 'period' remembered for doubling; clears the window and any probe lease.
-local function open(open_until, period, reason)
-  redis.call('DEL', key)
-  redis.call('HSET', key, 'state', 'open', 'openUntil', int(open_until), 'openMs', int(period), 'reason', reason)
-  touch()
-end
-local state = redis.call('HGET', key, 'state')
-local open_until = tonumber(redis.call('HGET', key, 'openUntil') or '0')
-`;
-
-// ARGV[5] probe lease (ms), ARGV[6] base open period (ms).
-// Returns {1, probe} when allowed, {0, state, retryAt} when refused.
-const ACQUIRE = `${PRELUDE}
-if state ~= 'open' then return {1, 0} end
-if now < open_until then return {0, 'open', int(open_until)} end
-local probe_until = tonumber(redis.call('HGET', key, 'probeUntil') or '0')
-if now < probe_until then
-  -- Ask again when the probe's lease ends, or sooner: a probe usually settles well before.
-  return {0, 'half-open', int(math.min(probe_until, now + tonumber(ARGV[6])))}
-end
-redis.call('HSET', key, 'probeUntil', int(now + tonumber(ARGV[5])))
-touch()
-return {1, 1}
-`;
-
-// Returns {state after, state before when this call changed it, else ''}.
-const SUCCESS = `${PRELUDE}
-if state == 'open' then
-  if now < open_until then return {'open', ''} end
-  redis.call('DEL', key)
-  return {'closed', 'half-open'}
-end
-window_sums(key, current, buckets)
-redis.call('HINCRBY', key, 'ok:' .. ARGV[2], 1)
-redis.call('HDEL', key, 'streak')
-touch()
-return {'closed', ''}
-`;
-
-// ARGV[5] '1' for the probe, ARGV[6] minRequests, ARGV[7] failureRatio,
-// ARGV[8] base open period (ms), ARGV[9] longest open period (ms), ARGV[10] streakToOpen
-// (0 = off), ARGV[11] what failed ('' = unnamed: counts as a job of its own). Returns as SUCCESS does.
-const FAILURE = `${PRELUDE}
-if state == 'open' then
-  if now < open_until then return {'open', ''} end
-  if ARGV[5] ~= '1' then return {'half-open', ''} end
-  local last = tonumber(redis.call('HGET', key, 'openMs') or ARGV[8])
-  local period = math.min(last * 2, tonumber(ARGV[9]))
-  open(now + period, period, 'probe failed')
-  return {'open', 'half-open'}
-end
-local sums = window_sums(key, current, buckets)
-local ok = sums['ok'] or 0
-local fail = (sums['fail'] or 0) + 1
-if ok + fail >= tonumber(ARGV[6]) and fail / (ok + fail) >= tonumber(ARGV[7]) - 1e-12 then
-  open(now + tonumber(ARGV[8]), tonumber(ARGV[8]), 'failure ratio')
-  return {'open', 'closed'}
-end
--- The streak: distinct sources failing in a row. A source already in it adds nothing.
-local to_open = tonumber(ARGV[10])
-local source = ARGV[11]
-if source == '' then source = '~' .. now .. '~' .. fail end
-local streak = redis.call('HGET', key, 'streak') or ''
-local members = 0
-local seen = false
-for member in string.gmatch(streak, '%S+') do
-  members = members + 1
-  if member == source then seen = true end
-end
-if not seen then
-  members = members + 1
-  -- Only the last streakToOpen members matter; keep the field short.
-  if to_open > 0 and members > to_open then streak = string.gsub(streak, '^%S+ ?', '') ; members = to_open end
-  streak = (streak == '' and source) or (streak .. ' ' .. source)
-end
-if to_open > 0 and members >= to_open then
-  open(now + tonumber(ARGV[8]), tonumber(ARGV[8]), 'consecutive failures')
-  return {'open', 'closed'}
-end
-redis.call('HSET', key, 'streak', streak)
-redis.call('HINCRBY', key, 'fail:' .. ARGV[2], 1)
-touch()
-return {'closed', ''}
-`;
-
-// ARGV[5] open for (ms), ARGV[6] reason, ARGV[7] longest open period (ms). Returns the state before.
-const FORCE_OPEN = `${PRELUDE}
-local before = 'closed'
-if state == 'open' then before = (now < open_until and 'open') or 'half-open' end
-local ms = tonumber(ARGV[5])
-local until_ms = now + ms
-if state == 'open' and open_until > until_ms then until_ms = open_until end
-open(until_ms, math.min(ms, tonumber(ARGV[7])), ARGV[6])
-return before
-`;
-
-type WithBreakerScripts = Redis & {
-  fluxqBreakerAcquire(
-    key: string,
-    ...args: string[]
-  ): Promise<[0, 'open' | 'half-open', string] | [1, 0 | 1]>;
-  fluxqBreakerSuccess(key: string, ...args: string[]): Promise<[CircuitState, CircuitState | '']>;
-  fluxqBreakerFailure(key: string, ...args: string[]): Promise<[CircuitState, CircuitState | '']>;
-  fluxqBreakerForceOpen(key: string, ...args: string[]): Promise<CircuitState>;
-};
+/** breaker-acquire.lua: {1, probe} allowed, {0, state, retryAt} refused. */
+type AcquireReply = [0, 'open' | 'half-open', string] | [1, 0 | 1];
+/** breaker-success.lua and breaker-failure.lua: the state after, and before when the call changed it. */
+type TransitionReply = [CircuitState, CircuitState | ''];
 
 export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOptions = {}): CircuitBreaker {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
@@ -254,27 +141,22 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
   const now = options.now ?? Date.now;
   const bucketMs = windowMs / WINDOW_BUCKETS;
   const keepMs = String(Math.ceil(windowMs + maxOpenMs + probeLeaseMs));
-  if (!('fluxqBreakerAcquire' in redis)) {
-    redis.defineCommand('fluxqBreakerAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-    redis.defineCommand('fluxqBreakerSuccess', { numberOfKeys: 1, lua: SUCCESS });
-    redis.defineCommand('fluxqBreakerFailure', { numberOfKeys: 1, lua: FAILURE });
-    redis.defineCommand('fluxqBreakerForceOpen', { numberOfKeys: 1, lua: FORCE_OPEN });
-  }
-  const scripted = redis as WithBreakerScripts;
   const report = (key: string, from: CircuitState | '', to: CircuitState) => {
     if (from !== '' && from !== to) options.onTransition?.({ key, from, to });
     return to;
   };
   const keyOf = (key: string) => `${prefix}breaker:${key}`;
-  /** KEYS[1] and the ARGV every script starts with. */
-  const common = (key: string): [string, string, string, string, string] => {
+  /** The ARGV every script starts with (lua/breaker-prelude.lua). */
+  const common = (): Array<string | number> => {
     const t = Math.floor(now());
-    return [keyOf(key), String(t), String(bucketIndex(t, bucketMs)), String(WINDOW_BUCKETS), keepMs];
+    return [t, bucketIndex(t, bucketMs), WINDOW_BUCKETS, keepMs];
   };
+  const run = <T>(name: Parameters<typeof runScript>[1], key: string, args: Array<string | number>) =>
+    runScript<T>(redis, name, [keyOf(key)], [...common(), ...args]);
 
   return {
     async acquire(key) {
-      const reply = await scripted.fluxqBreakerAcquire(...common(key), String(probeLeaseMs), String(openMs));
+      const reply = await run<AcquireReply>('breakerAcquire', key, [probeLeaseMs, openMs]);
       if (reply[0] === 1) {
         if (reply[1] === 1) report(key, 'open', 'half-open');
         return { allowed: true, probe: reply[1] === 1 };
@@ -283,31 +165,25 @@ export function createCircuitBreaker(redis: Redis, options: CircuitBreakerOption
     },
 
     async recordSuccess(key, _outcome) {
-      const [to, from] = await scripted.fluxqBreakerSuccess(...common(key));
+      const [to, from] = await run<TransitionReply>('breakerSuccess', key, []);
       return report(key, from, to);
     },
 
     async recordFailure(key, { probe, source = '' }) {
-      const [to, from] = await scripted.fluxqBreakerFailure(
-        ...common(key),
+      const [to, from] = await run<TransitionReply>('breakerFailure', key, [
         probe ? '1' : '0',
-        String(minRequests),
-        String(failureRatio),
-        String(openMs),
-        String(maxOpenMs),
-        String(streakToOpen),
+        minRequests,
+        failureRatio,
+        openMs,
+        maxOpenMs,
+        streakToOpen,
         source.replace(/\s+/g, '_'),
-      );
+      ]);
       return report(key, from, to);
     },
 
     async forceOpen(key, ms, reason = 'forced') {
-      const from = await scripted.fluxqBreakerForceOpen(
-        ...common(key),
-        String(Math.ceil(ms)),
-        reason,
-        String(maxOpenMs),
-      );
+      const from = await run<CircuitState>('breakerForceOpen', key, [Math.ceil(ms), reason, maxOpenMs]);
       report(key, from, 'open');
     },
 

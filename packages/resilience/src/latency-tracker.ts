@@ -1,6 +1,7 @@
 import type { LatencyPrior } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
+import { createIncrementBatch } from './increment-batch.js';
 import { bucketOf, lognormalPriorCounts, mergeCounts, quantile, totalCount } from './latency-histogram.js';
 import { modelLatencyPrior } from './latency-series.js';
 
@@ -19,7 +20,8 @@ import { modelLatencyPrior } from './latency-series.js';
  * series and window: `ok` and `fail` counters, and histograms (field = kind:bucket, see
  * latency-histogram.ts) `done:<i>` time to completion of successes, `failed:<i>` time to
  * failure, `queue:<i>` time queued at fal, `run:<i>` time running at fal. Each key
- * expires `windows + 1` windows after its last write.
+ * expires `windows + 1` windows after its last write. With `flushEveryMs`, samples are summed in
+ * memory and written together (increment-batch.ts).
  */
 
 export interface LatencySample {
@@ -80,6 +82,15 @@ export interface LatencyTrackerOptions {
   cacheMs?: number;
   /** What `quantile` answers with neither samples nor a prior. Unit: milliseconds. @defaultValue 60_000 */
   fallbackMs?: number;
+  /**
+   * 0: each `record` is written (one MULTI) before it resolves. Above 0: samples are summed in
+   * memory and written together this often (one HINCRBY per counter), and on `flush` and `close`.
+   * Other processes then see a sample up to this much later, on top of their `cacheMs`.
+   * Unit: ms. @defaultValue 0
+   */
+  flushEveryMs?: number;
+  /** A timed flush failed (its samples are kept for the next one). */
+  onFlushError?: (err: unknown) => void;
   now?: Clock;
 }
 
@@ -90,6 +101,10 @@ export interface LatencyTracker {
   snapshot(series: string): Promise<LatencySnapshot>;
   /** Drops cached snapshots, so the next `snapshot` reads Redis. */
   invalidate(): void;
+  /** Writes the samples recorded and not yet written (with `flushEveryMs`; else there are none). */
+  flush(): Promise<void>;
+  /** Stops the timed flush and writes what is left. */
+  close(): Promise<void>;
 }
 
 /** Histogram kinds, as field-name prefixes. */
@@ -107,6 +122,16 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
   const now = options.now ?? Date.now;
   const ttlMs = (windows + 1) * windowMs;
   const keyOf = (series: string, window: number) => `${prefix}latency:${series}:${window}`;
+  const flushEveryMs = options.flushEveryMs ?? 0;
+  /** Samples recorded since the last flush (with `flushEveryMs`). */
+  const gathered = createIncrementBatch(redis, now);
+  const timer =
+    flushEveryMs > 0
+      ? setInterval(() => {
+          gathered.flush().catch((err: unknown) => options.onFlushError?.(err));
+        }, flushEveryMs)
+      : undefined;
+  timer?.unref();
 
   const cache = new Map<string, { atMs: number; snapshot: Promise<LatencySnapshot> }>();
   /** One pseudo-sample of each prior, spread over the buckets; scaled by weight on use. */
@@ -178,15 +203,14 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
 
   return {
     async record(series, sample) {
+      const batch = flushEveryMs > 0 ? gathered : createIncrementBatch(redis, now);
       const key = keyOf(series, Math.floor(now() / windowMs));
-      const multi = redis
-        .multi()
-        .hincrby(key, sample.ok ? 'ok' : 'fail', 1)
-        .hincrby(key, `${sample.ok ? 'done' : 'failed'}:${bucketOf(sample.totalMs)}`, 1);
-      if (sample.queueMs !== undefined) multi.hincrby(key, `queue:${bucketOf(sample.queueMs)}`, 1);
-      if (sample.runMs !== undefined) multi.hincrby(key, `run:${bucketOf(sample.runMs)}`, 1);
-      const replies = (await multi.pexpire(key, ttlMs).exec()) ?? [];
-      for (const [err] of replies) if (err) throw err;
+      const expireAtMs = now() + ttlMs;
+      batch.add(key, sample.ok ? 'ok' : 'fail', 1, expireAtMs);
+      batch.add(key, `${sample.ok ? 'done' : 'failed'}:${bucketOf(sample.totalMs)}`, 1, expireAtMs);
+      if (sample.queueMs !== undefined) batch.add(key, `queue:${bucketOf(sample.queueMs)}`, 1, expireAtMs);
+      if (sample.runMs !== undefined) batch.add(key, `run:${bucketOf(sample.runMs)}`, 1, expireAtMs);
+      if (batch !== gathered) await batch.flush();
     },
 
     snapshot(series) {
@@ -204,6 +228,13 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
 
     invalidate() {
       cache.clear();
+    },
+
+    flush: () => gathered.flush(),
+
+    async close() {
+      clearInterval(timer);
+      await gathered.flush();
     },
   };
 }

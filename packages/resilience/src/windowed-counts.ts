@@ -2,35 +2,9 @@
  * Rolling-window counters kept as hash fields `<name>:<bucket>`, where bucket =
  * floor(now / bucketMs). A window is the current bucket and the `buckets − 1` before it,
  * so it rolls forward one bucket at a time instead of resetting all at once. Used by the
- * budget and the circuit breaker, whose Lua scripts include `WINDOW_SUMS_LUA` and whose
+ * budget and the circuit breaker, whose Lua scripts include lua/window-sums.lua and whose
  * plain reads use `windowSums`, so both sides agree on what is in the window.
  */
-
-/**
- * Lua: `window_sums(key, current, buckets)` sums the windowed fields of hash `key` by
- * name and deletes those older than the window (this is the only pruning they get).
- * Fields from a bucket after `current` (another host's clock running ahead) are kept but
- * not counted yet. Other fields of the hash (no `:<digits>` suffix) are left alone.
- */
-export const WINDOW_SUMS_LUA = `
-local function window_sums(key, current, buckets)
-  local sums = {}
-  local oldest = current - buckets + 1
-  local fields = redis.call('HGETALL', key)
-  for i = 1, #fields, 2 do
-    local name, bucket = string.match(fields[i], '^(%a+):(%d+)$')
-    if bucket then
-      bucket = tonumber(bucket)
-      if bucket < oldest then
-        redis.call('HDEL', key, fields[i])
-      elseif bucket <= current then
-        sums[name] = (sums[name] or 0) + tonumber(fields[i + 1])
-      end
-    end
-  end
-  return sums
-end
-`;
 
 /** Index of the bucket holding `nowMs`. */
 export function bucketIndex(nowMs: number, bucketMs: number): number {

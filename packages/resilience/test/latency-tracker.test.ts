@@ -178,3 +178,32 @@ describe('latency tracker', () => {
     });
   });
 });
+
+describe('latency samples gathered in memory (flushEveryMs)', () => {
+  /** A timer that never fires during a test: every write below is an explicit flush or close. */
+  const gathered = () => tracker({ flushEveryMs: 3_600_000 });
+
+  it('another process sees the samples once flushed, as if written one by one; close writes the rest', async () => {
+    const writer = gathered();
+    const reader = tracker({}, fx.other);
+    await recordUniform(writer, 60, 1_000, 3_000);
+    await writer.record(series, { ok: false, totalMs: 500 });
+    expect((await reader.snapshot(series)).samples).toBe(0);
+    await writer.flush();
+    const flushed = await reader.snapshot(series);
+    expect(flushed.samples).toBe(60);
+    expect(flushed.failures).toBe(1);
+
+    // The same samples written one by one, under keys of their own (trackers keep their prefix).
+    fx.prefix = `${fx.prefix}direct:`;
+    const direct = tracker();
+    await recordUniform(direct, 60, 1_000, 3_000);
+    await direct.record(series, { ok: false, totalMs: 500 });
+    const written = await direct.snapshot(series);
+    for (const q of [0.5, 0.9, 0.99]) expect(flushed.quantile(q)).toBe(written.quantile(q));
+
+    await writer.record(series, { ok: true, totalMs: 2_000 });
+    await writer.close();
+    expect((await reader.snapshot(series)).samples).toBe(61);
+  });
+});

@@ -1,4 +1,5 @@
 import type { AttemptLogEntry, JobRecord } from '@fluxq/core';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createProviderStats, type JobStatsFacts, jobStatsFacts } from '../src/index.js';
 import { useRedisFixture } from './redis-fixture.js';
@@ -126,6 +127,77 @@ describe('provider stats', () => {
     for (const key of keys) {
       expect(key.startsWith('{fluxq}:')).toBe(true);
       expect(await fx.redis.pttl(key)).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('provider stats gathered in memory (flushEveryMs)', () => {
+  /** A timer that never fires during a test: every write below is an explicit flush or close. */
+  const gathered = (redis = fx.redis) =>
+    createProviderStats(redis, { prefix: fx.prefix, now: () => fx.clock, flushEveryMs: 3_600_000 });
+  const hincrbys = async () =>
+    Number(/cmdstat_hincrby:calls=(\d+)/.exec(await fx.redis.info('commandstats'))?.[1] ?? 0);
+  const jobs = [
+    facts(),
+    facts({ totalMs: 4_000, hedged: true, submits: 2, images: 3, costMicroUsd: 72_000 }),
+    facts({ tenant: 'globex', status: 'failed', retried: true, images: 0, costMicroUsd: 0 }),
+  ];
+
+  it('writes nothing until flushed, then the same table as jobs written one by one, one HINCRBY per counter', async () => {
+    const s = gathered();
+    for (const job of jobs) await s.record(job);
+    expect((await s.read({ window: '24h', tenant: null })).rows).toEqual([]);
+    const before = await hincrbys();
+    await s.flush();
+    const sent = (await hincrbys()) - before;
+    const table = await s.read({ window: '7d', tenant: null, histogram: true });
+    const globex = await s.read({ window: '7d', tenant: 'globex' });
+
+    fx.prefix = `${fx.prefix}one-by-one:`;
+    const direct = stats();
+    const single = await hincrbys();
+    await direct.record(jobs[0]!);
+    const perJob = (await hincrbys()) - single;
+    for (const job of jobs.slice(1)) await direct.record(job);
+    expect(await direct.read({ window: '7d', tenant: null, histogram: true })).toEqual(table);
+    expect(await direct.read({ window: '7d', tenant: 'globex' })).toEqual(globex);
+    // Three jobs, mostly on the same counters: fewer commands than two jobs written one by one.
+    expect(sent).toBeLessThan(2 * perJob);
+  });
+
+  it('counts a job in the bucket of the time it was recorded, however late the flush', async () => {
+    const s = gathered();
+    await s.record(facts());
+    fx.clock += 2 * HOUR;
+    await s.flush();
+    expect((await s.read({ window: '1h', tenant: null })).rows).toEqual([]);
+    expect((await s.read({ window: '24h', tenant: null })).rows[0]!.delivered.jobs).toBe(1);
+  });
+
+  it('close writes what is left', async () => {
+    const s = gathered();
+    await s.record(facts());
+    await s.close();
+    expect((await s.read({ window: '1h', tenant: null })).rows[0]!.delivered.jobs).toBe(1);
+  });
+
+  it('keeps the jobs of a flush Redis refused for the next one, each counted once', async () => {
+    const url = `redis://127.0.0.1:${(fx.redis.options as { port: number }).port}`;
+    const flaky = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    await flaky.connect();
+    try {
+      const s = gathered(flaky);
+      await s.record(facts());
+      const ended = new Promise((resolve) => flaky.once('end', resolve));
+      flaky.disconnect();
+      await ended;
+      await expect(s.flush()).rejects.toThrow();
+      await s.record(facts());
+      await flaky.connect();
+      await s.flush();
+      expect((await s.read({ window: '1h', tenant: null })).rows[0]!.delivered.jobs).toBe(2);
+    } finally {
+      flaky.disconnect();
     }
   });
 });

@@ -15,6 +15,11 @@ export interface LuaScript {
   include?: readonly URL[];
   /** How many KEYS it takes; omitted = the caller passes the count first (a variable number of keys). */
   keys?: number;
+  /**
+   * `.lua` files of functions several scripts share (e.g. a windowed-sum helper), put before
+   * `file` in the order given: Lua has no `require` inside Redis, so one script is their text joined.
+   */
+  include?: URL[];
 }
 
 export type ScriptRunner<Name extends string> = <T>(

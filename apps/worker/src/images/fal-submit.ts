@@ -6,7 +6,7 @@ import { metricsOf } from '../metrics/metrics-of.js';
 import type { AttemptContext } from './attempt-context.js';
 import { logRequest } from './attempt-log.js';
 import { falInputFor } from './fal-input.js';
-import { markRunningAtFal } from './job-running.js';
+import { recordSubmitAtFal } from './job-running.js';
 
 export interface ChunkSpec {
   chunk: number;
@@ -56,11 +56,10 @@ export async function submitFalRequest(
     slot,
     ...(spec.hedge ? { hedge: true } : {}),
   };
-  // Mutated and written in one synchronous step, so concurrent chunks' writes land in order.
+  // On the record before anything waits on it; with the job's start when it is its first request.
   record.fal_requests = [...record.fal_requests, ref];
   logRequest(record, ref);
-  await deps.store.update(record.id, { fal_requests: record.fal_requests, attempt_log: record.attempt_log });
-  await markRunningAtFal(record, deps);
+  await recordSubmitAtFal(record, deps);
   if (ctx.firstAttempt && !spec.hedge) {
     const series = latencySeries(record.model, record.operation);
     await Promise.all([

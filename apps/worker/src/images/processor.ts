@@ -139,7 +139,7 @@ async function runOneAttempt(run: AttemptRun, deps: ProcessorDeps): Promise<void
   const resumed = interruptedAttempt(record) !== undefined;
   const attempt = resumed ? Math.max(1, record.attempts) : record.attempts + 1;
   // Internal: when its first attempt began (timings, the deadline). The public `started_at`
-  // and `running` come with the first fal submit (markRunningAtFal): until then it is `queued`.
+  // and `running` come with the first fal submit (recordSubmitAtFal): until then it is `queued`.
   const startedMs = record.started_ms ?? deps.now();
   openAttempt(record, attempt, deps.now());
   const started = await deps.store.update(

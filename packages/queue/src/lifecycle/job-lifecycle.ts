@@ -80,8 +80,10 @@ export interface JobLifecycle {
    * queued → running: fal has a request of the job (called once its request id is on the record).
    * Stamps `started_at`, leaves the tenant's queued index, emits `job.started`. False (and nothing
    * done) when the job was not queued: running already (a further chunk, a hedge), or finished.
+   * `fields` (what made it running: the request id at fal) are written in the same guarded update,
+   * so they cost no round trip of their own; when it answers false they were not written.
    */
-  start(record: JobRecord): Promise<boolean>;
+  start(record: JobRecord, fields?: OutcomeFields): Promise<boolean>;
   /** running → succeeded with the attempt's output; then the process hook, batch count, `job.succeeded`. */
   succeed(record: JobRecord, completedMs: number, fields: OutcomeFields): Promise<boolean>;
   /** queued | running → failed; then the process hook, batch count, `job.failed`. */
@@ -140,6 +142,19 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
     }
   };
 
+  /**
+   * `settle` for a job whose record is at hand: nothing to read when it is in no batch and its
+   * webhook does not take `type` (`batch_id` and `webhook` are set at creation and never change),
+   * which is most jobs, so they pay no HGETALL per transition.
+   */
+  const settleKnown = async (
+    record: Pick<JobRecord, 'id' | 'batch_id' | 'webhook'>,
+    type: WebhookEventType,
+  ) => {
+    if (!record.batch_id && !record.webhook?.events.includes(type)) return;
+    await settle(record.id, type);
+  };
+
   /** A finished job of a batch counts once; the count that finishes the batch emits `batch.completed`. */
   const countInBatch = async (record: JobRecord) => {
     if (!record.batch_id || !deps.batches) return;
@@ -188,19 +203,19 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
   return {
     create: (records, entryOf) => createJobs(deps, records, entryOf),
 
-    async start(record) {
+    async start(record, fields = {}) {
       if (record.status === 'running') return false;
       const startedAt = unixSeconds(deps.now());
       const started = await store.update(
         record.id,
-        { status: 'running', started_at: startedAt },
+        { ...fields, status: 'running', started_at: startedAt },
         { ifStatusIn: ['queued'] },
       );
       if (!started?.applied) return false;
       record.status = 'running';
       record.started_at = startedAt;
       await leaveQueuedIndex(record.tenant, record.id);
-      await settle(record.id, 'job.started');
+      await settleKnown(record, 'job.started');
       return true;
     },
 
@@ -212,7 +227,7 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
       );
       if (stored?.applied) await ended({ ...record, ...fields }, { status: 'succeeded', completedMs });
       // Also when another transition won: its effects again, which count nothing twice.
-      await settle(record.id, 'job.succeeded');
+      await settleKnown(record, 'job.succeeded');
       return stored?.applied === true;
     },
 
@@ -227,7 +242,7 @@ export function createJobLifecycle(deps: JobLifecycleDeps): JobLifecycle {
         if (failed.previous === 'queued') await leaveQueuedIndex(record.tenant, record.id);
         await ended({ ...record, ...fields }, { status: 'failed', errorCode: code, completedMs });
       }
-      await settle(record.id, 'job.failed');
+      await settleKnown(record, 'job.failed');
       return failed?.applied === true;
     },
 
