@@ -2,8 +2,9 @@
 // test/lua-scripts.test.ts against the repository and against bad fixtures:
 //   inline    no TypeScript source (packages/*/src, apps/*/src) holds Lua: scripts are .lua files;
 //   header    every .lua file opens with a comment block naming its KEYS and its ARGV;
-//   own-keys  no .lua file names a key itself (a `{fluxq}` or `bull:` string, a `':wait'`-like
-//             suffix glued on with `..`): keys come only from KEYS, so a script reaches no other
+//   own-keys  no .lua file names a key itself (a `{fluxq}` or `bull:` string, a BullMQ key suffix
+//             such as `':wait'`, a `'…:'` glued with `..` into a command's key argument; glued hash
+//             field names such as `'fail:' .. bucket` are fine): keys come only from KEYS, so a script reaches no other
 //             module's keys and none of BullMQ's internals.
 import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -80,6 +81,12 @@ function headerOf(source: string): string {
 /** Strings that name a key (or a key's suffix) rather than take it from KEYS. */
 const KEY_LITERAL = /(['"])(?:(?!\1).)*(?:\{fluxq\}|bull:)(?:(?!\1).)*\1/;
 const GLUED_SUFFIX = /\.\.\s*(['"]):[A-Za-z][\w:-]*\1|(['"])[^'"\n]*:\2\s*\.\./;
+/** The key argument of a `redis.call('CMD', key, …)`: where a glued `'…:' ..` names a key (elsewhere, a hash field). */
+const KEY_ARGUMENT = /redis\.p?call\(\s*(['"])[\w|]+\1\s*,\s*([^,)]*)/g;
+/** A `local k = '…:' .. x` (a key made first, used after). */
+const LOCAL_GLUED = /^\s*local\s+\w+\s*=\s*(['"])[^'"\n]*:\1\s*\.\./;
+const gluesKey = (text: string) =>
+  LOCAL_GLUED.test(text) || [...text.matchAll(KEY_ARGUMENT)].some((call) => GLUED_SUFFIX.test(call[2] ?? ''));
 const BULL_SUFFIXES =
   /(['"]):(?:wait|prioritized|meta|id|active|delayed|paused|completed|failed|events|pc|marker)\1/;
 
@@ -103,7 +110,7 @@ export function checkLuaRules(root: string): LuaViolation[] {
       stripLuaComments(source)
         .split('\n')
         .forEach((text, index) => {
-          if (KEY_LITERAL.test(text) || GLUED_SUFFIX.test(text) || BULL_SUFFIXES.test(text))
+          if (KEY_LITERAL.test(text) || gluesKey(text) || BULL_SUFFIXES.test(text))
             violations.push({ rule: 'own-keys', file, line: index + 1, text: text.trim() });
         });
     }

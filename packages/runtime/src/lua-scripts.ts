@@ -10,16 +10,12 @@ export interface LuaScript {
   file: URL;
   /**
    * Files of shared Lua functions put before it, in order (each documents at its top which of the
-   * including script's KEYS and ARGV it uses): one copy of a function several scripts call.
+   * including script's KEYS and ARGV it uses): Lua has no `require` inside Redis, so one copy of a
+   * function several scripts call is joined into each.
    */
   include?: readonly URL[];
   /** How many KEYS it takes; omitted = the caller passes the count first (a variable number of keys). */
   keys?: number;
-  /**
-   * `.lua` files of functions several scripts share (e.g. a windowed-sum helper), put before
-   * `file` in the order given: Lua has no `require` inside Redis, so one script is their text joined.
-   */
-  include?: URL[];
 }
 
 export type ScriptRunner<Name extends string> = <T>(
