@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { getFreePort, repoRoot, startRedisServer, tsNodeArgs, waitFor } from '@fluxq/testing';
+import type { BenchStack } from './harness.js';
+import { processCpuMs } from './process-cpu.js';
+import { measureApiSubmit } from './submit-throughput.js';
+
+/**
+ * `npx tsx --conditions=@fluxq/source bench/profile-submit.ts [dir]`: the submit benchmark's load
+ * (32 connections of `POST /v1/jobs`) against one API process run with `--cpu-prof`, then the
+ * profile's top frames by self and by inclusive time (docs/perf/submit-profile.md).
+ */
+const DIR = resolve(process.argv[2] ?? 'cpu-profiles');
+const DURATION_S = Number(process.env.BENCH_SUBMIT_DURATION_S ?? 8);
+const TOP = 25;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const frameName = ({ functionName, url, lineNumber }: ProfileNode['callFrame']) => {
+  const file = url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '~/')
+    .replace(/^.*\/(apps|packages)\//, '$1/');
+  return `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
+};
+
+/**
+ * Self and inclusive milliseconds per frame name (a recursive frame counts once per sample),
+ * over the load only: from the first to the last sample inside `acceptImageJob` (start-up and
+ * shutdown left out).
+ */
+function summarize(profile: Profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const stackOf = (id: number) => {
+    const names: string[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at))
+      names.push(frameName(byId.get(at)!.callFrame));
+    return names;
+  };
+  const stacks = profile.samples.map(stackOf);
+  const inLoad = (names: string[]) => names.some((name) => name.startsWith('acceptImageJob '));
+  const first = stacks.findIndex(inLoad);
+  const last = stacks.findLastIndex(inLoad);
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  let total = 0;
+  for (let i = first; i <= last; i++) {
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    total += ms;
+    const names = stacks[i]!;
+    self.set(names[0]!, (self.get(names[0]!) ?? 0) + ms);
+    for (const name of new Set(names)) inclusive.set(name, (inclusive.get(name) ?? 0) + ms);
+  }
+  const top = (map: Map<string, number>) =>
+    [...map.entries()]
+      .filter(([name]) => name !== '(root)' && name !== '(idle)')
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP);
+  return { total, idle: self.get('(idle)') ?? 0, self: top(self), inclusive: top(inclusive) };
+}
+
+async function main() {
+  // `… bench/profile-submit.ts - file.cpuprofile`: only the tables of a profile taken before.
+  if (process.argv[3]) return report(process.argv[3], undefined);
+  // The API as bench/harness.ts starts it, but with node's --cpu-prof (not allowed in NODE_OPTIONS).
+  const redis = await startRedisServer();
+  const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-profile-'));
+  const port = await getFreePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const api: ChildProcess = spawn(
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${DIR}`, ...tsNodeArgs('apps/api/src/main.ts')],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        REDIS_URL: redis.url,
+        STORAGE_DIR: storageDir,
+        LOG_LEVEL: 'warn',
+        PORT: String(port),
+        FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
+      },
+    },
+  );
+  let result;
+  let cpuPerRequest = Number.NaN;
+  try {
+    await waitFor(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok, {
+      timeoutMs: 30_000,
+      message: 'the API to answer /healthz',
+    });
+    const cpuBefore = processCpuMs(api.pid!);
+    result = await measureApiSubmit({ apiUrl } as BenchStack, 32, DURATION_S);
+    cpuPerRequest = (processCpuMs(api.pid!) - cpuBefore) / result.total;
+  } finally {
+    // SIGTERM drains and exits, which is when node writes the profile.
+    api.kill('SIGTERM');
+    await once(api, 'exit');
+    await redis.stop();
+    await rm(storageDir, { recursive: true, force: true });
+  }
+  console.log(
+    `submit: ${Math.round(result.perSecond)} jobs/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
+      `errors ${result.errors}; API process CPU ${cpuPerRequest.toFixed(3)} ms per request (/proc, user + system)`,
+  );
+  // The main thread's profile is `….0.NNN.cpuprofile` (tsx's loader thread writes another).
+  const files = (await readdir(DIR)).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)).sort();
+  await report(join(DIR, files.at(-1)!), result.total);
+}
+
+/** Prints the profile's top frames as markdown tables; `requests` (when known) gives the busy ms per request. */
+async function report(file: string, requests: number | undefined) {
+  const { total, idle, self, inclusive } = summarize(JSON.parse(await readFile(file, 'utf8')) as Profile);
+  const busy = total - idle;
+  // Shares of the busy (non-idle) time: what a request costs the process's one core.
+  const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1)}%`;
+  const perRequest = requests ? `, ${(busy / requests).toFixed(3)} ms busy per request` : '';
+  console.log(
+    `\n${file}: ${Math.round(total)} ms sampled under load, ${Math.round(busy)} ms busy${perRequest}`,
+  );
+  console.log('\n| self (of busy) | frame |\n|---|---|');
+  for (const [name, ms] of self) console.log(`| ${pct(ms)} | \`${name}\` |`);
+  console.log('\n| inclusive (of busy) | frame |\n|---|---|');
+  for (const [name, ms] of inclusive) console.log(`| ${pct(ms)} | \`${name}\` |`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
