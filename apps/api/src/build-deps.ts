@@ -40,7 +40,8 @@ export async function buildApiDeps(
 ): Promise<ApiDeps & { close(): Promise<void> }> {
   // First of all: a missing bucket or refused credentials stop start-up with one line.
   const storage = await openStorage(config);
-  const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api' });
+  // Request handlers share this connection: concurrent requests' commands go out one write a turn.
+  const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api', autoPipelining: true });
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
   const queue = createImagesQueue(queueConnection, imageQueueOptionsOf(config));

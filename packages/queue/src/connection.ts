@@ -20,6 +20,13 @@ export interface RedisConnectionOptions {
   role: 'worker' | 'api';
   /** Connection name shown in `CLIENT LIST`. */
   name?: string;
+  /**
+   * ioredis auto-pipelining: the commands every caller sends in one event-loop turn go out as one
+   * write (each keeps its own reply and error; order per connection is unchanged). For the API's
+   * request connection, where many concurrent requests each send a command or two per turn; not for
+   * blocking or pub/sub connections. @defaultValue false
+   */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -28,13 +35,18 @@ export interface RedisConnectionOptions {
  * `Cluster`, typed as `Redis`: both take the same commands, and every key we use is under the
  * `{fluxq}` hash tag, so multi-key commands, MULTI and Lua stay on one node.
  */
-export function createRedis({ url, target, role, name }: RedisConnectionOptions): Redis {
+export function createRedis({ url, target, role, name, autoPipelining }: RedisConnectionOptions): Redis {
   const where = target ?? redisTargetFromEnv(process.env, url);
   const options: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 };
-  const common: RedisOptions = { ...options, connectionName: name, lazyConnect: false };
+  const common: RedisOptions = {
+    ...options,
+    connectionName: name,
+    lazyConnect: false,
+    ...(autoPipelining ? { enableAutoPipelining: true } : {}),
+  };
   const redis = open(where, common);
   // Connection errors are retried by ioredis; without a listener Node prints each one as unhandled.
   redis.on('error', () => {});
@@ -71,6 +83,7 @@ function open(target: RedisTarget, common: RedisOptions): Redis {
     retryDelayOnTryAgain: 200,
     maxRedirections: 32,
     slotsRefreshTimeout: 2_000,
+    enableAutoPipelining: common.enableAutoPipelining ?? false,
   });
   return cluster as unknown as Redis;
 }

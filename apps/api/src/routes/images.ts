@@ -119,7 +119,7 @@ export function imagesRouter(deps: ApiDeps): Router {
         req,
         deps,
         // Multipart files are data: URIs in `body` by now, so one fingerprint covers both forms.
-        fingerprintJson(`POST ${req.path}`, body),
+        () => fingerprintJson(`POST ${req.path}`, body),
         () => acceptImageJob(body, req.tenant, deps, { priority: 'interactive' }),
       );
       if (replayed) res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');

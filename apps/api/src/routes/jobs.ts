@@ -38,7 +38,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     const { record, replayed } = await withIdempotency(
       req,
       deps,
-      fingerprintJson('POST /v1/jobs', req.body),
+      () => fingerprintJson('POST /v1/jobs', req.body),
       () => acceptImageJob(req.body, req.tenant, deps),
     );
     if (replayed) res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');

@@ -13,7 +13,7 @@ import { fairEntryOf } from '@fluxq/queue';
 import type { ApiDeps } from '../deps.js';
 import { enterQueue } from '../tenants/limits/queued-limit.js';
 import { checkSpend, reserveSpend, type SpendReservation } from '../tenants/limits/spend-cap.js';
-import { confirmReplicated, dispatchNow } from './dispatch.js';
+import { confirmReplicated } from './dispatch.js';
 import { checkImageUrl, resolveUpload, sizeAndCost } from './job-inputs.js';
 import { parseMetadata } from './job-metadata.js';
 import { parseJobWebhook } from './job-webhook.js';
@@ -98,9 +98,10 @@ export async function acceptImageJob(
 
     spend = await reserveSpend(deps, tenant, cost.usd);
     // Its record, then into the scheduler's order (it enters the queue when granted a fal slot);
-    // not enqueued means not accepted: no record is left that would never run.
+    // not enqueued means not accepted: no record is left that would never run. The admission
+    // itself grants what free slots allow and hands BullMQ the granted jobs, so no separate
+    // dispatch follows (it would run the same grant again).
     await deps.lifecycle.create([record], (job) => fairEntryOf(job, deps.tenants.limitsOf(tenant)));
-    await dispatchNow(deps);
     await confirmReplicated(deps);
     return record;
   } catch (err) {

@@ -110,15 +110,17 @@ async function replaceIfSame(deps: ApiDeps, claim: Claim, expected: string, next
  * Runs `create` at most once per tenant, `Idempotency-Key` and fingerprint. Without
  * the header it simply runs `create`. A failed `create` releases the key, so a retry
  * can succeed; only created work is remembered (for `IDEMPOTENCY_TTL_S`).
+ * `fingerprintOf` may be a function: then the body is only hashed when the request has a key.
  */
 export async function withIdempotency(
   req: IdempotentRequest,
   deps: ApiDeps,
-  fingerprint: string,
+  fingerprintOf: string | (() => string),
   create: () => Promise<JobRecord>,
 ): Promise<IdempotentResult> {
   const clientKey = idempotencyKeyOf(req);
   if (clientKey === undefined) return { record: await create(), replayed: false };
+  const fingerprint = typeof fingerprintOf === 'string' ? fingerprintOf : fingerprintOf();
   const key: Claim = { tenant: req.tenant, keyHash: createHash('sha256').update(clientKey).digest('hex') };
 
   // Another request may release or expire the key between our SET and GET: look again.
