@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { getFreePort, repoRoot, startRedisServer, tsNodeArgs, waitFor } from '@fluxq/testing';
 import type { BenchStack } from './harness.js';
 import { processCpuMs } from './process-cpu.js';
-import { measureApiSubmit } from './submit-throughput.js';
+import { measureApiSubmit, type ThroughputResult } from './submit-throughput.js';
 
 /**
  * `npx tsx --conditions=@fluxq/source bench/profile-submit.ts [dir]`: the submit benchmark's load
@@ -97,7 +97,7 @@ async function main() {
       },
     },
   );
-  let result;
+  let result: ThroughputResult;
   let cpuPerRequest = Number.NaN;
   try {
     await waitFor(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok, {
