@@ -61,7 +61,15 @@ export async function buildApiDeps(
   const subscriber = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-events' });
   const events = await createJobEvents(subscriber, store);
   // The limit is FAL_MAX_CONCURRENCY as the workers stored it: the API only queues and grants.
-  const scheduler = createScheduler(queueConnection);
+  // Its own connection, waiting for Redis as BullMQ's does, auto-pipelined: every request admits
+  // and reads a place, so concurrent requests' script calls go out together.
+  const schedulerConnection = createRedis({
+    url: config.REDIS_URL,
+    role: 'worker',
+    name: 'fluxq-api-scheduler',
+    autoPipelining: true,
+  });
+  const scheduler = createScheduler(schedulerConnection);
   const fair = createScheduledQueue(scheduler, queue);
   const deliveries = createWebhookDeliveryStore(redis);
   const batches = createBatchStore(redis);
@@ -139,7 +147,7 @@ export async function buildApiDeps(
       await events.close();
       await queue.close().catch(() => {});
       await webhooksQueue.close().catch(() => {});
-      for (const connection of [queueConnection, redis]) {
+      for (const connection of [queueConnection, schedulerConnection, redis]) {
         await connection.quit().catch(() => connection.disconnect());
       }
     },
