@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { requestContext } from './http/request-context.js';
+import { routedOnly } from './http/routed-only.js';
 import { refuseEncodedBodies, securityHeaders } from './http/security.js';
 import { adminRouter } from './routes/admin.js';
 import { batchesRouter } from './routes/batches.js';
@@ -24,7 +25,8 @@ import { rateLimit } from './tenants/limits/rate-limit.js';
 
 /**
  * The express app: health, file URLs and fal's webhook first (no API key), then authenticated
- * routes, then the error envelope.
+ * routes, then the error envelope. Each router is entered only by requests it has a route for
+ * (`routedOnly`), so a request does not wait a loop turn at every router before its own.
  */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -36,31 +38,31 @@ export function createApp(deps: ApiDeps): Express {
   app.use(securityHeaders());
   app.use(metrics.countRequests);
   app.use(refuseEncodedBodies);
-  app.use(healthRouter(deps));
+  app.use(routedOnly(healthRouter(deps)));
   // The API reference and the dashboard's page and script need no key (the page asks for one).
-  app.use(docsRouter());
-  app.use(dashboardRouter());
+  app.use(routedOnly(docsRouter()));
+  app.use(routedOnly(dashboardRouter()));
   // File URLs carry their own signature, so they work without a key (e.g. in an <img>).
-  app.use(filesRouter(deps));
+  app.use(routedOnly(filesRouter(deps)));
   // fal's completion webhooks carry fal's signature, not an API key (always mounted: without
   // a valid signature it answers 401 and does nothing).
-  app.use(falWebhookRouter(deps));
+  app.use(routedOnly(falWebhookRouter(deps)));
   // Prometheus's METRICS_TOKEN is not an API key: checked before the key is.
-  app.use(metrics.beforeAuth);
+  app.use(routedOnly(metrics.beforeAuth));
   app.use(authenticate(deps.tenants));
   // Admin key only; everyone else gets the plain 404 of an unknown route.
-  app.use(metrics.afterAuth);
-  app.use(adminRouter(deps));
-  app.use(bullBoardRouter(deps));
+  app.use(routedOnly(metrics.afterAuth));
+  app.use(routedOnly(adminRouter(deps)));
+  app.use(routedOnly(bullBoardRouter(deps)));
   app.use(rateLimit(deps));
-  app.use(usageRouter(deps));
-  app.use(statsRouter(deps));
-  app.use(jobsRouter(deps));
-  app.use(batchesRouter(deps));
-  app.use(uploadsRouter(deps));
-  app.use(modelsRouter());
-  app.use(imagesRouter(deps));
-  app.use(webhooksRouter(deps));
+  app.use(routedOnly(usageRouter(deps)));
+  app.use(routedOnly(statsRouter(deps)));
+  app.use(routedOnly(jobsRouter(deps)));
+  app.use(routedOnly(batchesRouter(deps)));
+  app.use(routedOnly(uploadsRouter(deps)));
+  app.use(routedOnly(modelsRouter()));
+  app.use(routedOnly(imagesRouter(deps)));
+  app.use(routedOnly(webhooksRouter(deps)));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
