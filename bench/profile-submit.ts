@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { getFreePort, repoRoot, startRedisServer, tsNodeArgs, waitFor } from '@fluxq/testing';
+import { getFreePort, redisCommand, repoRoot, startRedisServer, tsNodeArgs, waitFor } from '@fluxq/testing';
 import type { BenchStack } from './harness.js';
 import { processCpuMs } from './process-cpu.js';
 import { measureApiSubmit, type ThroughputResult } from './submit-throughput.js';
@@ -26,6 +26,13 @@ interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+}
+
+/** redis-server's CPU time so far (user + system, `INFO cpu`), ms. */
+async function redisCpuMs(port: number): Promise<number> {
+  const info = String(await redisCommand({ port }, 'INFO', 'cpu'));
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
 const frameName = ({ functionName, url, lineNumber }: ProfileNode['callFrame']) => {
@@ -99,14 +106,17 @@ async function main() {
   );
   let result: ThroughputResult;
   let cpuPerRequest = Number.NaN;
+  let redisPerRequest = Number.NaN;
   try {
     await waitFor(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok, {
       timeoutMs: 30_000,
       message: 'the API to answer /healthz',
     });
     const cpuBefore = processCpuMs(api.pid!);
+    const redisBefore = await redisCpuMs(redis.port);
     result = await measureApiSubmit({ apiUrl } as BenchStack, 32, DURATION_S);
     cpuPerRequest = (processCpuMs(api.pid!) - cpuBefore) / result.total;
+    redisPerRequest = ((await redisCpuMs(redis.port)) - redisBefore) / result.total;
   } finally {
     // SIGTERM drains and exits, which is when node writes the profile.
     api.kill('SIGTERM');
@@ -116,7 +126,8 @@ async function main() {
   }
   console.log(
     `submit: ${Math.round(result.perSecond)} jobs/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
-      `errors ${result.errors}; API process CPU ${cpuPerRequest.toFixed(3)} ms per request (/proc, user + system)`,
+      `errors ${result.errors}; CPU per request (user + system): API ${cpuPerRequest.toFixed(3)} ms, ` +
+      `redis-server ${redisPerRequest.toFixed(3)} ms`,
   );
   // The main thread's profile is `….0.NNN.cpuprofile` (tsx's loader thread writes another).
   const files = (await readdir(DIR)).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)).sort();

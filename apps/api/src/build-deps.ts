@@ -26,6 +26,7 @@ import {
   createTenantQueueIndex,
   createWebhookDeliveryStore,
   createWebhookSettingsStore,
+  QUEUED_ADD_MANY_COMMAND,
 } from '@fluxq/store';
 import { generateWebhookSecret } from '@fluxq/webhooks';
 import type { ApiConfig } from './config.js';
@@ -40,8 +41,15 @@ export async function buildApiDeps(
 ): Promise<ApiDeps & { close(): Promise<void> }> {
   // First of all: a missing bucket or refused credentials stop start-up with one line.
   const storage = await openStorage(config);
-  // Request handlers share this connection: concurrent requests' commands go out one write a turn.
-  const redis = createRedis({ url: config.REDIS_URL, role: 'api', name: 'fluxq-api', autoPipelining: true });
+  // Request handlers share this connection: concurrent requests' commands go out one write a turn
+  // (but a batch's queued-jobs entry, whose arguments grow with the batch).
+  const redis = createRedis({
+    url: config.REDIS_URL,
+    role: 'api',
+    name: 'fluxq-api',
+    autoPipelining: true,
+    notAutoPipelined: [QUEUED_ADD_MANY_COMMAND],
+  });
   // BullMQ needs a blocking-capable connection of its own.
   const queueConnection = createRedis({ url: config.REDIS_URL, role: 'worker', name: 'fluxq-api-queue' });
   const queue = createImagesQueue(queueConnection, imageQueueOptionsOf(config));

@@ -27,6 +27,12 @@ export interface RedisConnectionOptions {
    * blocking or pub/sub connections. @defaultValue false
    */
   autoPipelining?: boolean;
+  /**
+   * Commands sent on their own even with `autoPipelining`: those whose arguments grow with a batch
+   * (a 50,000-job batch is 100,000 arguments), which the auto-pipeline would copy onto the stack
+   * once more than a plain call does.
+   */
+  notAutoPipelined?: readonly string[];
 }
 
 /**
@@ -35,7 +41,14 @@ export interface RedisConnectionOptions {
  * `Cluster`, typed as `Redis`: both take the same commands, and every key we use is under the
  * `{fluxq}` hash tag, so multi-key commands, MULTI and Lua stay on one node.
  */
-export function createRedis({ url, target, role, name, autoPipelining }: RedisConnectionOptions): Redis {
+export function createRedis({
+  url,
+  target,
+  role,
+  name,
+  autoPipelining,
+  notAutoPipelined = [],
+}: RedisConnectionOptions): Redis {
   const where = target ?? redisTargetFromEnv(process.env, url);
   const options: RedisOptions =
     role === 'worker'
@@ -45,7 +58,9 @@ export function createRedis({ url, target, role, name, autoPipelining }: RedisCo
     ...options,
     connectionName: name,
     lazyConnect: false,
-    ...(autoPipelining ? { enableAutoPipelining: true } : {}),
+    ...(autoPipelining
+      ? { enableAutoPipelining: true, autoPipeliningIgnoredCommands: [...notAutoPipelined] }
+      : {}),
   };
   const redis = open(where, common);
   // Connection errors are retried by ioredis; without a listener Node prints each one as unhandled.
@@ -84,6 +99,7 @@ function open(target: RedisTarget, common: RedisOptions): Redis {
     maxRedirections: 32,
     slotsRefreshTimeout: 2_000,
     enableAutoPipelining: common.enableAutoPipelining ?? false,
+    autoPipeliningIgnoredCommands: common.autoPipeliningIgnoredCommands ?? [],
   });
   return cluster as unknown as Redis;
 }

@@ -26,6 +26,7 @@ export {
   markQueued,
   markQueuedManyWithin,
   markQueuedWithin,
+  QUEUED_ADD_MANY_COMMAND,
   queuedCount,
   queuedJobs,
   type TenantQueueIndex,

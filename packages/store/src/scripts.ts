@@ -8,8 +8,11 @@ const lua = (name: string) => new URL(`./lua/${name}.lua`, import.meta.url);
 /** `finishIfDone`, shared by the batch scripts. */
 const batchFinish = lua('batch-finish-if-done');
 
+/** The prefix of the package's script commands: script `name` runs as command `fluxqStore_<name>`. */
+export const SCRIPT_PREFIX = 'fluxqStore';
+
 /** Runs script `name` on a client (defined on that client the first time). */
-export const runScript = createScriptRunner('fluxqStore', {
+export const runScript = createScriptRunner(SCRIPT_PREFIX, {
   batchMarkCancelling: { file: lua('batch-mark-cancelling'), include: [batchFinish], keys: 3 },
   batchMarkInProgress: { file: lua('batch-mark-in-progress'), include: [batchFinish], keys: 2 },
   batchRecordOutcome: { file: lua('batch-record-outcome'), include: [batchFinish], keys: 2 },

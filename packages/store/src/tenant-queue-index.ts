@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKeys } from './keys.js';
-import { runScript } from './scripts.js';
+import { runScript, SCRIPT_PREFIX } from './scripts.js';
 
 /**
  * Which of a tenant's jobs are queued (accepted, not started yet), for the tenant's
@@ -37,6 +37,9 @@ export async function markQueuedWithin(
   );
   return added === 1;
 }
+
+/** The command of `markQueuedManyWithin`: two arguments per job of a batch, so never auto-pipelined. */
+export const QUEUED_ADD_MANY_COMMAND = `${SCRIPT_PREFIX}_tenantQueuedAddMany`;
 
 /**
  * Records a batch's jobs as queued, all or none: with a `limit`, only when the tenant's
