@@ -1,5 +1,6 @@
 import type { JobRecord, Priority } from '@fluxq/core';
 import type { ImagesQueue } from '../images-queue.js';
+import { createAdmitCoalescer } from './admit-coalescer.js';
 import { createGrantDispatcher } from './dispatcher.js';
 import type { DispatchEntry, Scheduler, Ticket } from './scheduler.js';
 
@@ -34,23 +35,32 @@ export interface FairQueue {
 /** Tickets per script call when a batch is admitted (one call holds Redis for ~1 ms per 500). */
 const ADMIT_CHUNK = 500;
 
+/** The ticket of a new job: its own lease, handed to BullMQ on its grant (built from the ticket). */
+function ticketOf({ data, priority, weight }: FairEntry): Ticket {
+  return {
+    lease: data.jobId,
+    jobId: data.jobId,
+    tenant: data.tenant,
+    priority,
+    kind: 'job',
+    ...(data.maxRunning === undefined ? {} : { maxRunning: data.maxRunning }),
+    ...(weight === undefined ? {} : { weight }),
+    dispatch: true,
+  };
+}
+
 export function createScheduledQueue(scheduler: Scheduler, queue: ImagesQueue): FairQueue {
   const dispatcher = createGrantDispatcher(scheduler, queue);
+  // One job at a time (single submits): concurrent ones share a script call.
+  const coalescer = createAdmitCoalescer(scheduler);
   return {
     async admit(entries) {
+      if (entries.length === 1) {
+        await dispatcher.deliver(await coalescer.admit(ticketOf(entries[0]!)));
+        return;
+      }
       for (let start = 0; start < entries.length; start += ADMIT_CHUNK) {
-        const tickets = entries.slice(start, start + ADMIT_CHUNK).map(
-          ({ data, priority, weight }): Ticket => ({
-            lease: data.jobId,
-            jobId: data.jobId,
-            tenant: data.tenant,
-            priority,
-            kind: 'job',
-            ...(data.maxRunning === undefined ? {} : { maxRunning: data.maxRunning }),
-            ...(weight === undefined ? {} : { weight }),
-            dispatch: true,
-          }),
-        );
+        const tickets = entries.slice(start, start + ADMIT_CHUNK).map(ticketOf);
         await dispatcher.deliver(await scheduler.admit(tickets));
       }
     },
