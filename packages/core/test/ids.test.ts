@@ -19,4 +19,15 @@ describe('ids', () => {
     expect(new Set(ids.map((id) => id.slice(0, 13)))).toEqual(new Set([single.slice(0, 13)]));
     expect(new Set(ids.map((id) => id.slice(13))).size).toBe(10_000);
   });
+
+  // Single ids take their random part from a pooled buffer, refilled every 256 ids: none may repeat.
+  it('gives single ids distinct random parts across many pool refills, in creation order', () => {
+    const now = 1_796_000_000_000;
+    const ids = Array.from({ length: 10_000 }, (_, i) => newId('job', now + i));
+    expect(new Set(ids.map((id) => id.slice(-16))).size).toBe(ids.length);
+    expect(ids.every((id) => JOB_ID_PATTERN.test(id))).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+    const chars = new Set(ids.map((id) => id.slice(-16)).join(''));
+    expect(chars.size).toBe(36);
+  });
 });
