@@ -1,10 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { getFreePort, redisCommand, repoRoot, startRedisServer, tsNodeArgs, waitFor } from '@fluxq/testing';
-import type { BenchStack } from './harness.js';
+import { redisCommand } from '@fluxq/testing';
+import { startBenchStack } from './harness.js';
 import { processCpuMs } from './process-cpu.js';
 import { measureApiSubmit, type ThroughputResult } from './submit-throughput.js';
 
@@ -91,46 +88,22 @@ function summarize(profile: Profile) {
 async function main() {
   // `… bench/profile-submit.ts - file.cpuprofile`: only the tables of a profile taken before.
   if (process.argv[3]) return report(process.argv[3], undefined);
-  // The API as bench/harness.ts starts it, but with node's --cpu-prof (not allowed in NODE_OPTIONS).
-  const redis = await startRedisServer();
-  const storageDir = await mkdtemp(join(tmpdir(), 'fluxq-profile-'));
-  const port = await getFreePort();
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const api: ChildProcess = spawn(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${DIR}`, ...tsNodeArgs('apps/api/src/main.ts')],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: {
-        ...process.env,
-        REDIS_URL: redis.url,
-        STORAGE_DIR: storageDir,
-        LOG_LEVEL: 'warn',
-        PORT: String(port),
-        FILES_SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
-      },
-    },
-  );
+  const stack = await startBenchStack({
+    simImages: 'prerendered',
+    apiNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${DIR}`],
+  });
   let result: ThroughputResult;
   let cpuPerRequest = Number.NaN;
   let redisPerRequest = Number.NaN;
   try {
-    await waitFor(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok, {
-      timeoutMs: 30_000,
-      message: 'the API to answer /healthz',
-    });
-    const cpuBefore = processCpuMs(api.pid!);
-    const redisBefore = await redisCpuMs(redis.port);
-    result = await measureApiSubmit({ apiUrl } as BenchStack, 32, DURATION_S);
-    cpuPerRequest = (processCpuMs(api.pid!) - cpuBefore) / result.total;
-    redisPerRequest = ((await redisCpuMs(redis.port)) - redisBefore) / result.total;
+    const cpuBefore = processCpuMs(stack.api.pid);
+    const redisBefore = await redisCpuMs(stack.redis.port);
+    result = await measureApiSubmit(stack, 32, DURATION_S);
+    cpuPerRequest = (processCpuMs(stack.api.pid) - cpuBefore) / result.total;
+    redisPerRequest = ((await redisCpuMs(stack.redis.port)) - redisBefore) / result.total;
   } finally {
     // SIGTERM drains and exits, which is when node writes the profile.
-    api.kill('SIGTERM');
-    await once(api, 'exit');
-    await redis.stop();
-    await rm(storageDir, { recursive: true, force: true });
+    await stack.close();
   }
   console.log(
     `submit: ${Math.round(result.perSecond)} jobs/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
