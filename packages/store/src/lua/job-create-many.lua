@@ -1,4 +1,4 @@
--- New job records, many in one call (a batch's, a chunk at a time): each job's hash, its
+-- New job records in one call (one job's, or a batch's, a chunk at a time): each job's hash, its
 -- retention, and its place in its tenant's job index. One call instead of three commands per
 -- job: a 50,000-line batch builds 50 of these rather than 150,000 commands on its way to a 202.
 --   KEYS[1..n]  the jobs' hashes ({fluxq}:job:<id>)
