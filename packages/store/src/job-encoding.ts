@@ -3,8 +3,8 @@ import type { JobInput, JobRecord } from '@fluxq/core';
 /**
  * How a job record sits in its Redis hash. A new job is its `status` and `b0`, `b1`, …: the record
  * as accepted, one JSON value without its id (the key holds it), `created_at` (read off
- * `created_ms`), any field still at its starting value or the input's empty lists, cut into
- * pieces of at most 64 bytes. Short values keep the hash in Redis's compact listpack encoding
+ * `created_ms`), any field still at its starting value or the input's empty lists, cut (by the
+ * store's script) into pieces of at most 64 bytes. Short values keep the hash in Redis's compact listpack encoding
  * (`hash-max-listpack-value`, 64 by default); one longer value, or twenty-odd fields of their own,
  * would make it a hash table at ~60 B per field: together a queued job takes about a quarter of
  * the memory it did (Redis runs with noeviction, so its memory is the backlog's ceiling).
@@ -16,36 +16,12 @@ import type { JobInput, JobRecord } from '@fluxq/core';
 
 /** Pieces of the base: `b0`, `b1`, … (no record field has such a name). */
 const PIECE = /^b(\d+)$/;
-/** Redis's default `hash-max-listpack-value`: longer values turn a hash into a hash table. */
-const PIECE_BYTES = 64;
-
-const utf8Bytes = (codePoint: number) =>
-  codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
-
-/** `text` cut into pieces of at most PIECE_BYTES UTF-8 bytes, never inside a character. */
-function cutIntoPieces(text: string): string[] {
-  if (Buffer.byteLength(text) === text.length) {
-    const pieces: string[] = [];
-    for (let at = 0; at < text.length; at += PIECE_BYTES) pieces.push(text.slice(at, at + PIECE_BYTES));
-    return pieces;
-  }
-  const pieces: string[] = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < text.length; ) {
-    const codePoint = text.codePointAt(i)!;
-    const size = utf8Bytes(codePoint);
-    if (bytes + size > PIECE_BYTES) {
-      pieces.push(text.slice(start, i));
-      start = i;
-      bytes = 0;
-    }
-    bytes += size;
-    i += codePoint > 0xffff ? 2 : 1;
-  }
-  pieces.push(text.slice(start));
-  return pieces;
-}
+/**
+ * Redis's default `hash-max-listpack-value`: longer values turn a hash into a hash table. The
+ * store's script cuts the base at this many bytes (job-create-many.lua); a piece may end inside a
+ * UTF-8 character, so pieces are joined as bytes before they are read as text.
+ */
+export const PIECE_BYTES = 64;
 
 /** A record's properties as a new job has them; the base leaves out any still equal to these. */
 const startingValues = (): Partial<JobRecord> => ({
@@ -103,18 +79,15 @@ const packedInput = (input: JobInput): Partial<JobInput> => {
 const unpackedInput = (input: Partial<JobInput>): JobInput =>
   ({ ...input, images: input.images ?? [], passthrough: input.passthrough ?? {} }) as JobInput;
 
-/** `HSET` arguments of a new record: its status and the pieces of its base. */
-export function encodeNewRecord(record: JobRecord): string[] {
+/** A new record as the store's script writes it: its status, and its base (cut into pieces there). */
+export function encodeNewRecord(record: JobRecord): { status: string; base: string } {
   const base: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(record)) {
     if (value === undefined || field === 'id' || field === 'status' || field === 'created_at') continue;
     if (field === 'input') base.input = packedInput(value as JobInput);
     else if (!AT_START[field]?.(value)) base[field] = value;
   }
-  const args = ['status', JSON.stringify(record.status)];
-  const pieces = cutIntoPieces(JSON.stringify(base));
-  for (let i = 0; i < pieces.length; i++) args.push(`b${i}`, pieces[i]!);
-  return args;
+  return { status: JSON.stringify(record.status), base: JSON.stringify(base) };
 }
 
 /** `HSET` arguments of a patch: one JSON value per field. */
@@ -126,18 +99,18 @@ export function encodePatch(patch: object): string[] {
   return args;
 }
 
-/** The record in hash `fields` of job `id`; undefined when the hash is gone. */
-export function decodeRecord(id: string, fields: Record<string, string>): JobRecord | undefined {
+/** The record in hash `fields` of job `id` (as `HGETALL` gives them in Buffers); undefined when the hash is gone. */
+export function decodeRecord(id: string, fields: Record<string, Buffer>): JobRecord | undefined {
   if (!fields.status) return undefined;
   const record: Record<string, unknown> = { id, ...startingValues() };
-  const pieces: string[] = [];
+  const pieces: Buffer[] = [];
   for (const [field, value] of Object.entries(fields)) {
     const piece = PIECE.exec(field);
     if (piece) pieces[Number(piece[1])] = value;
-    else record[field] = JSON.parse(value);
+    else record[field] = JSON.parse(value.toString('utf8'));
   }
   if (pieces.length > 0) {
-    const base = JSON.parse(pieces.join('')) as Record<string, unknown>;
+    const base = JSON.parse(Buffer.concat(pieces).toString('utf8')) as Record<string, unknown>;
     if (base.input) base.input = unpackedInput(base.input as Partial<JobInput>);
     // Fields written later win over the base.
     for (const [field, value] of Object.entries(base)) if (!(field in fields)) record[field] = value;

@@ -1,6 +1,6 @@
 import { JOB_ERROR_CODES, type JobRecord, type JobStatus } from '@fluxq/core';
 import type { Redis } from 'ioredis';
-import { decodeRecord, encodeNewRecord, encodePatch } from './job-encoding.js';
+import { decodeRecord, encodeNewRecord, encodePatch, PIECE_BYTES } from './job-encoding.js';
 import { recordKeys } from './keys.js';
 import { runScript } from './scripts.js';
 
@@ -58,12 +58,12 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
     async create(record) {
       // The batch script with one record: atomic as a MULTI was, and (unlike a MULTI) it joins
       // the other commands of its event-loop turn in one write on an auto-pipelined connection.
-      const fields = encodeNewRecord(record);
+      const { status, base } = encodeNewRecord(record);
       await runScript(
         redis,
         'jobCreateMany',
         [recordKeys.job(record.id), recordKeys.tenantJobs(record.tenant)],
-        [retentionS, record.id, record.created_ms, fields.length, ...fields],
+        [retentionS, PIECE_BYTES, record.id, record.created_ms, status, base],
       );
     },
 
@@ -75,14 +75,13 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
         const tenant = records[from]!.tenant;
         const end = Math.min(records.length, from + chunkSize);
         const keys: string[] = [];
-        const args: Array<string | number> = [retentionS];
+        const args: Array<string | number> = [retentionS, PIECE_BYTES];
         let to = from;
         for (; to < end && records[to]!.tenant === tenant; to++) {
           const record = records[to]!;
-          const fields = encodeNewRecord(record);
+          const { status, base } = encodeNewRecord(record);
           keys.push(recordKeys.job(record.id));
-          args.push(record.id, record.created_ms, fields.length);
-          for (const field of fields) args.push(field);
+          args.push(record.id, record.created_ms, status, base);
         }
         keys.push(recordKeys.tenantJobs(tenant));
         await runScript(redis, 'jobCreateMany', keys, args);
@@ -91,17 +90,17 @@ export function createJobStore(redis: Redis, options: { retentionS?: number } = 
     },
 
     async get(id) {
-      return decodeRecord(id, await redis.hgetall(recordKeys.job(id)));
+      return decodeRecord(id, await redis.hgetallBuffer(recordKeys.job(id)));
     },
 
     async getMany(ids) {
       if (ids.length === 0) return [];
       const pipeline = redis.pipeline();
-      for (const id of ids) pipeline.hgetall(recordKeys.job(id));
+      for (const id of ids) pipeline.hgetallBuffer(recordKeys.job(id));
       const replies = (await pipeline.exec()) ?? [];
       return replies.map(([err, fields], i) => {
         if (err) throw err;
-        return decodeRecord(ids[i]!, fields as Record<string, string>);
+        return decodeRecord(ids[i]!, fields as Record<string, Buffer>);
       });
     },
 

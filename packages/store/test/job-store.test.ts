@@ -398,17 +398,20 @@ describe('the job record in Redis', () => {
     expect(bytes).toBeLessThan(560);
   });
 
-  it('cuts a base with multi-byte characters between characters, and reads it back whole', async () => {
-    // 3-byte and 4-byte characters, so no 64-byte boundary falls on a character boundary by luck.
+  it('cuts a base with multi-byte characters at 64 bytes, and reads it back whole', async () => {
+    // 2-, 3- and 4-byte characters, so pieces end inside characters: joined as bytes, they read back.
     const prompt = `${'✓'.repeat(41)}😀${'é'.repeat(50)}${'😀'.repeat(30)}`;
     const record = queuedRecord({ input: { ...queuedRecord().input, prompt } });
     await store.create(record);
-    const fields = await redis.hgetall(recordKeys.job(record.id));
-    for (const [field, value] of Object.entries(fields)) {
-      expect(Buffer.byteLength(value), field).toBeLessThanOrEqual(64);
-      expect(value).not.toContain('\uFFFD');
-    }
+    const fields = await redis.hgetallBuffer(recordKeys.job(record.id));
+    for (const [field, value] of Object.entries(fields)) expect(value.length, field).toBeLessThanOrEqual(64);
+    expect(await redis.object('ENCODING', recordKeys.job(record.id))).toBe('listpack');
     expect((await store.get(record.id))?.input.prompt).toBe(prompt);
+    expect((await store.getMany([record.id]))[0]?.input.prompt).toBe(prompt);
+    // A cancel reads its creation time out of the same pieces.
+    const [canceled] = await store.cancelQueued([record.id], record.created_ms + 1_000);
+    expect(canceled?.id).toBe(record.id);
+    expect((await store.get(record.id))?.timings.total_ms).toBe(1_000);
   });
 
   it('reads a later write over the packed value of the same field', async () => {
