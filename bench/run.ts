@@ -14,7 +14,7 @@ import { measureRedisShard } from './redis-shard.js';
 import { type Row, recordSection, table } from './report.js';
 import { schedulerBench } from './scheduler.js';
 import { measureLocalStorage, measureS3Storage } from './storage-driver.js';
-import { measureApiSubmit, measureRawAdd } from './submit-throughput.js';
+import { measureApiSubmit, measureExpressCeiling, measureRawAdd } from './submit-throughput.js';
 
 /**
  * `npm run bench`: fluxq next to raw BullMQ, measured in the same run on the same
@@ -261,6 +261,7 @@ async function main(): Promise<void> {
     const apiSubmit = await measureApiSubmit(stack, CONNECTIONS, SUBMIT_DURATION_S);
     if (apiSubmit.errors > 0) throw new Error(`${apiSubmit.errors} submits failed`);
     const clustered = await measureClusteredSubmit();
+    const ceiling = await measureExpressCeiling(CONNECTIONS, SUBMIT_DURATION_S);
     // Start the end-to-end run from an empty store and queue.
     const admin = new Redis(stack.redis.url);
     await admin.flushall();
@@ -283,6 +284,13 @@ async function main(): Promise<void> {
         fluxq: fmt(clustered.perSecond),
         baseline: fmt(rawAdd.perSecond),
         ratio: ratio(clustered.perSecond, rawAdd.perSecond),
+      },
+      {
+        measure:
+          'submit, jobs/s of a bare express app (express.json() and a 202, no work: the ceiling of any express API here; baseline: queue.add as above)',
+        fluxq: fmt(ceiling.perSecond),
+        baseline: fmt(rawAdd.perSecond),
+        ratio: ratio(ceiling.perSecond, rawAdd.perSecond),
       },
       {
         measure: 'submit latency p50 / p99, ms',
@@ -308,7 +316,9 @@ async function main(): Promise<void> {
       'is a separate API process (validation, normalization, job record, BullMQ add); the end-to-end path',
       "includes fal-sim in **prerendered** image mode (one 512×512 PNG reused, so the figure is fluxq's cost, not",
       'the simulator drawing images), the download into local storage and the job-store updates — so the ratio is',
-      'the cost of everything fluxq does per job, not queue overhead alone.',
+      'the cost of everything fluxq does per job, not queue overhead alone. The bare-express row is the same load',
+      "against an express app with express.json() and a 202 and nothing behind it: the framework's own ceiling on",
+      'this machine (the load generator and Redis share its 2 cores), which no express API doing work can pass.',
     ].join('\n');
     console.log(`\n${table(rows)}\n`);
     await recordSection('throughput', body);

@@ -1,3 +1,4 @@
+import { getFreePort, spawnService } from '@fluxq/testing';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import type { BenchStack } from './harness.js';
@@ -13,7 +14,7 @@ export interface ThroughputResult {
 
 /** `POST /v1/jobs` under `connections` concurrent clients for `durationS`, measured by autocannon. */
 export async function measureApiSubmit(
-  stack: BenchStack,
+  stack: Pick<BenchStack, 'apiUrl'>,
   connections: number,
   durationS: number,
 ): Promise<ThroughputResult> {
@@ -65,4 +66,26 @@ export async function measureRawAdd(
     p99Ms: at(0.99),
     errors: 0,
   };
+}
+
+/**
+ * The same load against a bare express app (express.json() and a 202, nothing behind it) in a
+ * process of its own: what any express API can reach on this machine at best.
+ */
+export async function measureExpressCeiling(
+  connections: number,
+  durationS: number,
+): Promise<ThroughputResult> {
+  const port = await getFreePort();
+  const server = await spawnService({
+    name: 'express-ceiling',
+    entry: 'bench/express-ceiling-server.ts',
+    env: { BENCH_CEILING_PORT: String(port) },
+    ready: { url: `http://127.0.0.1:${port}/healthz` },
+  });
+  try {
+    return await measureApiSubmit({ apiUrl: `http://127.0.0.1:${port}` }, connections, durationS);
+  } finally {
+    await server.stop();
+  }
 }
