@@ -34,8 +34,9 @@ describe('cancelling a job that runs at fal', () => {
     { priority: 'interactive', requests: 2 },
   ])('cancels its $requests request(s) at fal within seconds ($priority)', async ({ priority, requests }) => {
     stack.sim.reset();
-    // fal never finishes these unless they are cancelled.
-    stack.sim.setFaults([{ on: 'outcome', hang: true }]);
+    // fal never finishes these unless they are cancelled: every request (the hedge too) hangs;
+    // a rule fires once unless told otherwise, and a hedge that finished at once would win.
+    stack.sim.setFaults([{ on: 'outcome', hang: true, times: -1 }]);
     try {
       const job = await submitJob(stack.apiUrl, { prompt: 'runs until canceled', priority });
       await waitFor(() => stack.sim.stats().inProgress === requests, {
