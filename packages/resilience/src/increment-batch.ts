@@ -72,3 +72,17 @@ export function createIncrementBatch(redis: Redis, now: Clock): IncrementBatch {
     },
   };
 }
+
+/** Flushes `batch` every `everyMs` on an unref'd timer (none when `everyMs` is 0); errors go to `onError`. */
+export function flushEvery(
+  batch: IncrementBatch,
+  everyMs: number,
+  onError?: (err: unknown) => void,
+): ReturnType<typeof setInterval> | undefined {
+  if (everyMs <= 0) return undefined;
+  const timer = setInterval(() => {
+    batch.flush().catch((err: unknown) => onError?.(err));
+  }, everyMs);
+  timer.unref();
+  return timer;
+}

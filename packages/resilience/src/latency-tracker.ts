@@ -1,7 +1,7 @@
 import type { LatencyPrior } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { createIncrementBatch } from './increment-batch.js';
+import { createIncrementBatch, flushEvery } from './increment-batch.js';
 import { bucketOf, lognormalPriorCounts, mergeCounts, quantile, totalCount } from './latency-histogram.js';
 import { modelLatencyPrior } from './latency-series.js';
 
@@ -125,13 +125,7 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
   const flushEveryMs = options.flushEveryMs ?? 0;
   /** Samples recorded since the last flush (with `flushEveryMs`). */
   const gathered = createIncrementBatch(redis, now);
-  const timer =
-    flushEveryMs > 0
-      ? setInterval(() => {
-          gathered.flush().catch((err: unknown) => options.onFlushError?.(err));
-        }, flushEveryMs)
-      : undefined;
-  timer?.unref();
+  const timer = flushEvery(gathered, flushEveryMs, options.onFlushError);
 
   const cache = new Map<string, { atMs: number; snapshot: Promise<LatencySnapshot> }>();
   /** One pseudo-sample of each prior, spread over the buckets; scaled by weight on use. */

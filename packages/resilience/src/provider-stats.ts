@@ -1,7 +1,7 @@
 import { MODEL_IDS, type ModelId, type Operation } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { createIncrementBatch, type IncrementBatch } from './increment-batch.js';
+import { createIncrementBatch, flushEvery, type IncrementBatch } from './increment-batch.js';
 import type { JobStatsFacts } from './job-stats-facts.js';
 import { bucketOf, bucketUpperMs, quantile, totalCount } from './latency-histogram.js';
 import { latencySeries } from './latency-series.js';
@@ -272,13 +272,7 @@ export function createProviderStats(redis: Redis, options: ProviderStatsOptions 
 
   /** Jobs recorded since the last flush (with `flushEveryMs`). */
   const gathered = createIncrementBatch(redis, now);
-  const timer =
-    flushEveryMs > 0
-      ? setInterval(() => {
-          gathered.flush().catch((err: unknown) => options.onFlushError?.(err));
-        }, flushEveryMs)
-      : undefined;
-  timer?.unref();
+  const timer = flushEvery(gathered, flushEveryMs, options.onFlushError);
 
   return {
     async record(facts) {

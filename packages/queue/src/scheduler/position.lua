@@ -11,15 +11,7 @@
 -- Returns nil when the ticket is not waiting, else {position, free slots, rate v, rate t, limit}.
 
 local SEP = '\0'
--- A ticket with its job id and wait member filled in, as schedule.lua's ticketOf does.
-local function ticketOf(id)
-  local raw = redis.call('HGET', KEYS[1], id)
-  if not raw then return nil end
-  local info = cjson.decode(raw)
-  info.j = info.j or id
-  info.m = info.m or (info.t .. SEP .. info.s .. SEP .. id)
-  return info
-end
+local function ticketOf(id) return ticket_of(KEYS[1], id) end
 
 local info = ticketOf(ARGV[1])
 if not info then return nil end

@@ -50,16 +50,7 @@ local RATE_TAU_MS = 30000
 
 local function waitKey(c) return KEYS[9 + c] end
 
--- A ticket as stored, with its job id and wait member filled in (the compact form leaves out
--- both when they follow from the ticket id); nil when it is not waiting.
-local function ticketOf(id)
-  local raw = redis.call('HGET', tickets, id)
-  if not raw then return nil end
-  local info = cjson.decode(raw)
-  info.j = info.j or id
-  info.m = info.m or (info.t .. SEP .. info.s .. SEP .. id)
-  return info
-end
+local function ticketOf(id) return ticket_of(tickets, id) end
 
 local function saveTicket(id, info)
   local j, m = info.j, info.m

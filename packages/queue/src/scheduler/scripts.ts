@@ -9,7 +9,7 @@ const lua = (name: string) => new URL(`./${name}.lua`, import.meta.url);
 
 /** Runs script `name` on a client (defined on that client the first time). */
 export const runScript = createScriptRunner('fluxqScheduler', {
-  schedule: { file: lua('schedule'), keys: scheduleKeys.length },
-  position: { file: lua('position'), keys: positionKeys.length },
+  schedule: { file: lua('schedule'), include: [lua('ticket-of')], keys: scheduleKeys.length },
+  position: { file: lua('position'), include: [lua('ticket-of')], keys: positionKeys.length },
   leaseRenew: { file: lua('lease-renew'), keys: 1 },
 });
