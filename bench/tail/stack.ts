@@ -29,6 +29,8 @@ function scaledEnv(timeScale: number) {
       FAL_POLL_INTERVAL_MS: ms(1_000),
       FAL_WEBHOOK_POLL_INTERVAL_MS: ms(10_000),
       FAL_LATENCY_PRIOR_SCALE: String(timeScale),
+      // Samples are summed in memory and written this often: a real second, scaled like the rest.
+      FAL_LATENCY_FLUSH_MS: ms(1_000),
       FAL_ATTEMPT_TIMEOUT_MIN_MS: ms(30_000),
       FAL_ATTEMPT_TIMEOUT_MAX_MS: ms(300_000),
       FAL_START_TIMEOUT_S: String(Math.max(2, Math.round(60 * timeScale))),
