@@ -73,16 +73,49 @@ export function createIncrementBatch(redis: Redis, now: Clock): IncrementBatch {
   };
 }
 
-/** Flushes `batch` every `everyMs` on an unref'd timer (none when `everyMs` is 0); errors go to `onError`. */
-export function flushEvery(
-  batch: IncrementBatch,
-  everyMs: number,
-  onError?: (err: unknown) => void,
-): ReturnType<typeof setInterval> | undefined {
-  if (everyMs <= 0) return undefined;
-  const timer = setInterval(() => {
-    batch.flush().catch((err: unknown) => onError?.(err));
-  }, everyMs);
-  timer.unref();
-  return timer;
+/**
+ * Counter increments as a store writes them: with `flushEveryMs` 0 each `add` call is written (one
+ * MULTI) before it resolves; above 0 they are summed in memory and written this often on an unref'd
+ * timer (a failed timed flush goes to `onFlushError`, its increments kept for the next), and on
+ * `flush` and `close`.
+ */
+export interface CounterWriter {
+  /** Runs `write` on a batch: written at once, or with the next flush. */
+  add(write: (batch: IncrementBatch) => void): Promise<void>;
+  /** Writes what was gathered (nothing without `flushEveryMs`). */
+  flush(): Promise<void>;
+  /** Stops the timed flush and writes what is left. */
+  close(): Promise<void>;
+}
+
+export function createCounterWriter(
+  redis: Redis,
+  now: Clock,
+  options: { flushEveryMs?: number; onFlushError?: (err: unknown) => void } = {},
+): CounterWriter {
+  const everyMs = options.flushEveryMs ?? 0;
+  const gathered = createIncrementBatch(redis, now);
+  const timer =
+    everyMs > 0
+      ? setInterval(() => {
+          gathered.flush().catch((err: unknown) => options.onFlushError?.(err));
+        }, everyMs)
+      : undefined;
+  timer?.unref();
+  return {
+    async add(write) {
+      if (everyMs > 0) {
+        write(gathered);
+        return;
+      }
+      const batch = createIncrementBatch(redis, now);
+      write(batch);
+      await batch.flush();
+    },
+    flush: () => gathered.flush(),
+    async close() {
+      clearInterval(timer);
+      await gathered.flush();
+    },
+  };
 }

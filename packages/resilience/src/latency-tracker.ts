@@ -1,7 +1,7 @@
 import type { LatencyPrior } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { createIncrementBatch, flushEvery } from './increment-batch.js';
+import { createCounterWriter } from './increment-batch.js';
 import { bucketOf, lognormalPriorCounts, mergeCounts, quantile, totalCount } from './latency-histogram.js';
 import { modelLatencyPrior } from './latency-series.js';
 
@@ -122,10 +122,7 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
   const now = options.now ?? Date.now;
   const ttlMs = (windows + 1) * windowMs;
   const keyOf = (series: string, window: number) => `${prefix}latency:${series}:${window}`;
-  const flushEveryMs = options.flushEveryMs ?? 0;
-  /** Samples recorded since the last flush (with `flushEveryMs`). */
-  const gathered = createIncrementBatch(redis, now);
-  const timer = flushEvery(gathered, flushEveryMs, options.onFlushError);
+  const counters = createCounterWriter(redis, now, options);
 
   const cache = new Map<string, { atMs: number; snapshot: Promise<LatencySnapshot> }>();
   /** One pseudo-sample of each prior, spread over the buckets; scaled by weight on use. */
@@ -196,15 +193,15 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
   };
 
   return {
-    async record(series, sample) {
-      const batch = flushEveryMs > 0 ? gathered : createIncrementBatch(redis, now);
+    record(series, sample) {
       const key = keyOf(series, Math.floor(now() / windowMs));
       const expireAtMs = now() + ttlMs;
-      batch.add(key, sample.ok ? 'ok' : 'fail', 1, expireAtMs);
-      batch.add(key, `${sample.ok ? 'done' : 'failed'}:${bucketOf(sample.totalMs)}`, 1, expireAtMs);
-      if (sample.queueMs !== undefined) batch.add(key, `queue:${bucketOf(sample.queueMs)}`, 1, expireAtMs);
-      if (sample.runMs !== undefined) batch.add(key, `run:${bucketOf(sample.runMs)}`, 1, expireAtMs);
-      if (batch !== gathered) await batch.flush();
+      return counters.add((batch) => {
+        batch.add(key, sample.ok ? 'ok' : 'fail', 1, expireAtMs);
+        batch.add(key, `${sample.ok ? 'done' : 'failed'}:${bucketOf(sample.totalMs)}`, 1, expireAtMs);
+        if (sample.queueMs !== undefined) batch.add(key, `queue:${bucketOf(sample.queueMs)}`, 1, expireAtMs);
+        if (sample.runMs !== undefined) batch.add(key, `run:${bucketOf(sample.runMs)}`, 1, expireAtMs);
+      });
     },
 
     snapshot(series) {
@@ -224,11 +221,7 @@ export function createLatencyTracker(redis: Redis, options: LatencyTrackerOption
       cache.clear();
     },
 
-    flush: () => gathered.flush(),
-
-    async close() {
-      clearInterval(timer);
-      await gathered.flush();
-    },
+    flush: counters.flush,
+    close: counters.close,
   };
 }

@@ -1,7 +1,7 @@
 import { MODEL_IDS, type ModelId, type Operation } from '@fluxq/core';
 import type { Redis } from 'ioredis';
 import { type Clock, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { createIncrementBatch, flushEvery, type IncrementBatch } from './increment-batch.js';
+import { createCounterWriter, type IncrementBatch } from './increment-batch.js';
 import type { JobStatsFacts } from './job-stats-facts.js';
 import { bucketOf, bucketUpperMs, quantile, totalCount } from './latency-histogram.js';
 import { latencySeries } from './latency-series.js';
@@ -246,7 +246,6 @@ const rate = (part: number, whole: number): RateFigure => ({
 export function createProviderStats(redis: Redis, options: ProviderStatsOptions = {}): ProviderStats {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const now = options.now ?? Date.now;
-  const flushEveryMs = options.flushEveryMs ?? 0;
   const keyOf = (resolution: Resolution, bucket: number, scope: string) =>
     `${prefix}stats:${resolution.name}:${bucket}:${scope}`;
 
@@ -270,23 +269,12 @@ export function createProviderStats(redis: Redis, options: ProviderStatsOptions 
     }
   };
 
-  /** Jobs recorded since the last flush (with `flushEveryMs`). */
-  const gathered = createIncrementBatch(redis, now);
-  const timer = flushEvery(gathered, flushEveryMs, options.onFlushError);
+  const counters = createCounterWriter(redis, now, options);
 
   return {
-    async record(facts) {
-      const batch = flushEveryMs > 0 ? gathered : createIncrementBatch(redis, now);
-      addJob(batch, facts);
-      if (batch !== gathered) await batch.flush();
-    },
-
-    flush: () => gathered.flush(),
-
-    async close() {
-      clearInterval(timer);
-      await gathered.flush();
-    },
+    record: (facts) => counters.add((batch) => addJob(batch, facts)),
+    flush: counters.flush,
+    close: counters.close,
 
     async read({ window, tenant, histogram = false }) {
       const { ms, resolution } = WINDOWS[window];

@@ -4,10 +4,10 @@ import type { JobInput, JobRecord } from '@fluxq/core';
  * How a job record sits in its Redis hash. A new job is its `status` and `b0`, `b1`, …: the record
  * as accepted, one JSON value without its id (the key holds it), `created_at` (read off
  * `created_ms`), any field still at its starting value or the input's empty lists, cut (by the
- * store's script) into pieces of at most 64 bytes. Short values keep the hash in Redis's compact listpack encoding
- * (`hash-max-listpack-value`, 64 by default); one longer value, or twenty-odd fields of their own,
- * would make it a hash table at ~60 B per field: together a queued job takes about a quarter of
- * the memory it did (Redis runs with noeviction, so its memory is the backlog's ceiling).
+ * store's script) into pieces of at most 64 bytes. Short values keep the hash in Redis's compact
+ * listpack encoding (`hash-max-listpack-value`, 64 by default); one longer value, or twenty-odd
+ * fields of their own, would make it a hash table at ~60 B per field: together a queued job takes
+ * about a quarter of the memory it did (Redis runs with noeviction, so its memory is the backlog's ceiling).
  * Later writes (the worker, a cancel) set fields of their own, one JSON value each, so writers of
  * different fields never overwrite each other; a field read back wins over the same field in the
  * base. Records written before the base existed (a field per property, id included) decode the
@@ -39,32 +39,26 @@ const startingValues = (): Partial<JobRecord> => ({
   started_ms: null,
 });
 
-const isEmpty = (value: unknown) =>
-  Array.isArray(value) ? value.length === 0 : Object.keys(value as object).length === 0;
+const STARTING = startingValues() as Record<string, unknown>;
 
 /**
- * Whether `value` is field's starting value: checked per kind rather than by comparing JSON, as
- * a 50,000-line batch encodes a million fields on the way to its 202.
+ * Whether `value` is `field`'s starting value, checked by kind rather than by comparing JSON (a
+ * 50,000-line batch encodes a million fields on its way to the 202). Starting values are
+ * primitives, empty arrays, or objects whose values are primitives.
  */
-const AT_START: Record<string, (value: unknown) => boolean> = {
-  webhook: (v) => v === null,
-  started_at: (v) => v === null,
-  completed_at: (v) => v === null,
-  output: (v) => v === null,
-  error: (v) => v === null,
-  attempts: (v) => v === 0,
-  batch_id: (v) => v === null,
-  metadata: isEmpty,
-  timings: (v) => {
-    const t = v as JobRecord['timings'];
-    return (
-      t.queue_ms === null && t.provider_ms === null && t.total_ms === null && Object.keys(t).length === 3
-    );
-  },
-  fal_requests: isEmpty,
-  fal_input_urls: isEmpty,
-  started_ms: (v) => v === null,
-};
+function atStart(field: string, value: unknown): boolean {
+  if (!(field in STARTING)) return false;
+  const start = STARTING[field];
+  if (start === null || typeof start !== 'object') return value === start;
+  if (Array.isArray(start)) return Array.isArray(value) && value.length === 0;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const fields = Object.keys(start);
+  const given = value as Record<string, unknown>;
+  return (
+    Object.keys(given).length === fields.length &&
+    fields.every((key) => given[key] === (start as Record<string, unknown>)[key])
+  );
+}
 
 /** The input's lists that are empty for most jobs (no input images, no passthrough fields). */
 const packedInput = (input: JobInput): Partial<JobInput> => {
@@ -85,7 +79,7 @@ export function encodeNewRecord(record: JobRecord): { status: string; base: stri
   for (const [field, value] of Object.entries(record)) {
     if (value === undefined || field === 'id' || field === 'status' || field === 'created_at') continue;
     if (field === 'input') base.input = packedInput(value as JobInput);
-    else if (!AT_START[field]?.(value)) base[field] = value;
+    else if (!atStart(field, value)) base[field] = value;
   }
   return { status: JSON.stringify(record.status), base: JSON.stringify(base) };
 }

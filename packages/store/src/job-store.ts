@@ -25,7 +25,7 @@ export interface UpdateResult {
 
 export interface JobStore {
   create(record: JobRecord): Promise<void>;
-  /** Many records (a batch), in pipelines of `chunkSize`. */
+  /** Many records (a batch), one script call per `chunkSize` records of one tenant. */
   createMany(records: readonly JobRecord[], chunkSize?: number): Promise<void>;
   get(id: string): Promise<JobRecord | undefined>;
   /** Several jobs in one round trip, in the order of `ids` (undefined where a job is gone). */
@@ -54,40 +54,33 @@ export interface JobStore {
 export function createJobStore(redis: Redis, options: { retentionS?: number } = {}): JobStore {
   const retentionS = options.retentionS ?? DEFAULT_RETENTION_S;
 
-  return {
-    async create(record) {
-      // The batch script with one record: atomic as a MULTI was, and (unlike a MULTI) it joins
-      // the other commands of its event-loop turn in one write on an auto-pipelined connection.
-      const { status, base } = encodeNewRecord(record);
-      await runScript(
-        redis,
-        'jobCreateMany',
-        [recordKeys.job(record.id), recordKeys.tenantJobs(record.tenant)],
-        [retentionS, PIECE_BYTES, record.id, record.created_ms, status, base],
-      );
-    },
-
-    async createMany(records, chunkSize = 1_000) {
-      // One script call per chunk and tenant (a batch is one tenant's; records of several
-      // tenants go in runs of one tenant each).
-      let from = 0;
-      while (from < records.length) {
-        const tenant = records[from]!.tenant;
-        const end = Math.min(records.length, from + chunkSize);
-        const keys: string[] = [];
-        const args: Array<string | number> = [retentionS, PIECE_BYTES];
-        let to = from;
-        for (; to < end && records[to]!.tenant === tenant; to++) {
-          const record = records[to]!;
-          const { status, base } = encodeNewRecord(record);
-          keys.push(recordKeys.job(record.id));
-          args.push(record.id, record.created_ms, status, base);
-        }
-        keys.push(recordKeys.tenantJobs(tenant));
-        await runScript(redis, 'jobCreateMany', keys, args);
-        from = to;
+  const createMany = async (records: readonly JobRecord[], chunkSize = 1_000): Promise<void> => {
+    // One script call per chunk and tenant (a batch is one tenant's; records of several
+    // tenants go in runs of one tenant each).
+    let from = 0;
+    while (from < records.length) {
+      const tenant = records[from]!.tenant;
+      const end = Math.min(records.length, from + chunkSize);
+      const keys: string[] = [];
+      const args: Array<string | number> = [retentionS, PIECE_BYTES];
+      let to = from;
+      for (; to < end && records[to]!.tenant === tenant; to++) {
+        const record = records[to]!;
+        const { status, base } = encodeNewRecord(record);
+        keys.push(recordKeys.job(record.id));
+        args.push(record.id, record.created_ms, status, base);
       }
-    },
+      keys.push(recordKeys.tenantJobs(tenant));
+      await runScript(redis, 'jobCreateMany', keys, args);
+      from = to;
+    }
+  };
+
+  return {
+    // The batch script with one record: atomic as a MULTI was, and (unlike a MULTI) it joins the
+    // other commands of its event-loop turn in one write on an auto-pipelined connection.
+    create: (record) => createMany([record]),
+    createMany,
 
     async get(id) {
       return decodeRecord(id, await redis.hgetallBuffer(recordKeys.job(id)));
